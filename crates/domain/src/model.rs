@@ -1,0 +1,112 @@
+//! The records of the product, as read by use cases. Storage rows stay private to `hearth-db`.
+
+use crate::ids::{CategoryId, ChannelId, MessageId, ServerId, UserId};
+use chrono::{DateTime, Utc};
+
+/// An account as needed for authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub is_staff: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An account together with its stored password hash (only used to log in).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A category servers are grouped by. Names are stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub id: CategoryId,
+    pub name: String,
+    pub description: String,
+    /// A `/media/...` path, when an icon was uploaded.
+    pub icon: Option<String>,
+}
+
+/// A channel of a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub server_id: ServerId,
+    pub owner_id: UserId,
+    pub name: String,
+    pub topic: String,
+}
+
+/// A server with what the catalogue shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    pub id: ServerId,
+    pub owner_id: UserId,
+    pub category_id: CategoryId,
+    /// The category's name (the compatibility surface shows names, not ids).
+    pub category: String,
+    pub name: String,
+    pub description: String,
+    pub icon: Option<String>,
+    pub banner: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub channels: Vec<Channel>,
+    /// Present only when the caller asked for member counts.
+    pub num_members: Option<i64>,
+}
+
+/// A stored chat message with its sender's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: MessageId,
+    pub channel_id: ChannelId,
+    pub sender_id: UserId,
+    pub sender: String,
+    /// Position in the channel: 1, 2, 3, ... with no gaps.
+    pub seq: i64,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+/// Filters of the server catalogue; all given filters apply together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerFilter {
+    /// Category name (compared lower-case).
+    pub category: Option<String>,
+    /// Only servers this user is a member of.
+    pub member: Option<UserId>,
+    /// Only this server.
+    pub server: Option<ServerId>,
+    /// At most this many servers.
+    pub limit: Option<i64>,
+    /// Count members of each server.
+    pub with_num_members: bool,
+}
+
+/// How a request to leave a server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveOutcome {
+    Left,
+    NoSuchServer,
+    NotMember,
+    OwnerCannotLeave,
+}
+
+/// How a request to join a server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinOutcome {
+    Joined,
+    NoSuchServer,
+    AlreadyMember,
+}
+
+/// What is known of one user's membership of one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    NoSuchServer,
+    Member,
+    NotMember,
+}

@@ -1,0 +1,118 @@
+//! The product's rules, as pure functions.
+
+/// Longest username, as in the reference (Django's `AbstractUser`).
+pub const USERNAME_MAX_CHARS: usize = 150;
+/// Shortest acceptable password.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Longest accepted password: bounds the work one login request can cause.
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+/// Longest chat message, after trimming.
+pub const MESSAGE_MAX_CHARS: usize = 2000;
+/// How many messages the compatibility history endpoint returns.
+pub const COMPAT_HISTORY_LIMIT: i64 = 50;
+
+/// Names nobody may register, so that nobody can pose as the operators (as in the reference).
+const RESERVED_USERNAMES: [&str; 3] = ["admin", "root", "superuser"];
+
+/// Problems with a proposed username; empty when it is acceptable.
+///
+/// 1–150 characters of letters, digits and `@ . + - _`, as Django's username validator allows.
+pub fn username_problems(username: &str) -> Vec<&'static str> {
+    let mut problems = Vec::new();
+    let chars = username.chars().count();
+    if chars == 0 {
+        problems.push("This field may not be blank.");
+    }
+    if chars > USERNAME_MAX_CHARS {
+        problems.push("Ensure this field has no more than 150 characters.");
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
+    {
+        problems.push(
+            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+        );
+    }
+    problems
+}
+
+/// Whether a well-formed username is kept back for the operators.
+pub fn is_reserved_username(username: &str) -> bool {
+    RESERVED_USERNAMES
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(username))
+}
+
+/// Problems with a proposed password; empty when it is acceptable.
+pub fn password_problems(password: &str) -> Vec<&'static str> {
+    let mut problems = Vec::new();
+    let chars = password.chars().count();
+    if chars < PASSWORD_MIN_CHARS {
+        problems.push("This password is too short. It must contain at least 8 characters.");
+    }
+    if chars > PASSWORD_MAX_CHARS {
+        problems.push("This password is too long. It must contain at most 1024 characters.");
+    }
+    if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
+        problems.push("This password is entirely numeric.");
+    }
+    problems
+}
+
+/// Category names are case-insensitive and stored lower-case.
+pub fn normalize_category_name(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The stored form of a chat message, or `None` when it is empty or too long once trimmed.
+pub fn normalize_message(content: &str) -> Option<&str> {
+    let trimmed = content.trim();
+    let chars = trimmed.chars().count();
+    (1..=MESSAGE_MAX_CHARS).contains(&chars).then_some(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_django_rules() {
+        assert!(username_problems("alice").is_empty());
+        assert!(username_problems("a.l+i-c_e@x").is_empty());
+        assert!(username_problems("zoë").is_empty());
+        assert!(!username_problems("").is_empty());
+        assert!(!username_problems("has space").is_empty());
+        assert!(!username_problems("semi;colon").is_empty());
+        assert!(username_problems(&"a".repeat(150)).is_empty());
+        assert!(!username_problems(&"a".repeat(151)).is_empty());
+    }
+
+    #[test]
+    fn reserved_usernames_are_refused_in_any_case() {
+        assert!(is_reserved_username("admin"));
+        assert!(is_reserved_username("ROOT"));
+        assert!(!is_reserved_username("administrator"));
+    }
+
+    #[test]
+    fn passwords_need_eight_chars_not_all_digits() {
+        assert!(password_problems("correct horse").is_empty());
+        assert!(!password_problems("short").is_empty());
+        assert!(!password_problems("12345678901").is_empty());
+        assert!(!password_problems(&"x".repeat(1025)).is_empty());
+    }
+
+    #[test]
+    fn messages_are_trimmed_and_bounded() {
+        assert_eq!(normalize_message("  hi  "), Some("hi"));
+        assert_eq!(normalize_message("   "), None);
+        assert!(normalize_message(&"é".repeat(2000)).is_some());
+        assert!(normalize_message(&"é".repeat(2001)).is_none());
+    }
+
+    #[test]
+    fn category_names_are_lower_case() {
+        assert_eq!(normalize_category_name("  Gaming "), "gaming");
+    }
+}
