@@ -1,0 +1,86 @@
+//! Channels of servers.
+
+use crate::error::{from_diesel, unique_violation};
+use crate::pool::Conn;
+use crate::schema::channels;
+use crate::{Db, DbResult};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use hearth_domain::model::Channel;
+use hearth_domain::{ChannelId, DomainError, ServerId, UserId};
+use std::collections::HashMap;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = channels, check_for_backend(diesel::pg::Pg))]
+struct ChannelRow {
+    id: i64,
+    server_id: i64,
+    owner_id: i64,
+    name: String,
+    topic: String,
+}
+
+impl From<ChannelRow> for Channel {
+    fn from(row: ChannelRow) -> Self {
+        Channel {
+            id: ChannelId(row.id),
+            server_id: ServerId(row.server_id),
+            owner_id: UserId(row.owner_id),
+            name: row.name,
+            topic: row.topic,
+        }
+    }
+}
+
+/// The channels of each of `servers`, by id, in one query.
+pub(crate) async fn channels_of(
+    conn: &mut Conn,
+    servers: &[ServerId],
+) -> DbResult<HashMap<ServerId, Vec<Channel>>> {
+    if servers.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = servers.iter().map(|id| id.0).collect();
+    let rows: Vec<ChannelRow> = channels::table
+        .filter(channels::server_id.eq_any(ids))
+        .order(channels::id)
+        .select(ChannelRow::as_select())
+        .load(conn)
+        .await
+        .map_err(from_diesel)?;
+    let mut by_server: HashMap<ServerId, Vec<Channel>> = HashMap::new();
+    for row in rows {
+        by_server
+            .entry(ServerId(row.server_id))
+            .or_default()
+            .push(row.into());
+    }
+    Ok(by_server)
+}
+
+/// Creates a channel; names are unique within a server.
+#[tracing::instrument(skip(db))]
+pub async fn create(
+    db: &Db,
+    server: ServerId,
+    owner: UserId,
+    name: &str,
+    topic: &str,
+) -> DbResult<Channel> {
+    let mut conn = db.conn().await?;
+    diesel::insert_into(channels::table)
+        .values((
+            channels::server_id.eq(server.0),
+            channels::owner_id.eq(owner.0),
+            channels::name.eq(name),
+            channels::topic.eq(topic),
+        ))
+        .returning(ChannelRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .map(Channel::from)
+        .map_err(|e| match unique_violation(&e) {
+            Some(_) => DomainError::Conflict("channel"),
+            None => from_diesel(e),
+        })
+}

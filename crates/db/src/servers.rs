@@ -1,0 +1,169 @@
+//! Servers and the catalogue.
+
+use crate::channels::channels_of;
+use crate::error::{foreign_key_violation, from_diesel};
+use crate::schema::{categories, server_members, servers};
+use crate::{Db, DbResult};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+use diesel_async::RunQueryDsl;
+use hearth_domain::model::{Server, ServerFilter};
+use hearth_domain::rules::normalize_category_name;
+use hearth_domain::{CategoryId, DomainError, ServerId, UserId};
+
+type ServerRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    Option<i64>,
+);
+
+/// Member counts come from the primary-key index of `server_members`, one index range per
+/// listed server, in the same query as the servers themselves.
+const MEMBER_COUNT: &str = "(SELECT count(*) FROM server_members m WHERE m.server_id = servers.id)";
+
+/// The catalogue: servers matching every given filter, by id, each with its channels.
+///
+/// Two queries whatever the number of servers: one for the servers (and their member counts),
+/// one for all their channels.
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
+    let mut conn = db.conn().await?;
+    let mut query = servers::table
+        .inner_join(categories::table)
+        .order(servers::id)
+        .into_boxed();
+    if let Some(category) = &filter.category {
+        query = query.filter(categories::name.eq(normalize_category_name(category)));
+    }
+    if let Some(user) = filter.member {
+        query = query.filter(
+            servers::id.eq_any(
+                server_members::table
+                    .filter(server_members::user_id.eq(user.0))
+                    .select(server_members::server_id),
+            ),
+        );
+    }
+    if let Some(server) = filter.server {
+        query = query.filter(servers::id.eq(server.0));
+    }
+    if let Some(limit) = filter.limit {
+        query = query.limit(limit);
+    }
+    let count = if filter.with_num_members {
+        MEMBER_COUNT
+    } else {
+        "NULL::bigint"
+    };
+    let rows: Vec<ServerRow> = query
+        .select((
+            servers::id,
+            servers::owner_id,
+            servers::category_id,
+            categories::name,
+            servers::name,
+            servers::description,
+            servers::icon,
+            servers::banner,
+            servers::created_at,
+            diesel::dsl::sql::<Nullable<BigInt>>(count),
+        ))
+        .load(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+
+    let ids: Vec<ServerId> = rows.iter().map(|row| ServerId(row.0)).collect();
+    let mut channels = channels_of(&mut conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                owner,
+                category_id,
+                category,
+                name,
+                description,
+                icon,
+                banner,
+                created_at,
+                num,
+            )| {
+                Server {
+                    id: ServerId(id),
+                    owner_id: UserId(owner),
+                    category_id: CategoryId(category_id),
+                    category,
+                    name,
+                    description,
+                    icon,
+                    banner,
+                    created_at,
+                    channels: channels.remove(&ServerId(id)).unwrap_or_default(),
+                    num_members: num,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Whether a server with this id exists.
+#[tracing::instrument(skip(db))]
+pub async fn exists(db: &Db, id: ServerId) -> DbResult<bool> {
+    let mut conn = db.conn().await?;
+    diesel::select(diesel::dsl::exists(servers::table.find(id.0)))
+        .get_result(&mut conn)
+        .await
+        .map_err(from_diesel)
+}
+
+/// Creates a server; its owner becomes a member in the same statement (a trigger).
+#[tracing::instrument(skip(db))]
+pub async fn create(
+    db: &Db,
+    owner: UserId,
+    category: CategoryId,
+    name: &str,
+    description: &str,
+) -> DbResult<ServerId> {
+    let mut conn = db.conn().await?;
+    diesel::insert_into(servers::table)
+        .values((
+            servers::owner_id.eq(owner.0),
+            servers::category_id.eq(category.0),
+            servers::name.eq(name),
+            servers::description.eq(description),
+        ))
+        .returning(servers::id)
+        .get_result(&mut conn)
+        .await
+        .map(ServerId)
+        .map_err(|e| match foreign_key_violation(&e) {
+            Some(constraint) if constraint.contains("owner") => DomainError::AccountGone,
+            Some(_) => DomainError::NotFound("category"),
+            None => from_diesel(e),
+        })
+}
+
+/// The id of the server called `name` owned by `owner`, if any (keeps the seed idempotent).
+#[tracing::instrument(skip(db))]
+pub async fn find_owned_by_name(db: &Db, owner: UserId, name: &str) -> DbResult<Option<ServerId>> {
+    let mut conn = db.conn().await?;
+    servers::table
+        .filter(servers::owner_id.eq(owner.0))
+        .filter(servers::name.eq(name))
+        .select(servers::id)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map(|id| id.map(ServerId))
+        .map_err(from_diesel)
+}
