@@ -1,0 +1,13 @@
+//! Authentication: JWTs, password hashing, cookies and the extractors handlers use.
+
+mod cookies;
+mod extract;
+mod password;
+mod tokens;
+
+pub use cookies::{
+    clear_auth_cookies, set_access_cookie, set_refresh_cookie, ACCESS_COOKIE, REFRESH_COOKIE,
+};
+pub use extract::{AuthUser, MaybeUser};
+pub use password::PasswordHasher;
+pub use tokens::{Claims, TokenKind, TokenService};

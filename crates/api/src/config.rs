@@ -1,0 +1,313 @@
+//! Settings, read from the environment (and an optional `.env` file) with safe local defaults.
+
+use anyhow::{bail, Context};
+use rand::RngCore;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where Hearth runs: local development (the default) or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Local,
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (production).
+    Json,
+    /// Human-readable lines (local).
+    Pretty,
+}
+
+/// The key tokens are signed with. Its bytes never reach a log line.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// A random key, valid until the process exits.
+    pub fn random() -> Self {
+        let mut bytes = vec![0_u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
+    }
+}
+
+/// Everything Hearth can be configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    /// Address to listen on (`HEARTH_HOST`, default `127.0.0.1`).
+    pub host: String,
+    /// Port to listen on (`HEARTH_PORT`, default 8000; 0 picks a free one).
+    pub port: u16,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `HEARTH_DB_POOL_SIZE`, default 16.
+    pub db_pool_size: usize,
+    /// `HEARTH_DB_TIMEOUT_MS`: how long a request waits for a database connection, default 3000.
+    pub db_timeout: Duration,
+    /// `HEARTH_JWT_SECRET`; random per start in local mode when unset.
+    pub jwt_secret: JwtSecret,
+    /// Whether `jwt_secret` was generated because none was configured.
+    pub jwt_secret_generated: bool,
+    /// `HEARTH_ACCESS_TOKEN_TTL_SECS`, default 300.
+    pub access_token_ttl: Duration,
+    /// `HEARTH_REFRESH_TOKEN_TTL_SECS`, default 30 days.
+    pub refresh_token_ttl: Duration,
+    /// `HEARTH_CORS_ORIGINS`, comma-separated; default the Vite dev server origins.
+    pub cors_origins: Vec<String>,
+    /// `HEARTH_COOKIE_SECURE`: mark cookies `Secure` (default: on in production).
+    pub cookie_secure: bool,
+    /// `HEARTH_BODY_LIMIT_BYTES`: largest JSON body accepted, default 64 KiB.
+    pub body_limit: usize,
+    /// `HEARTH_WORKERS`: HTTP worker threads, default the number of cores.
+    pub workers: usize,
+    /// `HEARTH_HASH_CONCURRENCY`: password hashes computed at once, default cores - 1 (at
+    /// least 1), so logins never take every core from other requests.
+    pub hash_concurrency: usize,
+    /// `HEARTH_STATIC_DIR`: the built SPA, served at `/` when the folder exists.
+    pub static_dir: Option<PathBuf>,
+    /// `HEARTH_LOG_FORMAT`: `json` or `pretty` (default: json in production).
+    pub log_format: LogFormat,
+}
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/hearth";
+const DEFAULT_CORS_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://127.0.0.1:5173"];
+/// Shortest secret accepted in production (256 bits, as HS256 wants).
+const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl Settings {
+    /// Local defaults against `database_url`, with a random secret; tests start from here.
+    pub fn local(database_url: impl Into<String>) -> Self {
+        Self {
+            environment: Environment::Local,
+            host: "127.0.0.1".to_owned(),
+            port: 8000,
+            database_url: database_url.into(),
+            db_pool_size: 16,
+            db_timeout: Duration::from_millis(3000),
+            jwt_secret: JwtSecret::random(),
+            jwt_secret_generated: true,
+            access_token_ttl: Duration::from_secs(300),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            cors_origins: DEFAULT_CORS_ORIGINS
+                .iter()
+                .map(|o| (*o).to_owned())
+                .collect(),
+            cookie_secure: false,
+            body_limit: 64 * 1024,
+            workers: cores(),
+            hash_concurrency: cores().saturating_sub(1).max(1),
+            static_dir: None,
+            log_format: LogFormat::Pretty,
+        }
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
+        let environment = match get("HEARTH_ENV").as_deref().map(str::to_ascii_lowercase) {
+            None => Environment::Local,
+            Some(env) if env == "local" || env == "development" || env == "dev" => {
+                Environment::Local
+            }
+            Some(env) if env == "production" || env == "prod" => Environment::Production,
+            Some(other) => bail!("HEARTH_ENV must be `local` or `production`, not `{other}`"),
+        };
+        let production = environment == Environment::Production;
+        let mut settings =
+            Self::local(get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()));
+        settings.environment = environment;
+
+        match get("HEARTH_JWT_SECRET") {
+            Some(secret) => {
+                if production && secret.len() < MIN_PRODUCTION_SECRET_BYTES {
+                    bail!(
+                        "HEARTH_JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes in production"
+                    );
+                }
+                settings.jwt_secret = JwtSecret::new(secret.into_bytes());
+                settings.jwt_secret_generated = false;
+            }
+            None if production => bail!(
+                "refusing to start in production without HEARTH_JWT_SECRET (at least {MIN_PRODUCTION_SECRET_BYTES} random bytes)"
+            ),
+            None => {}
+        }
+
+        if let Some(host) = get("HEARTH_HOST") {
+            settings.host = host;
+        }
+        settings.port = parse(&get, "HEARTH_PORT", settings.port)?;
+        settings.db_pool_size = parse(&get, "HEARTH_DB_POOL_SIZE", settings.db_pool_size)?;
+        settings.db_timeout = Duration::from_millis(parse(&get, "HEARTH_DB_TIMEOUT_MS", 3000_u64)?);
+        settings.access_token_ttl =
+            Duration::from_secs(parse(&get, "HEARTH_ACCESS_TOKEN_TTL_SECS", 300_u64)?);
+        settings.refresh_token_ttl = Duration::from_secs(parse(
+            &get,
+            "HEARTH_REFRESH_TOKEN_TTL_SECS",
+            30 * 24 * 3600_u64,
+        )?);
+        if let Some(origins) = get("HEARTH_CORS_ORIGINS") {
+            settings.cors_origins = origins
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+            for origin in &settings.cors_origins {
+                check_origin(origin)?;
+            }
+        }
+        settings.cookie_secure = parse(&get, "HEARTH_COOKIE_SECURE", production)?;
+        settings.body_limit = parse(&get, "HEARTH_BODY_LIMIT_BYTES", settings.body_limit)?;
+        settings.workers = parse(&get, "HEARTH_WORKERS", settings.workers)?.max(1);
+        settings.hash_concurrency =
+            parse(&get, "HEARTH_HASH_CONCURRENCY", settings.hash_concurrency)?.max(1);
+        settings.static_dir = get("HEARTH_STATIC_DIR").map(PathBuf::from);
+        settings.log_format = match get("HEARTH_LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            None if production => LogFormat::Json,
+            None => LogFormat::Pretty,
+            Some(other) => bail!("HEARTH_LOG_FORMAT must be `json` or `pretty`, not `{other}`"),
+        };
+        Ok(settings)
+    }
+}
+
+/// An origin is `scheme://host[:port]`; a wildcard cannot be combined with credentials.
+fn check_origin(origin: &str) -> anyhow::Result<()> {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .with_context(|| {
+            format!("HEARTH_CORS_ORIGINS: `{origin}` must start with http:// or https://")
+        })?;
+    let valid_host = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !valid_host {
+        bail!("HEARTH_CORS_ORIGINS: `{origin}` is not an origin (scheme://host[:port], no path, no wildcard)");
+    }
+    Ok(())
+}
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> anyhow::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match get(key) {
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .with_context(|| format!("{key} has an invalid value `{raw}`")),
+        None => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|key| map.get(key).cloned())
+    }
+
+    #[test]
+    fn local_mode_without_secret_generates_one() -> anyhow::Result<()> {
+        let s = settings(&[])?;
+        assert_eq!(s.environment, Environment::Local);
+        assert!(s.jwt_secret_generated);
+        assert_eq!(s.port, 8000);
+        assert_eq!(s.cors_origins.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn production_without_secret_refuses_to_start() {
+        let err = settings(&[("HEARTH_ENV", "production")]).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("HEARTH_JWT_SECRET")));
+    }
+
+    #[test]
+    fn production_with_short_secret_refuses_to_start() {
+        assert!(settings(&[
+            ("HEARTH_ENV", "production"),
+            ("HEARTH_JWT_SECRET", "changeme")
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn production_with_strong_secret_starts_with_secure_cookies() -> anyhow::Result<()> {
+        let secret = "x".repeat(48);
+        let s = settings(&[("HEARTH_ENV", "production"), ("HEARTH_JWT_SECRET", &secret)])?;
+        assert!(!s.jwt_secret_generated);
+        assert!(s.cookie_secure);
+        assert_eq!(s.log_format, LogFormat::Json);
+        Ok(())
+    }
+
+    #[test]
+    fn invalid_numbers_are_reported_by_name() {
+        let err = settings(&[("HEARTH_PORT", "eighty")]).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("HEARTH_PORT")));
+    }
+
+    #[test]
+    fn cors_origins_are_validated() -> anyhow::Result<()> {
+        let s = settings(&[(
+            "HEARTH_CORS_ORIGINS",
+            "https://chat.example.com, http://[::1]:5173/",
+        )])?;
+        assert_eq!(
+            s.cors_origins,
+            ["https://chat.example.com", "http://[::1]:5173"]
+        );
+        for bad in ["*", "chat.example.com", "https://x.com/path", "https://"] {
+            assert!(settings(&[("HEARTH_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let s = Settings::local("postgres://x");
+        assert!(format!("{:?}", s.jwt_secret).contains("redacted"));
+    }
+}

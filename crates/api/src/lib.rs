@@ -1,0 +1,16 @@
+//! Hearth's HTTP and WebSocket server.
+//!
+//! [`startup::Application`] builds the server from [`config::Settings`]; [`cli`] is the `hearth`
+//! command. Handlers live in [`routes`], one module per resource.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

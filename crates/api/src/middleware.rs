@@ -1,0 +1,53 @@
+//! Small request rewrites and response headers shared by every route.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Uri;
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+use tracing_actix_web::RequestId;
+
+/// Serves every API path with and without its trailing slash.
+///
+/// API routes are declared with a trailing slash (as the reference's Django URLs are); a path
+/// under `/api` without one gets it appended before routing. Paths whose last segment looks like
+/// a file (`swagger-ui.css`) are left alone.
+pub async fn api_trailing_slash(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path();
+    let needs_slash = (path == "/api" || path.starts_with("/api/"))
+        && !path.ends_with('/')
+        && !path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'));
+    if needs_slash {
+        let with_slash = match req.uri().query() {
+            Some(query) => format!("{path}/?{query}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(uri) = with_slash.parse::<Uri>() {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await
+}
+
+/// Echoes the request id tracing assigned as `X-Request-Id`, so a client can quote it.
+pub async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = req.extensions().get::<RequestId>().copied();
+    let mut response = next.call(req).await?;
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), id);
+    }
+    Ok(response)
+}

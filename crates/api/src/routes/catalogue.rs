@@ -1,0 +1,171 @@
+//! The catalogue: categories and servers, as the reference's `/api/server/...` endpoints.
+
+use crate::auth::MaybeUser;
+use crate::error::{ApiError, ErrorBody};
+use crate::startup::AppState;
+use actix_web::{get, web};
+use hearth_domain::model::{Category, Channel, Server, ServerFilter};
+use hearth_domain::ServerId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A category servers are browsed by.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryDto {
+    pub id: i64,
+    /// Lower-case name.
+    #[schema(example = "gaming")]
+    pub name: String,
+    pub description: String,
+    /// A `/media/...` path, or null.
+    pub icon: Option<String>,
+}
+
+impl From<Category> for CategoryDto {
+    fn from(category: Category) -> Self {
+        Self {
+            id: category.id.0,
+            name: category.name,
+            description: category.description,
+            icon: category.icon,
+        }
+    }
+}
+
+/// Lists every category.
+#[utoipa::path(
+    tag = "catalogue",
+    responses((status = 200, description = "All categories", body = Vec<CategoryDto>))
+)]
+#[get("/api/server/category/")]
+#[tracing::instrument(skip_all)]
+pub async fn list_categories(
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<CategoryDto>>, ApiError> {
+    let categories = hearth_db::categories::list(&state.db).await?;
+    Ok(web::Json(categories.into_iter().map(Into::into).collect()))
+}
+
+/// A channel of a server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelDto {
+    pub id: i64,
+    pub name: String,
+    pub topic: String,
+    /// The id of the user who created it.
+    pub owner: i64,
+    /// The id of its server.
+    pub server: i64,
+}
+
+impl From<Channel> for ChannelDto {
+    fn from(channel: Channel) -> Self {
+        Self {
+            id: channel.id.0,
+            name: channel.name,
+            topic: channel.topic,
+            owner: channel.owner_id.0,
+            server: channel.server_id.0,
+        }
+    }
+}
+
+/// A server as the catalogue shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerDto {
+    pub id: i64,
+    pub name: String,
+    /// The owner's user id.
+    pub owner: i64,
+    /// The category's name.
+    pub category: String,
+    pub description: String,
+    /// A `/media/...` path, or null.
+    pub icon: Option<String>,
+    /// A `/media/...` path, or null.
+    pub banner: Option<String>,
+    /// The server's channels, by id.
+    pub channel_server: Vec<ChannelDto>,
+    /// Only present with `with_num_members=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_members: Option<i64>,
+}
+
+impl From<Server> for ServerDto {
+    fn from(server: Server) -> Self {
+        Self {
+            id: server.id.0,
+            name: server.name,
+            owner: server.owner_id.0,
+            category: server.category,
+            description: server.description,
+            icon: server.icon,
+            banner: server.banner,
+            channel_server: server.channels.into_iter().map(Into::into).collect(),
+            num_members: server.num_members,
+        }
+    }
+}
+
+/// Filters of the server list; every given filter applies.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ServerListQuery {
+    /// Only servers of this category (by name).
+    pub category: Option<String>,
+    /// At most this many servers.
+    #[param(minimum = 0)]
+    pub qty: Option<u32>,
+    /// `true`: only servers the caller is a member of (requires authentication).
+    pub by_user: Option<String>,
+    /// Only the server with this id (400 when there is none).
+    pub by_serverid: Option<i64>,
+    /// `true`: include `num_members` in each server.
+    pub with_num_members: Option<String>,
+}
+
+/// Lists servers, optionally filtered.
+#[utoipa::path(
+    tag = "catalogue",
+    params(ServerListQuery),
+    security((), ("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Matching servers", body = Vec<ServerDto>),
+        (status = 400, description = "Malformed parameter, or no server with `by_serverid`", body = ErrorBody),
+        (status = 401, description = "`by_user=true` without authentication", body = ErrorBody),
+    )
+)]
+#[get("/api/server/select/")]
+#[tracing::instrument(skip_all)]
+pub async fn list_servers(
+    state: web::Data<AppState>,
+    caller: MaybeUser,
+    query: web::Query<ServerListQuery>,
+) -> Result<web::Json<Vec<ServerDto>>, ApiError> {
+    let query = query.into_inner();
+    let member = if query.by_user.as_deref() == Some("true") {
+        let caller = caller.0.ok_or_else(|| {
+            ApiError::unauthorized("Authentication credentials were not provided")
+        })?;
+        Some(caller.id)
+    } else {
+        None
+    };
+    let filter = ServerFilter {
+        category: query.category,
+        member,
+        server: query.by_serverid.map(ServerId),
+        limit: query.qty.map(i64::from),
+        with_num_members: query.with_num_members.as_deref() == Some("true"),
+    };
+    let servers = hearth_db::servers::list(&state.db, &filter).await?;
+    if let (Some(id), true) = (query.by_serverid, servers.is_empty()) {
+        // The reference answers 400 rather than an empty list for an unknown id. Whether no
+        // server has this id at all, or other filters excluded it, it names nothing here.
+        return Err(ApiError::bad_request(
+            "server_not_found",
+            format!("Server with id {id} not found"),
+        ));
+    }
+    Ok(web::Json(servers.into_iter().map(Into::into).collect()))
+}

@@ -1,0 +1,29 @@
+//! HTTP routes. Each handler is registered together with its OpenAPI entry, so no route exists
+//! without its documentation.
+
+pub mod accounts;
+pub mod catalogue;
+pub mod health;
+pub mod membership;
+pub mod messages;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every documented route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(accounts::register_user)
+        .service(accounts::login)
+        .service(accounts::refresh_session)
+        .service(accounts::logout)
+        .service(accounts::get_account)
+        .service(accounts::issue_token)
+        .service(accounts::refresh_token)
+        .service(catalogue::list_categories)
+        .service(catalogue::list_servers)
+        .service(membership::join_server)
+        .service(membership::leave_server)
+        .service(membership::get_membership)
+        .service(messages::list_channel_messages_compat)
+        .service(health::healthz)
+        .service(health::readyz);
+}

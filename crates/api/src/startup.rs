@@ -1,0 +1,183 @@
+//! Building and running the HTTP server.
+
+use crate::auth::{PasswordHasher, TokenService};
+use crate::config::Settings;
+use crate::error::{self, ApiError};
+use crate::gateway::Hub;
+use crate::middleware::{api_trailing_slash, request_id_header};
+use crate::telemetry::RequestLog;
+use crate::{openapi, routes};
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use hearth_db::{Db, PoolSettings};
+use std::net::TcpListener;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// What every request handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub tokens: TokenService,
+    pub hasher: PasswordHasher,
+    pub hub: Hub,
+    pub settings: Settings,
+}
+
+/// A built server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects to the database, applies pending migrations and binds the listener
+    /// (`settings.port == 0` picks a free port, as tests do).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(
+            &settings.database_url,
+            &PoolSettings {
+                max_size: settings.db_pool_size,
+                timeout: settings.db_timeout,
+            },
+        )?;
+        hearth_db::migrate::run_pending(&db)
+            .await
+            .context("cannot apply database migrations")?;
+        if settings.jwt_secret_generated {
+            tracing::warn!(
+                "HEARTH_JWT_SECRET is not set: using a random secret for this run only. \
+                 Every session ends when the server restarts. Set HEARTH_JWT_SECRET \
+                 (required when HEARTH_ENV=production)."
+            );
+        }
+        let state = web::Data::new(AppState {
+            tokens: TokenService::new(
+                &settings.jwt_secret,
+                settings.access_token_ttl,
+                settings.refresh_token_ttl,
+            ),
+            hasher: PasswordHasher::new(settings.hash_concurrency)?,
+            hub: Hub::new(),
+            db,
+            settings,
+        });
+
+        let listener = TcpListener::bind((state.settings.host.as_str(), state.settings.port))
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    state.settings.host, state.settings.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || build_app(app_state.clone()))
+            .listen(listener)?
+            .workers(state.settings.workers)
+            .shutdown_timeout(10)
+            .run();
+        tracing::info!(
+            address = %format!("http://{}:{port}", state.settings.host),
+            "Hearth is listening"
+        );
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The shared state (tests use its database handle).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM (or the handle) stops the server; in-flight requests get up
+    /// to 10 s to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .supports_credentials()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::HeaderName::from_static("x-request-id")])
+        .max_age(3600)
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("Not found"))
+}
+
+/// The whole application: routes with their spec, documentation, middleware.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let settings = &state.settings;
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::base())
+        .app_data(
+            web::JsonConfig::default()
+                .limit(settings.body_limit)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::PayloadConfig::new(settings.body_limit))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .configure(routes::configure)
+        .split_for_parts();
+    let cors = cors(&settings.cors_origins);
+    app.app_data(state)
+        .service(SwaggerUi::new("/api/docs/schema/ui/{_:.*}").url("/api/docs/schema/", api))
+        .service(web::redirect("/api/docs/", "/api/docs/schema/ui/"))
+        .route(
+            "/",
+            web::get().to(|| async {
+                HttpResponse::Found()
+                    .insert_header((header::LOCATION, "/api/docs/"))
+                    .finish()
+            }),
+        )
+        .default_service(web::to(not_found))
+        .wrap(from_fn(api_trailing_slash))
+        .wrap(cors)
+        .wrap(
+            DefaultHeaders::new()
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::REFERRER_POLICY, "no-referrer"))
+                .add((header::X_FRAME_OPTIONS, "DENY")),
+        )
+        .wrap(from_fn(request_id_header))
+        .wrap(TracingLogger::<RequestLog>::new())
+}
