@@ -1,0 +1,10 @@
+//! Black-box tests of the HTTP API: every row of API.md's compatibility tables and the
+//! robustness rules around them.
+
+mod accounts;
+mod catalogue;
+mod membership;
+mod messages;
+mod operations;
+mod robustness;
+mod tokens;

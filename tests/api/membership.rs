@@ -1,0 +1,232 @@
+use hearth_domain::{ServerId, UserId};
+use hearth_tests::{assert_error, both_slashes, send, StatusCode, TestApp};
+use serde_json::json;
+
+/// An app with a server owned by "owner" and a second user "member" with a bearer token.
+async fn setup() -> (TestApp, ServerId, String, UserId) {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.user_with_token("owner").await;
+    let category = app.category("misc").await;
+    let server = app.server(owner, category, "Place").await;
+    let (member, token) = app.user_with_token("member").await;
+    (app, server, token, member)
+}
+
+fn join_path(server: i64) -> String {
+    format!("/api/membership/{server}/membership/")
+}
+fn leave_path(server: i64) -> String {
+    format!("/api/membership/{server}/membership/remove_member/")
+}
+fn is_member_path(server: i64) -> String {
+    format!("/api/membership/{server}/membership/is_member/")
+}
+
+async fn is_member(app: &TestApp, server: ServerId, token: &str) -> bool {
+    let (status, body) = send(
+        app.http
+            .get(app.url(&is_member_path(server.0)))
+            .bearer_auth(token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["is_member"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("no is_member in {body}"))
+}
+
+#[tokio::test]
+async fn join_returns_200_then_join_twice_returns_409() {
+    let (app, server, token, _) = setup().await;
+    for (i, path) in both_slashes(&join_path(server.0)).iter().enumerate() {
+        let (status, body) = send(app.http.post(app.url(path)).bearer_auth(&token)).await;
+        if i == 0 {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body, json!({"message": "User joined server successfully"}));
+        } else {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["error"], "User is already a member");
+            assert_error(&body, "already_member");
+        }
+    }
+    assert!(is_member(&app, server, &token).await);
+}
+
+#[tokio::test]
+async fn join_works_with_the_cookie_session() {
+    let (app, server, _, _) = setup().await;
+    let (_, browser) = app.logged_in_browser("browser").await;
+    let (status, _) = send(browser.post(app.url(&join_path(server.0)))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn membership_endpoints_return_404_for_unknown_or_malformed_server_ids() {
+    let (app, _, token, _) = setup().await;
+    for id in ["999", "abc", "99999999999999999999", "-1", "1.5", "%20"] {
+        for (method, path) in [
+            (
+                reqwest::Method::POST,
+                format!("/api/membership/{id}/membership/"),
+            ),
+            (
+                reqwest::Method::DELETE,
+                format!("/api/membership/{id}/membership/remove_member/"),
+            ),
+            (
+                reqwest::Method::GET,
+                format!("/api/membership/{id}/membership/is_member/"),
+            ),
+        ] {
+            for spelled in both_slashes(&path) {
+                let (status, body) = send(
+                    app.http
+                        .request(method.clone(), app.url(&spelled))
+                        .bearer_auth(&token),
+                )
+                .await;
+                assert_eq!(status, StatusCode::NOT_FOUND, "{method} {spelled}: {body}");
+                assert!(body["code"].is_string(), "{method} {spelled}: {body}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn membership_endpoints_require_authentication() {
+    let (app, server, _, _) = setup().await;
+    for (method, path) in [
+        (reqwest::Method::POST, join_path(server.0)),
+        (reqwest::Method::DELETE, leave_path(server.0)),
+        (reqwest::Method::GET, is_member_path(server.0)),
+    ] {
+        let (status, body) = send(app.http.request(method.clone(), app.url(&path))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_error(&body, "not_authenticated");
+    }
+}
+
+#[tokio::test]
+async fn leave_returns_200_then_404_when_no_longer_a_member() {
+    let (app, server, token, _) = setup().await;
+    let (status, _) = send(
+        app.http
+            .post(app.url(&join_path(server.0)))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for (i, path) in both_slashes(&leave_path(server.0)).iter().enumerate() {
+        let (status, body) = send(app.http.delete(app.url(path)).bearer_auth(&token)).await;
+        if i == 0 {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body, json!({"message": "User removed from server"}));
+        } else {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+            assert_eq!(body["error"], "User is not a member");
+            assert_error(&body, "not_member");
+        }
+    }
+    assert!(!is_member(&app, server, &token).await);
+}
+
+#[tokio::test]
+async fn owner_is_a_member_of_a_new_server_and_cannot_leave_it() {
+    let app = TestApp::spawn().await;
+    let (owner, token) = app.user_with_token("owner").await;
+    let category = app.category("misc").await;
+    let server = app.server(owner, category, "Mine").await;
+    assert!(is_member(&app, server, &token).await);
+    let (status, body) = send(
+        app.http
+            .delete(app.url(&leave_path(server.0)))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "Owners cannot be removed as a member");
+    assert_error(&body, "owner_cannot_leave");
+    assert!(is_member(&app, server, &token).await);
+    let (status, _) = send(
+        app.http
+            .post(app.url(&join_path(server.0)))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn is_member_reports_both_states_on_both_paths() {
+    let (app, server, token, _) = setup().await;
+    for path in both_slashes(&is_member_path(server.0)) {
+        let (status, body) = send(app.http.get(app.url(&path)).bearer_auth(&token)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, json!({"is_member": false}));
+    }
+    send(
+        app.http
+            .post(app.url(&join_path(server.0)))
+            .bearer_auth(&token),
+    )
+    .await;
+    for path in both_slashes(&is_member_path(server.0)) {
+        let (_, body) = send(app.http.get(app.url(&path)).bearer_auth(&token)).await;
+        assert_eq!(body, json!({"is_member": true}));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_joins_by_one_user_give_exactly_one_200() {
+    let (app, server, token, _) = setup().await;
+    let url = app.url(&join_path(server.0));
+    let requests = (0..200).map(|_| {
+        let request = app.http.post(&url).bearer_auth(&token);
+        async move { send(request).await.0 }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let conflict = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((ok, conflict), (1, 199), "{statuses:?}");
+    let (_, listed) = send(app.http.get(app.url(&format!(
+        "/api/server/select/?by_serverid={}&with_num_members=true",
+        server.0
+    ))))
+    .await;
+    assert_eq!(
+        listed[0]["num_members"], 2,
+        "owner + one member, no duplicate row"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_join_and_leave_never_leave_a_duplicate_or_a_wrong_answer() {
+    let (app, server, token, _) = setup().await;
+    let join = app.url(&join_path(server.0));
+    let leave = app.url(&leave_path(server.0));
+    let requests = (0..100).map(|i| {
+        let request = if i % 2 == 0 {
+            app.http.post(&join)
+        } else {
+            app.http.delete(&leave)
+        }
+        .bearer_auth(&token);
+        async move { send(request).await.0 }
+    });
+    for status in futures_util::future::join_all(requests).await {
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT, StatusCode::NOT_FOUND].contains(&status),
+            "{status}"
+        );
+    }
+    let member = is_member(&app, server, &token).await;
+    let (_, listed) = send(app.http.get(app.url(&format!(
+        "/api/server/select/?by_serverid={}&with_num_members=true",
+        server.0
+    ))))
+    .await;
+    assert_eq!(listed[0]["num_members"], if member { 2 } else { 1 });
+}
