@@ -1,0 +1,102 @@
+# Hearth developer entry points. Run `make` for the list.
+
+SHELL := bash
+# -e and pipefail so a failure anywhere in a recipe line, pipelines
+# included, stops the target; -u so a typo'd variable isn't silently empty.
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# `test` relies on its prerequisites running in the order written (cheap
+# checks first); keep that true under `make -j`. Cargo parallelises
+# internally, so nothing is lost.
+.NOTPARALLEL:
+MAKEFLAGS += --no-builtin-rules
+
+PG := scripts/pg.sh
+
+# Shell snippet: honour a DATABASE_URL from the environment, else start the
+# private dev cluster. The assignment is a statement of its own so that -e
+# sees pg.sh fail; `export X=$(...)` would report export's status instead.
+with_dev_db = if [[ -z "$${DATABASE_URL:-}" ]]; then DATABASE_URL=$$($(PG) start dev); fi; export DATABASE_URL
+
+# Same idea for the tests, which create their own databases on the admin URL.
+with_test_db = if [[ -z "$${HEARTH_TEST_DATABASE_URL:-}" ]]; then HEARTH_TEST_DATABASE_URL=$$($(PG) start test); fi; export HEARTH_TEST_DATABASE_URL
+
+.PHONY: help run test test-rust lint fmt openapi openapi-check migrate seed \
+	db-stop clean-db frontend-build frontend-test
+
+help: ## List the targets
+	@echo 'Usage: make <target>'
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+run: frontend-build ## Build and serve Hearth on http://127.0.0.1:8000 (dev db unless DATABASE_URL is set)
+	@$(with_dev_db); \
+	cargo build --release -p hearth-api; \
+	exec target/release/hearth serve --seed-if-empty
+
+test: lint openapi-check test-rust frontend-test ## Everything CI checks: lint, openapi-check, Rust and frontend tests
+
+test-rust: ## Rust tests only (private test cluster unless HEARTH_TEST_DATABASE_URL is set)
+	@$(with_test_db); \
+	cargo test --workspace --locked
+
+lint: ## rustfmt check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt: ## Format the Rust code
+	cargo fmt --all
+
+openapi: ## Regenerate the committed openapi/openapi.json
+	@mkdir -p openapi
+	cargo run -q -p hearth-api -- openapi > openapi/openapi.json.tmp || { rm -f openapi/openapi.json.tmp; exit 1; }
+	mv openapi/openapi.json.tmp openapi/openapi.json
+
+openapi-check: ## Fail if openapi/openapi.json is out of date with the code
+	@tmp=$$(mktemp); \
+	trap 'rm -f "$$tmp"' EXIT; \
+	cargo run -q -p hearth-api -- openapi > "$$tmp"; \
+	if ! diff -u openapi/openapi.json "$$tmp"; then \
+	  echo 'openapi/openapi.json is stale: run make openapi' >&2; \
+	  exit 1; \
+	fi
+
+migrate: ## Apply migrations (dev db unless DATABASE_URL is set)
+	@$(with_dev_db); \
+	cargo run -q -p hearth-api -- migrate
+
+seed: ## Load seed data (dev db unless DATABASE_URL is set)
+	@$(with_dev_db); \
+	cargo run -q -p hearth-api -- seed
+
+db-stop: ## Stop the private dev and test PostgreSQL clusters
+	$(PG) stop dev
+	$(PG) stop test
+
+clean-db: db-stop ## Stop the clusters and delete their data (.hearth/)
+	rm -rf .hearth
+
+# --- Frontend ---------------------------------------------------------------
+# The frontend is optional until frontend/package.json exists.
+
+FRONTEND := $(wildcard frontend/package.json)
+# `npm ci` is slow and wipes node_modules, so only rerun it when
+# node_modules is gone or the lockfile changed; the stamp lives inside
+# node_modules so deleting that directory also forces a reinstall.
+NPM_STAMP := frontend/node_modules/.hearth-npm-ci
+
+ifneq ($(FRONTEND),)
+frontend-build: $(NPM_STAMP)
+	npm --prefix frontend run build
+
+frontend-test: $(NPM_STAMP)
+	npm --prefix frontend test
+
+# A missing lockfile is left to `npm ci` to report; it explains it best.
+# (mkdir: npm creates no node_modules at all when there are no dependencies.)
+$(NPM_STAMP): $(wildcard frontend/package-lock.json)
+	npm --prefix frontend ci
+	@mkdir -p $(@D)
+	@touch $@
+else
+frontend-build frontend-test: ;
+endif
