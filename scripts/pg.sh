@@ -194,6 +194,12 @@ port_in_use() {
   timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null
 }
 
+# Whether the server on our port lets us in as postgres without a password.
+accepts_us() {
+  [[ $("$BIN/psql" -X -q -At -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+    -c 'select 1' 2>/dev/null) == 1 ]]
+}
+
 wait_ready() {
   local i
   for ((i = 0; i < 120; i++)); do
@@ -402,6 +408,17 @@ cmd_start() {
   if command -v flock >/dev/null 2>&1; then
     exec 9>"$ROOT/.hearth/pg-$name.lock"
     flock 9
+  fi
+
+  # Another checkout's cluster (CI clones the repository next to a working copy
+  # whose clusters still run) already serves this port: share it rather than
+  # fail. That is safe because tests create a database of their own each, and
+  # a dev database is only Hearth's schema and demo data.
+  if ! running_pid >/dev/null && port_in_use && accepts_us; then
+    note "127.0.0.1:$port is another PostgreSQL that accepts us (another checkout's $name cluster?); using it"
+    [[ $dbname == postgres ]] || ensure_database
+    printf '%s\n' "$URL"
+    return 0
   fi
 
   [[ -f $DATA/PG_VERSION ]] || init_cluster
