@@ -84,3 +84,17 @@ pub async fn create(
             None => from_diesel(e),
         })
 }
+
+/// The channel with this id.
+#[tracing::instrument(skip(db))]
+pub async fn find(db: &Db, id: ChannelId) -> DbResult<Option<Channel>> {
+    let mut conn = db.conn().await?;
+    channels::table
+        .find(id.0)
+        .select(ChannelRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(Channel::from))
+        .map_err(from_diesel)
+}

@@ -63,6 +63,16 @@ diesel::table! {
         created_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        nonce -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    message_nonces (sender_id, nonce) {
+        sender_id -> Int8,
+        nonce -> Text,
+        message_id -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -73,6 +83,7 @@ diesel::joinable!(server_members -> users (user_id));
 diesel::joinable!(channels -> servers (server_id));
 diesel::joinable!(messages -> channels (channel_id));
 diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(message_nonces -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -81,4 +92,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_members,
     channels,
     messages,
+    message_nonces,
 );

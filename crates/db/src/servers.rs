@@ -167,3 +167,17 @@ pub async fn find_owned_by_name(db: &Db, owner: UserId, name: &str) -> DbResult<
         .map(|id| id.map(ServerId))
         .map_err(from_diesel)
 }
+
+/// The owner of a server, or `None` when there is no such server.
+#[tracing::instrument(skip(db))]
+pub async fn owner_of(db: &Db, id: ServerId) -> DbResult<Option<UserId>> {
+    let mut conn = db.conn().await?;
+    servers::table
+        .find(id.0)
+        .select(servers::owner_id)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map(|owner| owner.map(UserId))
+        .map_err(from_diesel)
+}

@@ -1,13 +1,74 @@
-//! Events pushed to live clients. Serialized with a `type` tag, one variant per event; later
-//! features add variants here.
+//! Events pushed to live clients, serialized with a `type` tag, one variant per event.
+//!
+//! These are also the bytes instances exchange through Redis, so they deserialize too.
 
-use crate::ids::{ServerId, UserId};
-use serde::Serialize;
+use crate::ids::{ChannelId, MessageId, ServerId, UserId};
+use crate::model::Message;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A chat message as live clients see it (the reference's `new_message`, plus Hearth's extras).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChatMessage {
+    pub id: MessageId,
+    pub channel_id: ChannelId,
+    /// The sender's username.
+    pub sender: String,
+    pub sender_id: UserId,
+    pub content: String,
+    /// When it was sent (RFC 3339, UTC).
+    pub timestamp: DateTime<Utc>,
+    /// Position in the channel: 1, 2, 3, ... with no gaps.
+    pub seq: i64,
+    /// The sender's de-duplication key, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+impl From<Message> for ChatMessage {
+    fn from(message: Message) -> Self {
+        Self {
+            id: message.id,
+            channel_id: message.channel_id,
+            sender: message.sender,
+            sender_id: message.sender_id,
+            content: message.content,
+            timestamp: message.created_at,
+            seq: message.seq,
+            nonce: message.nonce,
+            edited_at: message.edited_at,
+        }
+    }
+}
+
+/// A user as presence and typing events name them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserRef {
+    pub id: UserId,
+    pub username: String,
+}
 
 /// Something that happened, to deliver to the sockets that care.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type")]
 pub enum Event {
+    /// A message was stored in a channel.
+    #[serde(rename = "chat.message")]
+    ChatMessage { new_message: ChatMessage },
+    /// A message's content was edited by its author.
+    #[serde(rename = "message.updated")]
+    MessageUpdated { message: ChatMessage },
+    /// A message was deleted.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted {
+        id: MessageId,
+        channel_id: ChannelId,
+    },
     /// A user joined a server.
     #[serde(rename = "member.joined")]
     MemberJoined {
@@ -20,15 +81,57 @@ pub enum Event {
         server_id: ServerId,
         user_id: UserId,
     },
+    /// A user's first socket in a channel opened.
+    #[serde(rename = "presence.join")]
+    PresenceJoin {
+        channel_id: ChannelId,
+        user: UserRef,
+    },
+    /// A user's last socket in a channel closed.
+    #[serde(rename = "presence.leave")]
+    PresenceLeave {
+        channel_id: ChannelId,
+        user: UserRef,
+    },
+    /// A user is typing in a channel; clients show it for about 8 seconds.
+    #[serde(rename = "typing")]
+    Typing {
+        channel_id: ChannelId,
+        user: UserRef,
+    },
+}
+
+/// Which sockets an event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Every socket open on this channel.
+    Channel(ChannelId),
+    /// Every socket open on any channel of this server.
+    Server(ServerId),
 }
 
 impl Event {
-    /// The server whose sockets should receive this event.
-    pub fn server_id(&self) -> ServerId {
+    /// The sockets that should receive this event.
+    pub fn audience(&self) -> Audience {
         match self {
-            Event::MemberJoined { server_id, .. } | Event::MemberLeft { server_id, .. } => {
-                *server_id
+            Event::ChatMessage { new_message: m } | Event::MessageUpdated { message: m } => {
+                Audience::Channel(m.channel_id)
             }
+            Event::MessageDeleted { channel_id, .. }
+            | Event::PresenceJoin { channel_id, .. }
+            | Event::PresenceLeave { channel_id, .. }
+            | Event::Typing { channel_id, .. } => Audience::Channel(*channel_id),
+            Event::MemberJoined { server_id, .. } | Event::MemberLeft { server_id, .. } => {
+                Audience::Server(*server_id)
+            }
+        }
+    }
+
+    /// The channel sequence number, for events that have one (new messages).
+    pub fn seq(&self) -> Option<i64> {
+        match self {
+            Event::ChatMessage { new_message } => Some(new_message.seq),
+            _ => None,
         }
     }
 }
@@ -38,7 +141,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn events_are_tagged_with_their_type() {
+    fn events_are_tagged_with_their_type_and_round_trip() {
         let event = Event::MemberJoined {
             server_id: ServerId(3),
             user_id: UserId(7),
@@ -48,6 +151,33 @@ mod tests {
             json,
             serde_json::json!({"type": "member.joined", "server_id": 3, "user_id": 7})
         );
-        assert_eq!(event.server_id(), ServerId(3));
+        assert_eq!(event.audience(), Audience::Server(ServerId(3)));
+        let back: Option<Event> = serde_json::from_value(json).ok();
+        assert_eq!(back, Some(event));
+    }
+
+    #[test]
+    fn chat_messages_have_the_reference_shape_and_a_sequence() {
+        let message = ChatMessage {
+            id: MessageId(9),
+            channel_id: ChannelId(2),
+            sender: "alice".to_owned(),
+            sender_id: UserId(1),
+            content: "hi".to_owned(),
+            timestamp: DateTime::<Utc>::UNIX_EPOCH,
+            seq: 4,
+            nonce: None,
+            edited_at: None,
+        };
+        let event = Event::ChatMessage {
+            new_message: message,
+        };
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        assert_eq!(json["type"], "chat.message");
+        assert_eq!(json["new_message"]["sender"], "alice");
+        assert_eq!(json["new_message"]["timestamp"], "1970-01-01T00:00:00Z");
+        assert!(json["new_message"].get("nonce").is_none());
+        assert_eq!(event.seq(), Some(4));
+        assert_eq!(event.audience(), Audience::Channel(ChannelId(2)));
     }
 }

@@ -11,5 +11,5 @@ pub mod model;
 pub mod rules;
 
 pub use error::DomainError;
-pub use events::Event;
+pub use events::{Audience, ChatMessage, Event, UserRef};
 pub use ids::{CategoryId, ChannelId, MessageId, ServerId, UserId};

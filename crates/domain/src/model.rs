@@ -67,6 +67,8 @@ pub struct Message {
     /// Position in the channel: 1, 2, 3, ... with no gaps.
     pub seq: i64,
     pub content: String,
+    /// The sender's de-duplication key, when one was given.
+    pub nonce: Option<String>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
 }

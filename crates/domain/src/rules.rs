@@ -1,5 +1,7 @@
 //! The product's rules, as pure functions.
 
+use crate::ids::UserId;
+
 /// Longest username, as in the reference (Django's `AbstractUser`).
 pub const USERNAME_MAX_CHARS: usize = 150;
 /// Shortest acceptable password.
@@ -10,6 +12,14 @@ pub const PASSWORD_MAX_CHARS: usize = 1024;
 pub const MESSAGE_MAX_CHARS: usize = 2000;
 /// How many messages the compatibility history endpoint returns.
 pub const COMPAT_HISTORY_LIMIT: i64 = 50;
+/// Longest message nonce (a client's de-duplication key).
+pub const NONCE_MAX_CHARS: usize = 64;
+/// How long a nonce keeps answering with the message first sent with it.
+pub const NONCE_WINDOW_MINUTES: i32 = 10;
+/// How many messages a history page holds when the client does not say.
+pub const HISTORY_PAGE_DEFAULT: i64 = 50;
+/// The most messages one history page may hold.
+pub const HISTORY_PAGE_MAX: i64 = 100;
 
 /// Names nobody may register, so that nobody can pose as the operators (as in the reference).
 const RESERVED_USERNAMES: [&str; 3] = ["admin", "root", "superuser"];
@@ -72,6 +82,23 @@ pub fn normalize_message(content: &str) -> Option<&str> {
     (1..=MESSAGE_MAX_CHARS).contains(&chars).then_some(trimmed)
 }
 
+/// Whether `nonce` is an acceptable de-duplication key: 1–64 characters, none of them control
+/// characters. It is an opaque key, compared exactly (never trimmed).
+pub fn nonce_is_valid(nonce: &str) -> bool {
+    let chars = nonce.chars().count();
+    (1..=NONCE_MAX_CHARS).contains(&chars) && !nonce.chars().any(char::is_control)
+}
+
+/// Only the author of a message may edit it.
+pub fn may_edit_message(author: UserId, user: UserId) -> bool {
+    author == user
+}
+
+/// The author of a message may delete it, and so may the owner of the server it was posted in.
+pub fn may_delete_message(author: UserId, server_owner: Option<UserId>, user: UserId) -> bool {
+    author == user || server_owner == Some(user)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +136,28 @@ mod tests {
         assert_eq!(normalize_message("   "), None);
         assert!(normalize_message(&"é".repeat(2000)).is_some());
         assert!(normalize_message(&"é".repeat(2001)).is_none());
+    }
+
+    #[test]
+    fn nonces_are_short_opaque_keys() {
+        assert!(nonce_is_valid("5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10"));
+        assert!(nonce_is_valid(" spaced "));
+        assert!(nonce_is_valid(&"é".repeat(64)));
+        assert!(!nonce_is_valid(&"x".repeat(65)));
+        assert!(!nonce_is_valid(""));
+        assert!(!nonce_is_valid("tab\there"));
+        assert!(!nonce_is_valid("nul\0"));
+    }
+
+    #[test]
+    fn authors_edit_and_authors_or_server_owners_delete() {
+        let (author, owner, stranger) = (UserId(1), UserId(2), UserId(3));
+        assert!(may_edit_message(author, author));
+        assert!(!may_edit_message(author, owner));
+        assert!(may_delete_message(author, Some(owner), author));
+        assert!(may_delete_message(author, Some(owner), owner));
+        assert!(!may_delete_message(author, Some(owner), stranger));
+        assert!(!may_delete_message(author, None, stranger));
     }
 
     #[test]

@@ -1,0 +1,76 @@
+//! Editing and deleting messages.
+
+use super::{to_message, MessageRow, COLUMNS};
+use crate::error::from_diesel;
+use crate::schema::{message_nonces, messages, users};
+use crate::{Db, DbResult};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use hearth_domain::model::Message;
+use hearth_domain::{DomainError, MessageId};
+
+/// Replaces the content of a message that is not deleted and marks it edited.
+///
+/// `content` must already be normalised (see `hearth_domain::rules::normalize_message`).
+/// A missing or deleted message is [`DomainError::NotFound`].
+#[tracing::instrument(skip(db, content))]
+pub async fn edit(db: &Db, id: MessageId, content: &str) -> DbResult<Message> {
+    let mut conn = db.conn().await?;
+    let edited: Option<i64> = diesel::update(
+        messages::table
+            .filter(messages::id.eq(id.0))
+            .filter(messages::deleted_at.is_null()),
+    )
+    .set((
+        messages::content.eq(content),
+        messages::edited_at.eq(diesel::dsl::now),
+    ))
+    .returning(messages::id)
+    .get_result(&mut conn)
+    .await
+    .optional()
+    .map_err(from_diesel)?;
+    if edited.is_none() {
+        return Err(DomainError::NotFound("message"));
+    }
+    // Read back with the sender's name; not filtered on deletion, as the edit did happen.
+    messages::table
+        .inner_join(users::table)
+        .filter(messages::id.eq(id.0))
+        .select(COLUMNS)
+        .first::<MessageRow>(&mut conn)
+        .await
+        .map(to_message)
+        .map_err(from_diesel)
+}
+
+/// Soft-deletes a message; `false` when it was missing or already deleted.
+///
+/// Its nonce is released in the same transaction: a replay of it stores a new message rather
+/// than answering with one that no longer exists.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, id: MessageId) -> DbResult<bool> {
+    let mut conn = db.conn().await?;
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        async move {
+            let deleted = diesel::update(
+                messages::table
+                    .filter(messages::id.eq(id.0))
+                    .filter(messages::deleted_at.is_null()),
+            )
+            .set(messages::deleted_at.eq(diesel::dsl::now))
+            .execute(conn)
+            .await?;
+            if deleted > 0 {
+                diesel::delete(message_nonces::table.filter(message_nonces::message_id.eq(id.0)))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(deleted > 0)
+        }
+        .scope_boxed()
+    })
+    .await
+    .map_err(from_diesel)
+}

@@ -1,0 +1,115 @@
+//! Reading history: pages by id, catch-up by sequence number, single messages.
+
+use super::{to_message, MessageRow, COLUMNS};
+use crate::error::from_diesel;
+use crate::schema::{channels, messages, users};
+use crate::{Db, DbResult};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use hearth_domain::model::Message;
+use hearth_domain::{ChannelId, MessageId, ServerId};
+
+/// The newest `limit` messages of a channel that are not deleted, oldest first.
+#[tracing::instrument(skip(db))]
+pub async fn latest(db: &Db, channel: ChannelId, limit: i64) -> DbResult<Vec<Message>> {
+    page(db, channel, None, None, limit).await
+}
+
+/// A page of a channel's history by message id, oldest first, deleted messages left out.
+///
+/// With `before`: the newest `limit` messages older than it. With `after`: the oldest `limit`
+/// messages newer than it. With neither: the newest `limit`. With both: the oldest `limit`
+/// strictly between them.
+#[tracing::instrument(skip(db))]
+pub async fn page(
+    db: &Db,
+    channel: ChannelId,
+    before: Option<MessageId>,
+    after: Option<MessageId>,
+    limit: i64,
+) -> DbResult<Vec<Message>> {
+    let mut conn = db.conn().await?;
+    let mut query = messages::table
+        .inner_join(users::table)
+        .filter(messages::channel_id.eq(channel.0))
+        .filter(messages::deleted_at.is_null())
+        .select(COLUMNS)
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(messages::id.lt(before.0));
+    }
+    if let Some(after) = after {
+        query = query.filter(messages::id.gt(after.0));
+    }
+    // Walking forwards reads the page in the order it is returned; every other page is read
+    // newest first from the index, so that the limit keeps the newest, then turned around.
+    let forwards = after.is_some();
+    query = if forwards {
+        query.order(messages::id.asc())
+    } else {
+        query.order(messages::id.desc())
+    };
+    let mut rows: Vec<MessageRow> = query.load(&mut conn).await.map_err(from_diesel)?;
+    if !forwards {
+        rows.reverse();
+    }
+    Ok(rows.into_iter().map(to_message).collect())
+}
+
+/// Up to `limit` messages of a channel numbered after `after_seq`, in sequence order.
+///
+/// Deleted messages are left out, so the numbers may skip; [`last_seq`] tells how far the
+/// channel's numbering has gone.
+#[tracing::instrument(skip(db))]
+pub async fn since(
+    db: &Db,
+    channel: ChannelId,
+    after_seq: i64,
+    limit: i64,
+) -> DbResult<Vec<Message>> {
+    let mut conn = db.conn().await?;
+    let rows: Vec<MessageRow> = messages::table
+        .inner_join(users::table)
+        .filter(messages::channel_id.eq(channel.0))
+        .filter(messages::seq.gt(after_seq))
+        .filter(messages::deleted_at.is_null())
+        .order(messages::seq.asc())
+        .limit(limit)
+        .select(COLUMNS)
+        .load(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+    Ok(rows.into_iter().map(to_message).collect())
+}
+
+/// The sequence number of the channel's newest message (0 before the first one), or `None`
+/// when there is no such channel.
+#[tracing::instrument(skip(db))]
+pub async fn last_seq(db: &Db, channel: ChannelId) -> DbResult<Option<i64>> {
+    let mut conn = db.conn().await?;
+    channels::table
+        .find(channel.0)
+        .select(channels::last_seq)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(from_diesel)
+}
+
+/// A message that is not deleted, with the server its channel belongs to.
+#[tracing::instrument(skip(db))]
+pub async fn find(db: &Db, id: MessageId) -> DbResult<Option<(Message, ServerId)>> {
+    let mut conn = db.conn().await?;
+    messages::table
+        .inner_join(users::table)
+        .inner_join(channels::table)
+        .filter(messages::id.eq(id.0))
+        .filter(messages::deleted_at.is_null())
+        .select((COLUMNS, channels::server_id))
+        .first::<(MessageRow, i64)>(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(|(message, server)| (to_message(message), ServerId(server))))
+        .map_err(from_diesel)
+}

@@ -1,0 +1,70 @@
+//! Chat messages: storing them (with nonce de-duplication), reading history, editing and
+//! deleting.
+//!
+//! Deleting is soft (`deleted_at` is set): a deleted message keeps its sequence number, so the
+//! numbering of a channel never changes, but no read of history returns it.
+
+mod change;
+mod create;
+mod history;
+
+pub use change::{delete, edit};
+pub use create::create;
+pub use history::{find, last_seq, latest, page, since};
+
+use crate::schema::{messages, users};
+use chrono::{DateTime, Utc};
+use hearth_domain::model::Message;
+use hearth_domain::{ChannelId, MessageId, UserId};
+
+pub(crate) type MessageRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+pub(crate) type MessageColumns = (
+    messages::id,
+    messages::channel_id,
+    messages::sender_id,
+    users::username,
+    messages::seq,
+    messages::content,
+    messages::nonce,
+    messages::created_at,
+    messages::edited_at,
+);
+
+/// What every read selects: a message joined with its sender.
+pub(crate) const COLUMNS: MessageColumns = (
+    messages::id,
+    messages::channel_id,
+    messages::sender_id,
+    users::username,
+    messages::seq,
+    messages::content,
+    messages::nonce,
+    messages::created_at,
+    messages::edited_at,
+);
+
+pub(crate) fn to_message(row: MessageRow) -> Message {
+    let (id, channel_id, sender_id, sender, seq, content, nonce, created_at, edited_at) = row;
+    Message {
+        id: MessageId(id),
+        channel_id: ChannelId(channel_id),
+        sender_id: UserId(sender_id),
+        sender,
+        seq,
+        content,
+        nonce,
+        created_at,
+        edited_at,
+    }
+}

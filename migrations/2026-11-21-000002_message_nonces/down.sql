@@ -1,0 +1,2 @@
+DROP TABLE message_nonces;
+ALTER TABLE messages DROP COLUMN nonce;
