@@ -10,11 +10,11 @@ async fn compat_history_returns_the_newest_50_oldest_first() {
     let channel = app.channel(server, alice, "general").await;
     let other = app.channel(server, alice, "other").await;
     for i in 1..=55 {
-        hearth_db::messages::create(&app.db, channel.id, alice, &format!("message {i}"))
+        hearth_db::messages::create(&app.db, channel.id, alice, &format!("message {i}"), None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    hearth_db::messages::create(&app.db, other.id, alice, "elsewhere")
+    hearth_db::messages::create(&app.db, other.id, alice, "elsewhere", None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for path in both_slashes(&format!("/api/messages/?channel_id={}", channel.id.0)) {

@@ -4,6 +4,7 @@
 //! command. Handlers live in [`routes`], one module per resource.
 
 pub mod auth;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -165,7 +165,7 @@ pub async fn run(db: &Db, hasher: &PasswordHasher) -> anyhow::Result<SeedReport>
             }
             if let Some(channel) = first_channel {
                 for (sender, text) in MESSAGES {
-                    hearth_db::messages::create(db, channel, user_id(sender)?, text).await?;
+                    hearth_db::messages::create(db, channel, user_id(sender)?, text, None).await?;
                 }
             }
         }

@@ -1,0 +1,218 @@
+//! The chat use cases — sending, editing and deleting messages — shared by the REST routes and
+//! the WebSocket gateway, so both enforce the same rules and publish the same events.
+//!
+//! Each one validates, applies the domain rule, stores, and only after the database committed
+//! publishes the event to the hub.
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+use hearth_domain::model::{Membership, Message};
+use hearth_domain::rules::{self, MESSAGE_MAX_CHARS, NONCE_MAX_CHARS};
+use hearth_domain::{ChannelId, DomainError, Event, MessageId, UserId};
+
+/// Why a chat action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// The content (or the nonce) breaks the message rules.
+    #[error("{0}")]
+    InvalidMessage(String),
+    /// Only members of a server may post in its channels.
+    #[error("You must be a member of this server to post in it")]
+    NotMember,
+    #[error("Channel not found")]
+    NoSuchChannel,
+    /// The message does not exist or was deleted.
+    #[error("Message not found")]
+    NoSuchMessage,
+    /// The caller may not do this to this message (edit someone else's, ...).
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ChatError {
+    /// A stable snake_case code, the same on every transport.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChatError::InvalidMessage(_) => "invalid_message",
+            ChatError::NotMember => "not_member",
+            ChatError::NoSuchChannel | ChatError::NoSuchMessage => "not_found",
+            ChatError::NotAllowed(_) => "forbidden",
+            ChatError::Unavailable(_) => "unavailable",
+            ChatError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<DomainError> for ChatError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::NotFound("channel" | "server") => ChatError::NoSuchChannel,
+            DomainError::NotFound("message") => ChatError::NoSuchMessage,
+            // A deleted account is a member of nothing (its memberships went with it).
+            DomainError::AccountGone => ChatError::NotMember,
+            DomainError::Unavailable(cause) => ChatError::Unavailable(cause),
+            other @ (DomainError::NotFound(_) | DomainError::Conflict(_)) => {
+                ChatError::Internal(other.to_string())
+            }
+            DomainError::Internal(cause) => ChatError::Internal(cause),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(err: ChatError) -> Self {
+        let code = err.code();
+        match err {
+            ChatError::InvalidMessage(message) => ApiError::bad_request(code, message),
+            ChatError::NotMember | ChatError::NotAllowed(_) => {
+                ApiError::forbidden(code, err.to_string())
+            }
+            ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
+                ApiError::not_found(err.to_string())
+            }
+            ChatError::Unavailable(cause) => ApiError::Unavailable(cause),
+            ChatError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+/// Whether a send stored a new message or replayed a nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Stored now, and published.
+    Created,
+    /// The nonce was used within the last 10 minutes: the message stored then, nothing published.
+    Replayed,
+}
+
+fn normalized(content: &str) -> Result<&str, ChatError> {
+    rules::normalize_message(content).ok_or_else(|| {
+        ChatError::InvalidMessage(format!(
+            "A message must have 1 to {MESSAGE_MAX_CHARS} characters (leading and trailing \
+             spaces do not count)"
+        ))
+    })
+}
+
+/// Sends a message as `user` to `channel`; see [`send_message_with_outcome`].
+pub async fn send_message(
+    state: &AppState,
+    user: UserId,
+    channel: ChannelId,
+    content: &str,
+    nonce: Option<&str>,
+) -> Result<Message, ChatError> {
+    send_message_with_outcome(state, user, channel, content, nonce)
+        .await
+        .map(|(message, _)| message)
+}
+
+/// Sends a message as `user` to `channel` and tells whether it was new.
+///
+/// The content is trimmed and must then have 1–2000 characters; the nonce, when given, 1–64
+/// characters. Membership of the channel's server is checked now, at send time. A new message
+/// is published as `chat.message` once stored; a nonce replay returns the message first sent
+/// with it and publishes nothing (the same nonce in another channel is refused).
+#[tracing::instrument(skip(state, content, nonce), fields(user_id = %user, channel_id = %channel))]
+pub async fn send_message_with_outcome(
+    state: &AppState,
+    user: UserId,
+    channel: ChannelId,
+    content: &str,
+    nonce: Option<&str>,
+) -> Result<(Message, SendOutcome), ChatError> {
+    let content = normalized(content)?;
+    if nonce.is_some_and(|nonce| !rules::nonce_is_valid(nonce)) {
+        return Err(ChatError::InvalidMessage(format!(
+            "A nonce must have 1 to {NONCE_MAX_CHARS} characters and no control characters"
+        )));
+    }
+    let channel = hearth_db::channels::find(&state.db, channel)
+        .await?
+        .ok_or(ChatError::NoSuchChannel)?;
+    match hearth_db::members::membership(&state.db, channel.server_id, user).await? {
+        Membership::Member => {}
+        Membership::NotMember => return Err(ChatError::NotMember),
+        Membership::NoSuchServer => return Err(ChatError::NoSuchChannel),
+    }
+    let (message, created) =
+        hearth_db::messages::create(&state.db, channel.id, user, content, nonce).await?;
+    if !created {
+        // A nonce names one send; reused for another channel it is a client bug, and answering
+        // with a message from elsewhere would only hide it.
+        if message.channel_id != channel.id {
+            return Err(ChatError::InvalidMessage(
+                "This nonce was already used for a message in another channel".to_owned(),
+            ));
+        }
+        tracing::debug!(message_id = %message.id, "nonce replayed");
+        return Ok((message, SendOutcome::Replayed));
+    }
+    state.hub.publish(Event::ChatMessage {
+        new_message: message.clone().into(),
+    });
+    Ok((message, SendOutcome::Created))
+}
+
+/// Replaces the content of a message; only its author may. Published as `message.updated`.
+#[tracing::instrument(skip(state, content), fields(user_id = %user, message_id = %id))]
+pub async fn edit_message(
+    state: &AppState,
+    user: UserId,
+    id: MessageId,
+    content: &str,
+) -> Result<Message, ChatError> {
+    let content = normalized(content)?;
+    let (message, _) = hearth_db::messages::find(&state.db, id)
+        .await?
+        .ok_or(ChatError::NoSuchMessage)?;
+    // The author of a message never changes, so checking before writing cannot race.
+    if !rules::may_edit_message(message.sender_id, user) {
+        return Err(ChatError::NotAllowed(
+            "Only the author of a message can edit it",
+        ));
+    }
+    // Deleted in the meantime: `NotFound("message")`, hence `NoSuchMessage`.
+    let edited = hearth_db::messages::edit(&state.db, id, content).await?;
+    state.hub.publish(Event::MessageUpdated {
+        message: edited.clone().into(),
+    });
+    Ok(edited)
+}
+
+/// Deletes a message; its author or the owner of its server may. Published as
+/// `message.deleted`.
+#[tracing::instrument(skip(state), fields(user_id = %user, message_id = %id))]
+pub async fn delete_message(
+    state: &AppState,
+    user: UserId,
+    id: MessageId,
+) -> Result<(), ChatError> {
+    let (message, server) = hearth_db::messages::find(&state.db, id)
+        .await?
+        .ok_or(ChatError::NoSuchMessage)?;
+    let owner = if message.sender_id == user {
+        None
+    } else {
+        hearth_db::servers::owner_of(&state.db, server).await?
+    };
+    if !rules::may_delete_message(message.sender_id, owner, user) {
+        return Err(ChatError::NotAllowed(
+            "Only the author of a message or the owner of the server can delete it",
+        ));
+    }
+    // A concurrent delete got there first: the message is gone either way, but only the
+    // request that deleted it announces it.
+    if !hearth_db::messages::delete(&state.db, id).await? {
+        return Err(ChatError::NoSuchMessage);
+    }
+    state.hub.publish(Event::MessageDeleted {
+        id,
+        channel_id: message.channel_id,
+    });
+    Ok(())
+}
