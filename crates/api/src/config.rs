@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use rand::RngCore;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -85,6 +86,18 @@ pub struct Settings {
     pub static_dir: Option<PathBuf>,
     /// `HEARTH_LOG_FORMAT`: `json` or `pretty` (default: json in production).
     pub log_format: LogFormat,
+    /// `REDIS_URL`: fan-out between instances; without it, delivery stays in process.
+    pub redis_url: Option<String>,
+    /// `HEARTH_REDIS_PREFIX`: namespace of Hearth's Redis channels, default `hearth`.
+    pub redis_prefix: String,
+    /// `HEARTH_WS_RATE_PER_SEC`: chat messages a user may send per second, default 5.
+    pub ws_rate_per_sec: NonZeroU32,
+    /// `HEARTH_WS_RATE_BURST`: messages a user may send at once before the rate applies,
+    /// default 10.
+    pub ws_rate_burst: NonZeroU32,
+    /// `HEARTH_WS_PING_SECS`: the server pings every socket this often, default 20; a socket
+    /// that misses two pongs is closed.
+    pub ws_ping_interval: Duration,
 }
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/hearth";
@@ -120,6 +133,11 @@ impl Settings {
             hash_concurrency: cores().saturating_sub(1).max(1),
             static_dir: None,
             log_format: LogFormat::Pretty,
+            redis_url: None,
+            redis_prefix: "hearth".to_owned(),
+            ws_rate_per_sec: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
+            ws_rate_burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            ws_ping_interval: Duration::from_secs(20),
         }
     }
 
@@ -189,6 +207,14 @@ impl Settings {
         settings.hash_concurrency =
             parse(&get, "HEARTH_HASH_CONCURRENCY", settings.hash_concurrency)?.max(1);
         settings.static_dir = get("HEARTH_STATIC_DIR").map(PathBuf::from);
+        settings.redis_url = get("REDIS_URL");
+        if let Some(prefix) = get("HEARTH_REDIS_PREFIX") {
+            settings.redis_prefix = prefix;
+        }
+        settings.ws_rate_per_sec = parse(&get, "HEARTH_WS_RATE_PER_SEC", settings.ws_rate_per_sec)?;
+        settings.ws_rate_burst = parse(&get, "HEARTH_WS_RATE_BURST", settings.ws_rate_burst)?;
+        settings.ws_ping_interval =
+            Duration::from_secs(parse(&get, "HEARTH_WS_PING_SECS", 20_u64)?.max(1));
         settings.log_format = match get("HEARTH_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,

@@ -16,12 +16,20 @@ use utoipa_actix_web::AppExt;
         license(name = "MIT")
     ),
     modifiers(&SecuritySchemes),
+    components(schemas(
+        hearth_domain::Event,
+        hearth_domain::ChatMessage,
+        hearth_domain::UserRef,
+        crate::gateway::protocol::ClientFrame,
+        crate::gateway::protocol::ServerFrame,
+    )),
     tags(
         (name = "accounts", description = "Registration and cookie sessions (compatibility surface)"),
         (name = "auth", description = "Bearer tokens for non-browser clients"),
         (name = "catalogue", description = "Categories and servers (compatibility surface)"),
         (name = "membership", description = "Joining and leaving servers (compatibility surface)"),
-        (name = "messages", description = "Message history"),
+        (name = "messages", description = "Message history; posting, editing and deleting messages"),
+        (name = "chat", description = "Live chat over WebSocket (frames: the Event, ClientFrame and ServerFrame schemas; see docs/websocket.md)"),
         (name = "operations", description = "Health probes"),
     )
 )]

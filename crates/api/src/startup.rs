@@ -3,7 +3,8 @@
 use crate::auth::{PasswordHasher, TokenService};
 use crate::config::Settings;
 use crate::error::{self, ApiError};
-use crate::gateway::Hub;
+use crate::gateway::protocol::close;
+use crate::gateway::{Bridge, Hub};
 use crate::middleware::{api_trailing_slash, request_id_header};
 use crate::telemetry::RequestLog;
 use crate::{openapi, routes};
@@ -14,11 +15,18 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use hearth_db::{Db, PoolSettings};
+use hearth_domain::UserId;
 use std::net::TcpListener;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
+
+/// Chat messages per user, shared by every socket of this process.
+pub type MessageLimiter = RateLimiter<UserId, DefaultKeyedStateStore<UserId>, DefaultClock>;
 
 /// What every request handler can reach.
 pub struct AppState {
@@ -26,6 +34,7 @@ pub struct AppState {
     pub tokens: TokenService,
     pub hasher: PasswordHasher,
     pub hub: Hub,
+    pub message_limiter: MessageLimiter,
     pub settings: Settings,
 }
 
@@ -57,6 +66,10 @@ impl Application {
                  (required when HEARTH_ENV=production)."
             );
         }
+        let hub = Hub::new(db.clone());
+        if let Some(url) = &settings.redis_url {
+            hub.set_bridge(Bridge::start(url, &settings.redis_prefix, hub.clone())?);
+        }
         let state = web::Data::new(AppState {
             tokens: TokenService::new(
                 &settings.jwt_secret,
@@ -64,7 +77,10 @@ impl Application {
                 settings.refresh_token_ttl,
             ),
             hasher: PasswordHasher::new(settings.hash_concurrency)?,
-            hub: Hub::new(),
+            hub,
+            message_limiter: RateLimiter::keyed(
+                Quota::per_second(settings.ws_rate_per_sec).allow_burst(settings.ws_rate_burst),
+            ),
             db,
             settings,
         });
@@ -82,6 +98,8 @@ impl Application {
             .listen(listener)?
             .workers(state.settings.workers)
             .shutdown_timeout(10)
+            // Signals are handled in `run_until_stopped`, which closes sockets first.
+            .disable_signals()
             .run();
         tracing::info!(
             address = %format!("http://{}:{port}", state.settings.host),
@@ -109,10 +127,44 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM (or the handle) stops the server; in-flight requests get up
-    /// to 10 s to finish.
+    /// Serves until SIGINT/SIGTERM (or the handle) stops the server: sockets are closed with
+    /// 1001, the listener stops accepting, and in-flight requests get up to 10 s to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let hub = self.state.hub.clone();
+        let watcher = tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            hub.close_all(close::GOING_AWAY);
+            handle.stop(true).await;
+        });
+        let result = self.server.await;
+        watcher.abort();
+        result
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }
 

@@ -1,8 +1,236 @@
-//! Live delivery of events to connected clients.
-//!
-//! For now only the in-process hub exists; the WebSocket sessions and the Redis bridge plug
-//! into it.
+//! Live chat over WebSocket: the handshake, the socket sessions, the local hub and the Redis
+//! bridge between instances. The protocol is described in `docs/websocket.md`.
 
 mod hub;
+pub mod protocol;
+mod redis;
+mod session;
 
-pub use hub::Hub;
+pub use hub::{Frame, Hub, Subscription};
+pub use redis::Bridge;
+
+use crate::auth::{TokenKind, ACCESS_COOKIE};
+use crate::error::{ApiError, ErrorBody};
+use crate::startup::AppState;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use hearth_domain::{ChannelId, ServerId, UserId, UserRef};
+use protocol::close;
+use serde::Deserialize;
+use session::Connection;
+use utoipa::IntoParams;
+
+/// The credentials a handshake carried, and how.
+struct Credentials {
+    token: Option<String>,
+    from_cookie: bool,
+    from_subprotocol: bool,
+}
+
+/// `Authorization: Bearer`, then `Sec-WebSocket-Protocol: bearer, <jwt>`, then the cookie.
+/// Never the query string.
+fn credentials(req: &HttpRequest) -> Credentials {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let protocols: Vec<String> = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .collect();
+    let from_subprotocol = protocols.first().is_some_and(|p| p == "bearer");
+    let subprotocol_token = from_subprotocol
+        .then(|| protocols.get(1).cloned())
+        .flatten();
+    let cookie = req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned());
+    let from_cookie = bearer.is_none() && subprotocol_token.is_none() && cookie.is_some();
+    Credentials {
+        token: bearer.or(subprotocol_token).or(cookie),
+        from_cookie,
+        from_subprotocol,
+    }
+}
+
+/// Whether a cookie-authenticated handshake comes from a page allowed to use the cookie: the
+/// server's own origin or a configured CORS origin. Requests without `Origin` are not from a
+/// browser page and cannot ride on a victim's cookie.
+fn origin_allowed(req: &HttpRequest, state: &AppState) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    else {
+        return true;
+    };
+    let own = req.connection_info().host().to_owned();
+    let own_origin = |scheme: &str| format!("{scheme}://{own}");
+    origin == own_origin("http")
+        || origin == own_origin("https")
+        || state.settings.cors_origins.iter().any(|o| o == origin)
+}
+
+/// Query parameters of a socket.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SocketQuery {
+    /// Replay every message with a sequence number above this one before going live.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+}
+
+async fn open_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    server: ServerId,
+    channel: ChannelId,
+    after: Option<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let credentials = credentials(&req);
+    if credentials.from_cookie && !origin_allowed(&req, &state) {
+        return Err(ApiError::Forbidden {
+            code: "forbidden_origin",
+            message: "Cross-origin WebSocket handshakes may not use the session cookie".to_owned(),
+        });
+    }
+    let user = match &credentials.token {
+        Some(token) => state.tokens.verify(token, TokenKind::Access).ok(),
+        None => None,
+    };
+    let (mut response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        ApiError::bad_request(
+            "websocket_expected",
+            format!("Expected a WebSocket upgrade: {e}"),
+        )
+    })?;
+    if credentials.from_subprotocol {
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("bearer"),
+        );
+    }
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move {
+        let Some(user) = user else {
+            return session::refuse(session, close::NOT_AUTHENTICATED, "not authenticated").await;
+        };
+        let checked = check_target(&state, user, server, channel).await;
+        match checked {
+            Ok(Some(user)) => {
+                let connection = Connection {
+                    user,
+                    server,
+                    channel,
+                    after,
+                };
+                session::run(web::Data::from(state), session, stream, connection).await;
+            }
+            Ok(None) => {
+                session::refuse(session, close::NOT_FOUND, "no such server or channel").await
+            }
+            Err(code) => session::refuse(session, code, "cannot open this socket").await,
+        }
+    });
+    Ok(response)
+}
+
+/// The user behind the token, if the channel exists in that server; `Ok(None)` otherwise.
+async fn check_target(
+    state: &AppState,
+    user: UserId,
+    server: ServerId,
+    channel: ChannelId,
+) -> Result<Option<UserRef>, u16> {
+    let account = hearth_db::users::find(&state.db, user)
+        .await
+        .map_err(|_| 1011_u16)?;
+    let Some(account) = account else {
+        return Err(close::NOT_AUTHENTICATED);
+    };
+    let found = hearth_db::channels::find(&state.db, channel)
+        .await
+        .map_err(|_| 1011_u16)?;
+    Ok(found.filter(|c| c.server_id == server).map(|_| UserRef {
+        id: account.id,
+        username: account.username,
+    }))
+}
+
+/// Opens a chat socket on a channel (the reference's path).
+///
+/// A WebSocket endpoint: authenticate with the `access_token` cookie, `Authorization: Bearer`,
+/// or `Sec-WebSocket-Protocol: bearer, <jwt>`. See `docs/websocket.md` for the frames.
+/// Closes with 4001 (not authenticated), 4004 (no such server or channel), 4008 (rate limit
+/// exceeded repeatedly), 4009 (too slow: reconnect with `?after=`), 1009 (frame too large).
+#[utoipa::path(
+    tag = "chat",
+    params(
+        ("server_id" = i64, Path, description = "The server's id"),
+        ("channel_id" = i64, Path, description = "The channel's id"),
+        SocketQuery,
+    ),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
+        (status = 403, description = "Cookie handshake from a foreign origin", body = ErrorBody),
+    )
+)]
+#[get("/{server_id:\\d+}/{channel_id:\\d+}")]
+pub async fn connect_channel_compat(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    query: web::Query<SocketQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (server, channel) = path.into_inner();
+    open_socket(
+        req,
+        body,
+        state,
+        ServerId(server),
+        ChannelId(channel),
+        query.after,
+    )
+    .await
+}
+
+/// Opens a chat socket on a channel (same behaviour as the compatibility path).
+#[utoipa::path(
+    tag = "chat",
+    params(
+        ("server_id" = i64, Path, description = "The server's id"),
+        ("channel_id" = i64, Path, description = "The channel's id"),
+        SocketQuery,
+    ),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
+        (status = 403, description = "Cookie handshake from a foreign origin", body = ErrorBody),
+    )
+)]
+#[get("/ws/servers/{server_id}/channels/{channel_id}")]
+pub async fn connect_channel(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    query: web::Query<SocketQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (server, channel) = path.into_inner();
+    open_socket(
+        req,
+        body,
+        state,
+        ServerId(server),
+        ChannelId(channel),
+        query.after,
+    )
+    .await
+}

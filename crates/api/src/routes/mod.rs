@@ -24,6 +24,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(membership::leave_server)
         .service(membership::get_membership)
         .service(messages::list_channel_messages_compat)
+        .service(messages::create_message)
+        .service(messages::list_messages)
+        .service(messages::edit_message)
+        .service(messages::delete_message)
+        .service(crate::gateway::connect_channel)
+        .service(crate::gateway::connect_channel_compat)
         .service(health::healthz)
         .service(health::readyz);
 }

@@ -1,0 +1,80 @@
+//! The frames a socket exchanges, besides the domain events (see `docs/websocket.md`).
+
+use hearth_domain::UserRef;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a client may send.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum ClientFrame {
+    /// Send a chat message (1–2000 characters after trimming).
+    #[serde(rename = "message")]
+    Message {
+        message: String,
+        /// Optional de-duplication key (at most 64 characters): resending the same nonce within
+        /// 10 minutes yields the same message.
+        #[serde(default)]
+        nonce: Option<String>,
+    },
+    /// Application-level keep-alive; answered with `{"type":"pong"}`.
+    #[serde(rename = "ping")]
+    Ping,
+    /// The user is typing; relayed to the channel's other sockets, throttled.
+    #[serde(rename = "typing")]
+    Typing,
+}
+
+/// Frames only the gateway sends (domain events are sent as they serialize).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum ServerFrame {
+    /// Who is online in the channel, sent once on connect.
+    #[serde(rename = "presence.list")]
+    PresenceList {
+        #[schema(value_type = Vec<Object>)]
+        users: Vec<UserRef>,
+    },
+    /// Answer to a client `ping`.
+    #[serde(rename = "pong")]
+    Pong,
+    /// Something the client sent was refused; the socket stays open.
+    #[serde(rename = "error")]
+    Error {
+        /// `not_member`, `invalid_message`, `rate_limited`, `invalid_frame`, `unsupported_frame`,
+        /// `unavailable` or `internal_error`.
+        code: &'static str,
+        error: String,
+        /// With `rate_limited`: milliseconds until a message would be accepted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+}
+
+impl ServerFrame {
+    pub fn error(code: &'static str, error: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            code,
+            error: error.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// Close codes (see API.md).
+pub mod close {
+    /// Missing, invalid or expired credentials.
+    pub const NOT_AUTHENTICATED: u16 = 4001;
+    /// No such server, or the channel is not in that server.
+    pub const NOT_FOUND: u16 = 4004;
+    /// Rate limit exceeded repeatedly.
+    pub const RATE_LIMITED: u16 = 4008;
+    /// The socket fell too far behind; reconnect with `?after=<last seq>`.
+    pub const TOO_SLOW: u16 = 4009;
+    /// A frame was larger than the limit.
+    pub const TOO_LARGE: u16 = 1009;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client stopped answering pings.
+    pub const TIMEOUT: u16 = 4000;
+}
