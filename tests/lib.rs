@@ -21,6 +21,9 @@ use tokio_postgres::NoTls;
 
 pub use reqwest::StatusCode;
 
+pub mod redis_server;
+pub mod ws;
+
 /// The password every helper-made user has.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -44,6 +47,12 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
         out.push_str(query);
     }
     Ok(out)
+}
+
+/// The database name at the end of a URL.
+fn database_name(url: &str) -> &str {
+    let path = url.split('?').next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A stable fingerprint of every migration file (FNV-1a over names and contents).
@@ -187,12 +196,12 @@ pub struct TestApp {
     /// A client without a cookie store.
     pub http: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
-    // Dropped last: the server and pool must let go of the database first.
-    database: TestDatabase,
+    /// The database URL the server uses.
+    pub database_url: String,
+    // Dropped last: the server and pool must let go of the database first. A sibling (a second
+    // instance on the same database) owns none.
+    _database: Option<TestDatabase>,
 }
-
-/// Adjusts settings before a test app starts.
-pub type Tweak = fn(&mut Settings);
 
 impl TestApp {
     /// Starts a server with local defaults on a fresh database.
@@ -201,19 +210,34 @@ impl TestApp {
     }
 
     /// Starts a server after `tweak` adjusted its settings.
-    pub async fn spawn_with(tweak: Tweak) -> TestApp {
-        match Self::try_spawn(tweak).await {
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let started = async {
+            let database = TestDatabase::create().await?;
+            Self::start(database.url.clone(), Some(database), tweak).await
+        };
+        match started.await {
             Ok(app) => app,
             Err(e) => panic!("cannot start the test app: {e:#}"),
         }
     }
 
-    async fn try_spawn(tweak: Tweak) -> anyhow::Result<TestApp> {
+    /// Starts another instance on this app's database (drop it before this app).
+    pub async fn spawn_sibling(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        match Self::start(self.database_url.clone(), None, tweak).await {
+            Ok(app) => app,
+            Err(e) => panic!("cannot start the sibling app: {e:#}"),
+        }
+    }
+
+    async fn start(
+        database_url: String,
+        database: Option<TestDatabase>,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<TestApp> {
         if std::env::var_os("HEARTH_TEST_LOG").is_some() {
             hearth_api::telemetry::init(hearth_api::config::LogFormat::Pretty);
         }
-        let database = TestDatabase::create().await?;
-        let mut settings = Settings::local(database.url.clone());
+        let mut settings = Settings::local(database_url.clone());
         settings.port = 0;
         settings.workers = 2;
         settings.db_pool_size = 8;
@@ -225,24 +249,23 @@ impl TestApp {
         Ok(TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
-            db: Db::connect(&database.url, &Default::default())?,
+            db: Db::connect(&database_url, &Default::default())?,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
             handle,
-            database,
+            database_url,
+            _database: database,
         })
     }
 
     /// Drops the app's database under the running server, as if the database went away.
     pub async fn drop_database_now(&self) {
+        let name = database_name(&self.database_url);
         let dropped = async {
             admin_client()
                 .await?
-                .batch_execute(&format!(
-                    "DROP DATABASE {} WITH (FORCE)",
-                    self.database.name
-                ))
+                .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
                 .await?;
             Ok::<_, anyhow::Error>(())
         };

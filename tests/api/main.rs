@@ -3,6 +3,8 @@
 
 mod accounts;
 mod catalogue;
+mod chat_rest;
+mod gateway;
 mod membership;
 mod messages;
 mod operations;
