@@ -36,6 +36,7 @@ run: frontend-build ## Build and serve Hearth on http://127.0.0.1:8000 (dev db u
 test: lint openapi-check test-rust frontend-test ## Everything CI checks: lint, openapi-check, Rust and frontend tests
 
 test-rust: ## Rust tests only (private test cluster unless HEARTH_TEST_DATABASE_URL is set)
+	@scripts/ensure-redis.sh
 	@$(with_test_db); \
 	cargo test --workspace --locked
 
