@@ -160,77 +160,52 @@ async fn check_target(
     }))
 }
 
-/// Opens a chat socket on a channel (the reference's path).
-///
-/// A WebSocket endpoint: authenticate with the `access_token` cookie, `Authorization: Bearer`,
-/// or `Sec-WebSocket-Protocol: bearer, <jwt>`. See `docs/websocket.md` for the frames.
-/// Closes with 4001 (not authenticated), 4004 (no such server or channel), 4008 (rate limit
-/// exceeded repeatedly), 4009 (too slow: reconnect with `?after=`), 1009 (frame too large).
-#[utoipa::path(
-    tag = "chat",
-    params(
-        ("server_id" = i64, Path, description = "The server's id"),
-        ("channel_id" = i64, Path, description = "The channel's id"),
-        SocketQuery,
-    ),
-    security(("cookie" = []), ("bearer" = [])),
-    responses(
-        (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
-        (status = 403, description = "Cookie handshake from a foreign origin", body = ErrorBody),
-    )
-)]
-#[get("/{server_id:\\d+}/{channel_id:\\d+}")]
-pub async fn connect_channel_compat(
-    req: HttpRequest,
-    body: web::Payload,
-    state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
-    query: web::Query<SocketQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let (server, channel) = path.into_inner();
-    open_socket(
-        req,
-        body,
-        state,
-        ServerId(server),
-        ChannelId(channel),
-        query.after,
-    )
-    .await
+/// Declares a socket endpoint; both paths behave the same and share their documentation.
+macro_rules! socket_endpoint {
+    ($(#[doc = $doc:literal])* $name:ident, $path:literal) => {
+        $(#[doc = $doc])*
+        ///
+        /// A WebSocket endpoint: authenticate with the `access_token` cookie,
+        /// `Authorization: Bearer`, or `Sec-WebSocket-Protocol: bearer, <jwt>`. See
+        /// `docs/websocket.md` for the frames. Closes with 4001 (not authenticated), 4004 (no
+        /// such server or channel), 4008 (rate limit exceeded repeatedly), 4009 (too slow:
+        /// reconnect with `?after=`), 1009 (frame too large).
+        #[utoipa::path(
+            tag = "chat",
+            params(
+                ("server_id" = i64, Path, description = "The server's id"),
+                ("channel_id" = i64, Path, description = "The channel's id"),
+                SocketQuery,
+            ),
+            security(("cookie" = []), ("bearer" = [])),
+            responses(
+                (status = 101, description = "Switching to the WebSocket protocol"),
+                (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
+                (status = 403, description = "Cookie handshake from a foreign origin", body = ErrorBody),
+            )
+        )]
+        #[get($path)]
+        pub async fn $name(
+            req: HttpRequest,
+            body: web::Payload,
+            state: web::Data<AppState>,
+            path: web::Path<(i64, i64)>,
+            query: web::Query<SocketQuery>,
+        ) -> Result<HttpResponse, ApiError> {
+            let (server, channel) = path.into_inner();
+            open_socket(req, body, state, ServerId(server), ChannelId(channel), query.after).await
+        }
+    };
 }
 
-/// Opens a chat socket on a channel (same behaviour as the compatibility path).
-#[utoipa::path(
-    tag = "chat",
-    params(
-        ("server_id" = i64, Path, description = "The server's id"),
-        ("channel_id" = i64, Path, description = "The channel's id"),
-        SocketQuery,
-    ),
-    security(("cookie" = []), ("bearer" = [])),
-    responses(
-        (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
-        (status = 403, description = "Cookie handshake from a foreign origin", body = ErrorBody),
-    )
-)]
-#[get("/ws/servers/{server_id}/channels/{channel_id}")]
-pub async fn connect_channel(
-    req: HttpRequest,
-    body: web::Payload,
-    state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
-    query: web::Query<SocketQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let (server, channel) = path.into_inner();
-    open_socket(
-        req,
-        body,
-        state,
-        ServerId(server),
-        ChannelId(channel),
-        query.after,
-    )
-    .await
-}
+socket_endpoint!(
+    /// Opens a chat socket on a channel (the reference's path).
+    connect_channel_compat,
+    "/{server_id:\\d+}/{channel_id:\\d+}"
+);
+
+socket_endpoint!(
+    /// Opens a chat socket on a channel (same behaviour as the compatibility path).
+    connect_channel,
+    "/ws/servers/{server_id}/channels/{channel_id}"
+);
