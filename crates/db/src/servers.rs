@@ -115,6 +115,17 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
         .collect())
 }
 
+/// The server with this id, with its channels and member count.
+#[tracing::instrument(skip(db))]
+pub async fn find(db: &Db, id: ServerId) -> DbResult<Option<Server>> {
+    let filter = ServerFilter {
+        server: Some(id),
+        with_num_members: true,
+        ..ServerFilter::default()
+    };
+    Ok(list(db, &filter).await?.into_iter().next())
+}
+
 /// Whether a server with this id exists.
 #[tracing::instrument(skip(db))]
 pub async fn exists(db: &Db, id: ServerId) -> DbResult<bool> {

@@ -52,6 +52,62 @@ pub struct UserRef {
     pub username: String,
 }
 
+/// A server as live clients see it (the catalogue's shape, without channels).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServerView {
+    pub id: ServerId,
+    pub name: String,
+    /// The owner's user id.
+    pub owner: UserId,
+    /// The category's name.
+    pub category: String,
+    pub description: String,
+    /// A `/media/...` path, or null.
+    pub icon: Option<String>,
+    /// A `/media/...` path, or null.
+    pub banner: Option<String>,
+}
+
+impl From<&crate::model::Server> for ServerView {
+    fn from(server: &crate::model::Server) -> Self {
+        Self {
+            id: server.id,
+            name: server.name.clone(),
+            owner: server.owner_id,
+            category: server.category.clone(),
+            description: server.description.clone(),
+            icon: server.icon.clone(),
+            banner: server.banner.clone(),
+        }
+    }
+}
+
+/// A channel as live clients see it (the catalogue's shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelView {
+    pub id: ChannelId,
+    pub name: String,
+    pub topic: String,
+    /// The id of the user who created it.
+    pub owner: UserId,
+    /// The id of its server.
+    pub server: ServerId,
+}
+
+impl From<&crate::model::Channel> for ChannelView {
+    fn from(channel: &crate::model::Channel) -> Self {
+        Self {
+            id: channel.id,
+            name: channel.name.clone(),
+            topic: channel.topic.clone(),
+            owner: channel.owner_id,
+            server: channel.server_id,
+        }
+    }
+}
+
 /// Something that happened, to deliver to the sockets that care.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -68,6 +124,24 @@ pub enum Event {
     MessageDeleted {
         id: MessageId,
         channel_id: ChannelId,
+    },
+    /// A server's name, description, category, icon or banner changed.
+    #[serde(rename = "server.updated")]
+    ServerUpdated { server: ServerView },
+    /// A server was deleted, with its channels; its sockets are closed next (4004).
+    #[serde(rename = "server.deleted")]
+    ServerDeleted { server_id: ServerId },
+    /// A channel was added to a server.
+    #[serde(rename = "channel.created")]
+    ChannelCreated { channel: ChannelView },
+    /// A channel was renamed or its topic changed.
+    #[serde(rename = "channel.updated")]
+    ChannelUpdated { channel: ChannelView },
+    /// A channel was deleted; its sockets are closed next (4004).
+    #[serde(rename = "channel.deleted")]
+    ChannelDeleted {
+        channel_id: ChannelId,
+        server_id: ServerId,
     },
     /// A user joined a server.
     #[serde(rename = "member.joined")]
@@ -121,8 +195,13 @@ impl Event {
             | Event::PresenceJoin { channel_id, .. }
             | Event::PresenceLeave { channel_id, .. }
             | Event::Typing { channel_id, .. } => Audience::Channel(*channel_id),
-            Event::MemberJoined { server_id, .. } | Event::MemberLeft { server_id, .. } => {
-                Audience::Server(*server_id)
+            Event::MemberJoined { server_id, .. }
+            | Event::MemberLeft { server_id, .. }
+            | Event::ServerDeleted { server_id }
+            | Event::ChannelDeleted { server_id, .. } => Audience::Server(*server_id),
+            Event::ServerUpdated { server } => Audience::Server(server.id),
+            Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
+                Audience::Server(channel.server)
             }
         }
     }
