@@ -14,7 +14,7 @@ use hearth_api::startup::Application;
 use hearth_db::Db;
 use hearth_domain::model::Channel;
 use hearth_domain::{CategoryId, ServerId, UserId};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
@@ -198,6 +198,10 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     /// The database URL the server uses.
     pub database_url: String,
+    /// Where the server stores uploaded images: a fresh temporary folder unless the test chose
+    /// one, removed again when this app is dropped.
+    pub media_dir: PathBuf,
+    owns_media_dir: bool,
     // Dropped last: the server and pool must let go of the database first. A sibling (a second
     // instance on the same database) owns none.
     _database: Option<TestDatabase>,
@@ -241,7 +245,13 @@ impl TestApp {
         settings.port = 0;
         settings.workers = 2;
         settings.db_pool_size = 8;
+        let scratch_media = std::env::temp_dir().join(format!(
+            "hearth-test-media-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        settings.media_dir = scratch_media.clone();
         tweak(&mut settings);
+        let media_dir = settings.media_dir.clone();
         let app = Application::build(settings).await?;
         let port = app.port();
         let handle = app.handle();
@@ -255,6 +265,8 @@ impl TestApp {
                 .build()?,
             handle,
             database_url,
+            owns_media_dir: media_dir == scratch_media,
+            media_dir,
             _database: database,
         })
     }
@@ -330,6 +342,21 @@ impl TestApp {
         (id, token)
     }
 
+    /// Registers `username` as staff (may manage categories) and returns a bearer token.
+    pub async fn staff_with_token(&self, username: &str) -> (UserId, String) {
+        let (id, token) = self.user_with_token(username).await;
+        let hash = hearth_db::users::credentials(&self.db, username)
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.password_hash)
+            .unwrap_or_else(|| panic!("{username} not stored"));
+        hearth_db::users::set_password(&self.db, id, &hash, true)
+            .await
+            .unwrap_or_else(|e| panic!("cannot make {username} staff: {e}"));
+        (id, token)
+    }
+
     /// Registers `username` and logs a cookie-keeping client in as them.
     pub async fn logged_in_browser(&self, username: &str) -> (UserId, reqwest::Client) {
         let id = self.register(username).await;
@@ -354,7 +381,7 @@ impl TestApp {
 
     /// Creates a server owned by `owner` directly in the database.
     pub async fn server(&self, owner: UserId, category: CategoryId, name: &str) -> ServerId {
-        hearth_db::servers::create(&self.db, owner, category, name, "a server")
+        hearth_db::servers::create(&self.db, owner, category, name, "a server", None)
             .await
             .unwrap_or_else(|e| panic!("cannot create server {name}: {e}"))
     }
@@ -372,6 +399,9 @@ impl Drop for TestApp {
         // Stop accepting and close connections; the database is dropped right after.
         let stopping = self.handle.stop(false);
         drop(tokio::spawn(stopping));
+        if self.owns_media_dir {
+            let _ = std::fs::remove_dir_all(&self.media_dir);
+        }
     }
 }
 

@@ -5,6 +5,8 @@ mod accounts;
 mod catalogue;
 mod chat_rest;
 mod gateway;
+mod images;
+mod management;
 mod membership;
 mod messages;
 mod operations;

@@ -84,6 +84,9 @@ pub struct Settings {
     pub hash_concurrency: usize,
     /// `HEARTH_STATIC_DIR`: the built SPA, served at `/` when the folder exists.
     pub static_dir: Option<PathBuf>,
+    /// `HEARTH_MEDIA_DIR`: where uploaded images are stored (created at start-up), default
+    /// `.hearth/media` relative to the working directory; served at `/media/<name>`.
+    pub media_dir: PathBuf,
     /// `HEARTH_LOG_FORMAT`: `json` or `pretty` (default: json in production).
     pub log_format: LogFormat,
     /// `REDIS_URL`: fan-out between instances; without it, delivery stays in process.
@@ -102,6 +105,7 @@ pub struct Settings {
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/hearth";
 const DEFAULT_CORS_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://127.0.0.1:5173"];
+const DEFAULT_MEDIA_DIR: &str = ".hearth/media";
 /// Shortest secret accepted in production (256 bits, as HS256 wants).
 const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
 
@@ -132,6 +136,7 @@ impl Settings {
             workers: cores(),
             hash_concurrency: cores().saturating_sub(1).max(1),
             static_dir: None,
+            media_dir: PathBuf::from(DEFAULT_MEDIA_DIR),
             log_format: LogFormat::Pretty,
             redis_url: None,
             redis_prefix: "hearth".to_owned(),
@@ -207,6 +212,9 @@ impl Settings {
         settings.hash_concurrency =
             parse(&get, "HEARTH_HASH_CONCURRENCY", settings.hash_concurrency)?.max(1);
         settings.static_dir = get("HEARTH_STATIC_DIR").map(PathBuf::from);
+        if let Some(dir) = get("HEARTH_MEDIA_DIR") {
+            settings.media_dir = PathBuf::from(dir);
+        }
         settings.redis_url = get("REDIS_URL");
         if let Some(prefix) = get("HEARTH_REDIS_PREFIX") {
             settings.redis_prefix = prefix;
@@ -328,6 +336,14 @@ mod tests {
         for bad in ["*", "chat.example.com", "https://x.com/path", "https://"] {
             assert!(settings(&[("HEARTH_CORS_ORIGINS", bad)]).is_err(), "{bad}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn media_dir_defaults_to_a_local_folder_and_can_be_moved() -> anyhow::Result<()> {
+        assert_eq!(settings(&[])?.media_dir, PathBuf::from(".hearth/media"));
+        let s = settings(&[("HEARTH_MEDIA_DIR", "/var/lib/hearth/media")])?;
+        assert_eq!(s.media_dir, PathBuf::from("/var/lib/hearth/media"));
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod media;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

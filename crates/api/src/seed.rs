@@ -151,7 +151,7 @@ pub async fn run(db: &Db, hasher: &PasswordHasher) -> anyhow::Result<SeedReport>
             .map(|(_, id)| *id)
             .ok_or_else(|| anyhow::anyhow!("unknown demo category {category}"))?;
         let server =
-            hearth_db::servers::create(db, owner_id, category_id, name, description).await?;
+            hearth_db::servers::create(db, owner_id, category_id, name, description, None).await?;
         report.servers += 1;
         let mut first_channel = None;
         for channel in channels {

@@ -5,6 +5,7 @@ use crate::config::Settings;
 use crate::error::{self, ApiError};
 use crate::gateway::protocol::close;
 use crate::gateway::{Bridge, Hub};
+use crate::media::MediaStore;
 use crate::middleware::{api_trailing_slash, request_id_header};
 use crate::telemetry::RequestLog;
 use crate::{openapi, routes};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub hub: Hub,
     pub message_limiter: MessageLimiter,
+    /// Uploaded images (`HEARTH_MEDIA_DIR`).
+    pub media: MediaStore,
     pub settings: Settings,
 }
 
@@ -66,6 +69,7 @@ impl Application {
                  (required when HEARTH_ENV=production)."
             );
         }
+        let media = MediaStore::open(&settings.media_dir)?;
         let hub = Hub::new(db.clone());
         if let Some(url) = &settings.redis_url {
             hub.set_bridge(Bridge::start(url, &settings.redis_prefix, hub.clone())?);
@@ -81,6 +85,7 @@ impl Application {
             message_limiter: RateLimiter::keyed(
                 Quota::per_second(settings.ws_rate_per_sec).allow_burst(settings.ws_rate_burst),
             ),
+            media,
             db,
             settings,
         });

@@ -195,9 +195,12 @@ fn openapi_command_prints_the_committed_document() {
 #[tokio::test]
 async fn sigterm_stops_the_server_gracefully() {
     let db = Scratch::new().await;
+    // Serving creates the media directory; keep it out of the source tree.
+    let media = std::env::temp_dir().join(format!("hearth-binary-media-{}", std::process::id()));
     let mut child = hearth(&db.url)
         .args(["serve", "--seed-if-empty"])
         .env("HEARTH_PORT", "0")
+        .env("HEARTH_MEDIA_DIR", &media)
         .env("HEARTH_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -254,6 +257,7 @@ async fn sigterm_stops_the_server_gracefully() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "hearth exited with {status}");
+    let _ = std::fs::remove_dir_all(&media);
     let log_tail: Vec<String> = lines_rx.try_iter().collect();
     assert!(
         log_tail.iter().any(|l| l.contains("Hearth stopped")),

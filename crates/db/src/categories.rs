@@ -74,3 +74,85 @@ pub async fn find_by_name(db: &Db, name: &str) -> DbResult<Option<Category>> {
         .map(|row| row.map(Category::from))
         .map_err(from_diesel)
 }
+
+/// The category with this id.
+#[tracing::instrument(skip(db))]
+pub async fn find(db: &Db, id: CategoryId) -> DbResult<Option<Category>> {
+    let mut conn = db.conn().await?;
+    categories::table
+        .find(id.0)
+        .select(CategoryRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(Category::from))
+        .map_err(from_diesel)
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = categories)]
+struct CategoryChangeset {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+/// Renames a category or changes its description; `None` when there is no such category.
+#[tracing::instrument(skip(db))]
+pub async fn update(
+    db: &Db,
+    id: CategoryId,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> DbResult<Option<Category>> {
+    if name.is_none() && description.is_none() {
+        return find(db, id).await;
+    }
+    let mut conn = db.conn().await?;
+    diesel::update(categories::table.find(id.0))
+        .set(CategoryChangeset {
+            name: name.map(normalize_category_name),
+            description: description.map(str::to_owned),
+        })
+        .returning(CategoryRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(Category::from))
+        .map_err(|e| match unique_violation(&e) {
+            Some(_) => DomainError::Conflict("category"),
+            None => from_diesel(e),
+        })
+}
+
+/// How deleting a category ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CategoryDeletion {
+    /// Deleted; its icon path, if it had one.
+    Deleted(Option<String>),
+    NotFound,
+    /// Servers still belong to it: deleting would delete them too.
+    NotEmpty,
+}
+
+/// Deletes a category that no server belongs to, in one statement.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, id: CategoryId) -> DbResult<CategoryDeletion> {
+    let mut conn = db.conn().await?;
+    let deleted: Option<Option<String>> = diesel::delete(categories::table.find(id.0).filter(
+        diesel::dsl::not(diesel::dsl::exists(
+            crate::schema::servers::table.filter(crate::schema::servers::category_id.eq(id.0)),
+        )),
+    ))
+    .returning(categories::icon)
+    .get_result(&mut conn)
+    .await
+    .optional()
+    .map_err(from_diesel)?;
+    if let Some(icon) = deleted {
+        return Ok(CategoryDeletion::Deleted(icon));
+    }
+    Ok(match find(db, id).await? {
+        Some(_) => CategoryDeletion::NotEmpty,
+        None => CategoryDeletion::NotFound,
+    })
+}

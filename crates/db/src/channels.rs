@@ -98,3 +98,48 @@ pub async fn find(db: &Db, id: ChannelId) -> DbResult<Option<Channel>> {
         .map(|row| row.map(Channel::from))
         .map_err(from_diesel)
 }
+
+#[derive(AsChangeset)]
+#[diesel(table_name = channels)]
+struct ChannelChangeset<'a> {
+    name: Option<&'a str>,
+    topic: Option<&'a str>,
+}
+
+/// Renames a channel or changes its topic; `None` when there is no such channel.
+#[tracing::instrument(skip(db))]
+pub async fn update(
+    db: &Db,
+    id: ChannelId,
+    name: Option<&str>,
+    topic: Option<&str>,
+) -> DbResult<Option<Channel>> {
+    if name.is_none() && topic.is_none() {
+        return find(db, id).await;
+    }
+    let mut conn = db.conn().await?;
+    diesel::update(channels::table.find(id.0))
+        .set(ChannelChangeset { name, topic })
+        .returning(ChannelRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(Channel::from))
+        .map_err(|e| match unique_violation(&e) {
+            Some(_) => DomainError::Conflict("channel"),
+            None => from_diesel(e),
+        })
+}
+
+/// Deletes a channel and its messages; returns it, or `None` when there was none.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, id: ChannelId) -> DbResult<Option<Channel>> {
+    let mut conn = db.conn().await?;
+    diesel::delete(channels::table.find(id.0))
+        .returning(ChannelRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(Channel::from))
+        .map_err(from_diesel)
+}

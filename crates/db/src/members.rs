@@ -10,7 +10,7 @@ use crate::{Db, DbResult};
 use diesel::sql_types::{BigInt, Bool};
 use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
-use hearth_domain::model::{JoinOutcome, LeaveOutcome, Membership};
+use hearth_domain::model::{JoinOutcome, LeaveOutcome, Member, Membership};
 use hearth_domain::{DomainError, ServerId, UserId};
 
 #[derive(QueryableByName)]
@@ -124,4 +124,39 @@ pub async fn membership(db: &Db, server: ServerId, user: UserId) -> DbResult<Mem
         (true, true) => Membership::Member,
         (true, false) => Membership::NotMember,
     })
+}
+
+/// Members of a server by user id, after `after`, at most `limit`.
+#[tracing::instrument(skip(db))]
+pub async fn list(
+    db: &Db,
+    server: ServerId,
+    after: Option<UserId>,
+    limit: i64,
+) -> DbResult<Vec<Member>> {
+    use crate::schema::{server_members, users};
+    use diesel::{ExpressionMethods, QueryDsl};
+    let mut conn = db.conn().await?;
+    let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>)> = server_members::table
+        .inner_join(users::table)
+        .filter(server_members::server_id.eq(server.0))
+        .filter(server_members::user_id.gt(after.map_or(i64::MIN, |a| a.0)))
+        .order(server_members::user_id)
+        .limit(limit)
+        .select((
+            server_members::user_id,
+            users::username,
+            server_members::joined_at,
+        ))
+        .load(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, username, joined_at)| Member {
+            user_id: UserId(user_id),
+            username,
+            joined_at,
+        })
+        .collect())
 }

@@ -112,3 +112,25 @@ pub enum Membership {
     Member,
     NotMember,
 }
+
+/// A member of a server, as the member list shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: UserId,
+    pub username: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// Changes to a server; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<CategoryId>,
+}
+
+impl ServerChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.description.is_none() && self.category.is_none()
+    }
+}

@@ -99,6 +99,30 @@ pub fn may_delete_message(author: UserId, server_owner: Option<UserId>, user: Us
     author == user || server_owner == Some(user)
 }
 
+/// Longest server, channel and category name.
+pub const NAME_MAX_CHARS: usize = 100;
+/// Longest server or category description.
+pub const DESCRIPTION_MAX_CHARS: usize = 500;
+/// Longest channel topic.
+pub const TOPIC_MAX_CHARS: usize = 1024;
+/// The channel every new server starts with.
+pub const FIRST_CHANNEL: &str = "general";
+
+/// Channel names are stored lower-case (as in the reference) and trimmed; `None` when the
+/// result is empty, too long or holds control characters.
+pub fn normalize_channel_name(name: &str) -> Option<String> {
+    let name = name.trim().to_lowercase();
+    let chars = name.chars().count();
+    ((1..=NAME_MAX_CHARS).contains(&chars) && !name.chars().any(char::is_control)).then_some(name)
+}
+
+/// A display name (server, category) is trimmed and must have 1–100 characters and no control
+/// characters.
+pub fn name_is_valid(name: &str) -> bool {
+    let chars = name.trim().chars().count();
+    (1..=NAME_MAX_CHARS).contains(&chars) && !name.chars().any(char::is_control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +182,26 @@ mod tests {
         assert!(may_delete_message(author, Some(owner), owner));
         assert!(!may_delete_message(author, Some(owner), stranger));
         assert!(!may_delete_message(author, None, stranger));
+    }
+
+    #[test]
+    fn channel_names_are_trimmed_lower_case_and_bounded() {
+        assert_eq!(
+            normalize_channel_name("  Off-Topic "),
+            Some("off-topic".to_owned())
+        );
+        assert_eq!(normalize_channel_name("   "), None);
+        assert_eq!(normalize_channel_name("bad\u{0}name"), None);
+        assert!(normalize_channel_name(&"c".repeat(100)).is_some());
+        assert!(normalize_channel_name(&"c".repeat(101)).is_none());
+    }
+
+    #[test]
+    fn display_names_need_visible_characters() {
+        assert!(name_is_valid("Rustaceans"));
+        assert!(!name_is_valid("  "));
+        assert!(!name_is_valid("tab\there"));
+        assert!(!name_is_valid(&"n".repeat(101)));
     }
 
     #[test]

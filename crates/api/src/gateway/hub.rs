@@ -96,6 +96,12 @@ struct ChannelState {
 }
 
 impl ChannelState {
+    fn close_all(&mut self, code: u16) {
+        for subscriber in &mut self.subscribers {
+            subscriber.close(code);
+        }
+    }
+
     fn broadcast(&mut self, frame: &Frame, except: Option<UserId>) {
         for subscriber in &mut self.subscribers {
             if Some(subscriber.user) != except {
@@ -257,6 +263,21 @@ impl Hub {
                     }
                 }
             }
+            // Sockets of what no longer exists are told why, then closed (on every instance,
+            // since remote events arrive here too).
+            match event {
+                Event::ServerDeleted { server_id } => {
+                    for state in channels.values_mut().filter(|s| s.server == *server_id) {
+                        state.close_all(close::NOT_FOUND);
+                    }
+                }
+                Event::ChannelDeleted { channel_id, .. } => {
+                    if let Some(state) = channels.get_mut(channel_id) {
+                        state.close_all(close::NOT_FOUND);
+                    }
+                }
+                _ => {}
+            }
         }
         if let Some(channel) = gap {
             self.schedule_fill(channel, GAP_WAIT);
@@ -270,38 +291,51 @@ impl Hub {
         channel: ChannelId,
         user: UserRef,
     ) -> Result<Subscription, hearth_db::DomainError> {
-        let known = self.channels().contains_key(&channel);
-        let last_seq = if known {
-            0
-        } else {
-            hearth_db::messages::last_seq(&self.inner.db, channel)
-                .await?
-                .unwrap_or(0)
-        };
         let (tx, frames) = mpsc::channel(QUEUE);
         let (kick, kicked) = oneshot::channel();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let (joined_at_seq, online, first_socket) = {
-            let mut channels = self.channels();
-            let state = channels.entry(channel).or_insert_with(|| ChannelState {
-                server,
-                last_seq,
-                pending: BTreeMap::new(),
-                filling: false,
-                subscribers: Vec::new(),
-                online: HashMap::new(),
-            });
-            state.subscribers.push(Subscriber {
-                id,
-                user: user.id,
-                tx,
-                kick: Some(kick),
-            });
-            let count = &mut state.online.entry(user.id).or_insert((user.clone(), 0)).1;
-            *count += 1;
-            let first_socket = *count == 1;
-            let online: Vec<UserRef> = state.online.values().map(|(u, _)| u.clone()).collect();
-            (state.last_seq, online, first_socket)
+        let mut subscriber = Some(Subscriber {
+            id,
+            user: user.id,
+            tx,
+            kick: Some(kick),
+        });
+        // A channel nobody here listens to starts from the database's last sequence number. It is
+        // read without holding the lock, so check again afterwards: the channel may have gained
+        // (or lost) its state meanwhile.
+        let mut database_seq = None;
+        let (joined_at_seq, online, first_socket) = loop {
+            {
+                let mut channels = self.channels();
+                let state = match (channels.get_mut(&channel), database_seq) {
+                    (Some(_), _) => channels.get_mut(&channel),
+                    (None, Some(last_seq)) => {
+                        Some(channels.entry(channel).or_insert(ChannelState {
+                            server,
+                            last_seq,
+                            pending: BTreeMap::new(),
+                            filling: false,
+                            subscribers: Vec::new(),
+                            online: HashMap::new(),
+                        }))
+                    }
+                    (None, None) => None,
+                };
+                if let Some(state) = state {
+                    state.subscribers.extend(subscriber.take());
+                    let count = &mut state.online.entry(user.id).or_insert((user.clone(), 0)).1;
+                    *count += 1;
+                    let first_socket = *count == 1;
+                    let online: Vec<UserRef> =
+                        state.online.values().map(|(u, _)| u.clone()).collect();
+                    break (state.last_seq, online, first_socket);
+                }
+            }
+            database_seq = Some(
+                hearth_db::messages::last_seq(&self.inner.db, channel)
+                    .await?
+                    .unwrap_or(0),
+            );
         };
         let mut online = online;
         for remote in self.remote().values() {
@@ -513,21 +547,10 @@ impl Hub {
         }
     }
 
-    /// Closes every socket of `user` on the channels of `server` with `code`.
-    pub fn close_user(&self, server: ServerId, user: UserId, code: u16) {
-        for state in self.channels().values_mut().filter(|s| s.server == server) {
-            for subscriber in state.subscribers.iter_mut().filter(|s| s.user == user) {
-                subscriber.close(code);
-            }
-        }
-    }
-
     /// Closes every socket (shutdown).
     pub fn close_all(&self, code: u16) {
         for state in self.channels().values_mut() {
-            for subscriber in &mut state.subscribers {
-                subscriber.close(code);
-            }
+            state.close_all(code);
         }
     }
 

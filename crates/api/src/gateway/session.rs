@@ -167,6 +167,14 @@ pub async fn run(
         tokio::select! {
             biased;
             code = &mut subscription.kicked => {
+                // Say why before closing (server.deleted, ...), unless the queue is the problem.
+                if code != Ok(close::TOO_SLOW) {
+                    while let Ok(frame) = subscription.frames.try_recv() {
+                        if session.text(frame.text).await.is_err() {
+                            return;
+                        }
+                    }
+                }
                 break code.map_or((close::GOING_AWAY, "closing"), |code| (code, match code {
                     close::TOO_SLOW => "too slow: reconnect with ?after=<last seq>",
                     close::NOT_FOUND => "the server or channel is gone",

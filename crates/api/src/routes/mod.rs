@@ -3,9 +3,13 @@
 
 pub mod accounts;
 pub mod catalogue;
+pub mod categories;
+pub mod channels;
 pub mod health;
+pub mod images;
 pub mod membership;
 pub mod messages;
+pub mod servers;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -28,8 +32,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(messages::list_messages)
         .service(messages::edit_message)
         .service(messages::delete_message)
+        .service(servers::create_server)
+        .service(servers::get_server)
+        .service(servers::update_server)
+        .service(servers::delete_server)
+        .service(servers::list_members)
+        .service(servers::remove_member)
+        .service(channels::create_channel)
+        .service(channels::update_channel)
+        .service(channels::delete_channel)
+        .service(categories::create_category)
+        .service(categories::update_category)
+        .service(categories::delete_category)
         .service(crate::gateway::connect_channel)
         .service(crate::gateway::connect_channel_compat)
+        .service(images::set_server_icon)
+        .service(images::set_server_banner)
+        .service(images::set_category_icon)
+        .service(images::get_media)
         .service(health::healthz)
         .service(health::readyz);
 }

@@ -1,7 +1,11 @@
 //! Servers and the catalogue.
 
+mod change;
+
+pub use change::{create, delete, update};
+
 use crate::channels::channels_of;
-use crate::error::{foreign_key_violation, from_diesel};
+use crate::error::from_diesel;
 use crate::schema::{categories, server_members, servers};
 use crate::{Db, DbResult};
 use chrono::{DateTime, Utc};
@@ -10,7 +14,7 @@ use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::RunQueryDsl;
 use hearth_domain::model::{Server, ServerFilter};
 use hearth_domain::rules::normalize_category_name;
-use hearth_domain::{CategoryId, DomainError, ServerId, UserId};
+use hearth_domain::{CategoryId, ServerId, UserId};
 
 type ServerRow = (
     i64,
@@ -134,34 +138,6 @@ pub async fn exists(db: &Db, id: ServerId) -> DbResult<bool> {
         .get_result(&mut conn)
         .await
         .map_err(from_diesel)
-}
-
-/// Creates a server; its owner becomes a member in the same statement (a trigger).
-#[tracing::instrument(skip(db))]
-pub async fn create(
-    db: &Db,
-    owner: UserId,
-    category: CategoryId,
-    name: &str,
-    description: &str,
-) -> DbResult<ServerId> {
-    let mut conn = db.conn().await?;
-    diesel::insert_into(servers::table)
-        .values((
-            servers::owner_id.eq(owner.0),
-            servers::category_id.eq(category.0),
-            servers::name.eq(name),
-            servers::description.eq(description),
-        ))
-        .returning(servers::id)
-        .get_result(&mut conn)
-        .await
-        .map(ServerId)
-        .map_err(|e| match foreign_key_violation(&e) {
-            Some(constraint) if constraint.contains("owner") => DomainError::AccountGone,
-            Some(_) => DomainError::NotFound("category"),
-            None => from_diesel(e),
-        })
 }
 
 /// The id of the server called `name` owned by `owner`, if any (keeps the seed idempotent).

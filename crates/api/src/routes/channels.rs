@@ -1,0 +1,168 @@
+//! Channels: created, renamed and deleted by their server's owner.
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::catalogue::ChannelDto;
+use crate::routes::servers::require_owner;
+use crate::startup::AppState;
+use actix_web::{delete, patch, post, web, HttpResponse};
+use hearth_domain::model::Channel;
+use hearth_domain::{rules, ChannelId, ChannelView, DomainError, Event, ServerId};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+fn channel_name(name: &str) -> Result<(), ValidationError> {
+    match rules::normalize_channel_name(name) {
+        Some(_) => Ok(()),
+        None => Err(ValidationError::new("name")
+            .with_message("Must have 1 to 100 characters and no control characters.".into())),
+    }
+}
+
+fn taken(e: DomainError) -> ApiError {
+    match e {
+        DomainError::Conflict(_) => ApiError::conflict(
+            "channel_name_taken",
+            "A channel with this name already exists in this server",
+        ),
+        other => other.into(),
+    }
+}
+
+/// A new channel; names are stored lower-case and unique within a server.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct CreateChannelRequest {
+    #[validate(custom(function = "channel_name"))]
+    #[schema(example = "off-topic", min_length = 1, max_length = 100)]
+    pub name: String,
+    #[validate(length(max = 1024))]
+    #[serde(default)]
+    pub topic: String,
+}
+
+/// Adds a channel to a server (owner only).
+#[utoipa::path(
+    tag = "channels",
+    params(("server_id" = i64, Path, description = "The server's id")),
+    request_body = CreateChannelRequest,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ChannelDto),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not the server's owner", body = ErrorBody),
+        (status = 404, description = "No such server", body = ErrorBody),
+        (status = 409, description = "Name taken in this server", body = ErrorBody),
+    )
+)]
+#[post("/api/servers/{server_id}/channels/")]
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn create_channel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    server_id: web::Path<i64>,
+    body: web::Json<CreateChannelRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let server = ServerId(*server_id);
+    body.validate()?;
+    require_owner(&state, server, user.id).await?;
+    let name = rules::normalize_channel_name(&body.name).unwrap_or_default();
+    let channel = hearth_db::channels::create(&state.db, server, user.id, &name, body.topic.trim())
+        .await
+        .map_err(taken)?;
+    state.hub.publish(Event::ChannelCreated {
+        channel: ChannelView::from(&channel),
+    });
+    Ok(HttpResponse::Created().json(ChannelDto::from(channel)))
+}
+
+/// Changes to a channel; omitted fields stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct UpdateChannelRequest {
+    #[validate(custom(function = "channel_name"))]
+    pub name: Option<String>,
+    #[validate(length(max = 1024))]
+    pub topic: Option<String>,
+}
+
+/// The channel, after checking the caller owns its server.
+async fn owned_channel(
+    state: &AppState,
+    id: ChannelId,
+    user: AuthUser,
+) -> Result<Channel, ApiError> {
+    let channel = hearth_db::channels::find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Channel not found"))?;
+    require_owner(state, channel.server_id, user.id).await?;
+    Ok(channel)
+}
+
+/// Renames a channel or changes its topic (server owner only).
+#[utoipa::path(
+    tag = "channels",
+    params(("channel_id" = i64, Path, description = "The channel's id")),
+    request_body = UpdateChannelRequest,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed", body = ChannelDto),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not the server's owner", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "Name taken in this server", body = ErrorBody),
+    )
+)]
+#[patch("/api/channels/{channel_id}/")]
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn update_channel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    channel_id: web::Path<i64>,
+    body: web::Json<UpdateChannelRequest>,
+) -> Result<web::Json<ChannelDto>, ApiError> {
+    body.validate()?;
+    let channel = owned_channel(&state, ChannelId(*channel_id), user).await?;
+    let name = body.name.as_deref().and_then(rules::normalize_channel_name);
+    let topic = body.topic.as_deref().map(str::trim);
+    let updated = hearth_db::channels::update(&state.db, channel.id, name.as_deref(), topic)
+        .await
+        .map_err(taken)?
+        .ok_or_else(|| ApiError::not_found("Channel not found"))?;
+    state.hub.publish(Event::ChannelUpdated {
+        channel: ChannelView::from(&updated),
+    });
+    Ok(web::Json(ChannelDto::from(updated)))
+}
+
+/// Deletes a channel and its messages (server owner only); its sockets are told
+/// (`channel.deleted`) and closed with 4004.
+#[utoipa::path(
+    tag = "channels",
+    params(("channel_id" = i64, Path, description = "The channel's id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Not the server's owner", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    )
+)]
+#[delete("/api/channels/{channel_id}/")]
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn delete_channel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    channel_id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let channel = owned_channel(&state, ChannelId(*channel_id), user).await?;
+    hearth_db::channels::delete(&state.db, channel.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Channel not found"))?;
+    state.hub.publish(Event::ChannelDeleted {
+        channel_id: channel.id,
+        server_id: channel.server_id,
+    });
+    Ok(HttpResponse::NoContent().finish())
+}
