@@ -546,7 +546,7 @@ async fn stranger_gets_403_anonymous_401_and_unknown_server_404() {
     for path in [icon_path(w.server), banner_path(w.server)] {
         let (status, body) = upload_png(&w.app, &path, &stranger, png(8, 8)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
-        assert_error(&body, "forbidden");
+        assert_error(&body, "not_owner");
 
         let (status, body) = send(w.app.http.put(w.app.url(&path)).multipart(form(
             "icon.png",
@@ -632,7 +632,7 @@ async fn category_icon_by_staff_returns_200_and_by_anyone_else_403() {
         StatusCode::FORBIDDEN,
         "server owners are not staff: {body}"
     );
-    assert_error(&body, "forbidden");
+    assert_error(&body, "not_staff");
 
     let (staff, staff_token) = w.app.user_with_token("staff").await;
     make_staff(&w.app, "staff", staff).await;

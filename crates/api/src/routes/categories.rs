@@ -20,7 +20,8 @@ fn category_name(name: &str) -> Result<(), ValidationError> {
     }
 }
 
-async fn require_staff(state: &AppState, user: AuthUser) -> Result<(), ApiError> {
+/// The caller must be staff.
+pub(crate) async fn require_staff(state: &AppState, user: AuthUser) -> Result<(), ApiError> {
     match hearth_db::users::find(&state.db, user.id).await? {
         Some(account) if account.is_staff => Ok(()),
         Some(_) => Err(ApiError::forbidden(

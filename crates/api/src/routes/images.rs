@@ -8,11 +8,13 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::media::{self, Bounds, MediaName};
 use crate::routes::catalogue::CategoryDto;
+use crate::routes::categories::require_staff;
+use crate::routes::servers::require_owner;
 use crate::startup::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
 use actix_web::{get, put, web, HttpMessage as _, HttpRequest, HttpResponse};
-use hearth_domain::{CategoryId, DomainError, Event, ServerId, ServerView};
+use hearth_domain::{CategoryId, Event, ServerId, ServerView};
 use utoipa::ToSchema;
 
 /// A one-field `multipart/form-data` form.
@@ -42,13 +44,6 @@ impl ServerImage {
             ServerImage::Banner => media::BANNER,
         }
     }
-
-    fn noun(self) -> &'static str {
-        match self {
-            ServerImage::Icon => "icon",
-            ServerImage::Banner => "banner",
-        }
-    }
 }
 
 fn no_such_server() -> ApiError {
@@ -63,16 +58,7 @@ async fn replace_server_image(
     upload: Multipart,
     image: ServerImage,
 ) -> Result<web::Json<ServerView>, ApiError> {
-    match hearth_db::servers::owner_of(&state.db, server).await? {
-        None => return Err(no_such_server()),
-        Some(owner) if owner != user.id => {
-            return Err(ApiError::forbidden(
-                "forbidden",
-                format!("Only the server's owner can change its {}", image.noun()),
-            ))
-        }
-        Some(_) => {}
-    }
+    require_owner(state, server, user.id).await?;
     let bytes = media::read_file_field(upload).await?;
     let stored = state.media.save(bytes, image.bounds()).await?;
     let path = stored.public_path();
@@ -198,14 +184,13 @@ pub async fn set_category_icon(
     upload: Multipart,
 ) -> Result<web::Json<CategoryDto>, ApiError> {
     let category = CategoryId(category_id.into_inner());
-    let caller = hearth_db::users::find(&state.db, user.id)
+    require_staff(&state, user).await?;
+    // Refuse an unknown category before reading the upload.
+    if hearth_db::categories::find(&state.db, category)
         .await?
-        .ok_or(DomainError::AccountGone)?;
-    if !caller.is_staff {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "Only staff can change a category's icon",
-        ));
+        .is_none()
+    {
+        return Err(ApiError::not_found("Category not found"));
     }
     let bytes = media::read_file_field(upload).await?;
     let stored = state.media.save(bytes, media::ICON).await?;
