@@ -11,13 +11,12 @@
 
 use super::protocol::close;
 use super::redis::Bridge;
-use bytestring::ByteString;
 use hearth_db::Db;
 use hearth_domain::{Audience, ChannelId, ChatMessage, Event, ServerId, UserId, UserRef};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// How long a channel holds an early message before reading the gap from the database.
@@ -27,115 +26,13 @@ pub const QUEUE: usize = 1024;
 /// Messages read from the database per round trip when filling a gap or replaying.
 pub const FILL_BATCH: i64 = 500;
 
-/// A frame for one socket.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    pub text: ByteString,
-    /// The channel sequence number, for new messages.
-    pub seq: Option<i64>,
-}
+mod channel;
+mod presence;
 
-impl Frame {
-    /// Serializes `event` once.
-    pub fn of(event: &Event) -> Option<Frame> {
-        match serde_json::to_string(event) {
-            Ok(json) => Some(Frame {
-                text: json.into(),
-                seq: event.seq(),
-            }),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialize an event");
-                None
-            }
-        }
-    }
-}
-
-struct Subscriber {
-    id: u64,
-    user: UserId,
-    tx: mpsc::Sender<Frame>,
-    /// Taken when the subscriber is closed by the hub.
-    kick: Option<oneshot::Sender<u16>>,
-}
-
-impl Subscriber {
-    fn send(&mut self, frame: &Frame) {
-        if self.kick.is_none() {
-            return;
-        }
-        match self.tx.try_send(frame.clone()) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(user_id = %self.user, "socket too slow; closing it");
-                self.close(close::TOO_SLOW);
-            }
-            // The socket is going away; its subscription unregisters itself.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
-    }
-
-    fn close(&mut self, code: u16) {
-        if let Some(kick) = self.kick.take() {
-            let _ = kick.send(code);
-        }
-    }
-}
-
-struct ChannelState {
-    server: ServerId,
-    /// The last sequence number delivered to this channel's sockets.
-    last_seq: i64,
-    /// Messages that arrived before their predecessors, by sequence number.
-    pending: BTreeMap<i64, Frame>,
-    /// Whether a gap fill is scheduled.
-    filling: bool,
-    subscribers: Vec<Subscriber>,
-    /// Online users and how many sockets each has open here.
-    online: HashMap<UserId, (UserRef, usize)>,
-}
-
-impl ChannelState {
-    fn close_all(&mut self, code: u16) {
-        for subscriber in &mut self.subscribers {
-            subscriber.close(code);
-        }
-    }
-
-    fn broadcast(&mut self, frame: &Frame, except: Option<UserId>) {
-        for subscriber in &mut self.subscribers {
-            if Some(subscriber.user) != except {
-                subscriber.send(frame);
-            }
-        }
-    }
-
-    /// Delivers a sequenced frame in order; returns whether a gap is waiting to be filled.
-    fn sequence(&mut self, seq: i64, frame: Frame) -> bool {
-        if seq <= self.last_seq {
-            return false; // already delivered (a replay, or the database filled it)
-        }
-        self.pending.insert(seq, frame);
-        self.drain();
-        !self.pending.is_empty()
-    }
-
-    /// Delivers held frames while they are next in line; drops ones already delivered.
-    fn drain(&mut self) {
-        while let Some(entry) = self.pending.first_entry() {
-            let seq = *entry.key();
-            if seq <= self.last_seq {
-                entry.remove();
-            } else if seq == self.last_seq + 1 {
-                let frame = entry.remove();
-                self.broadcast(&frame, None);
-                self.last_seq = seq;
-            } else {
-                break;
-            }
-        }
-    }
-}
+pub use channel::Frame;
+use channel::{ChannelState, Subscriber};
+use presence::RemoteInstance;
+pub use presence::RemotePresence;
 
 /// A socket's registration with a channel; unregisters when dropped.
 pub struct Subscription {
@@ -173,22 +70,6 @@ struct Inner {
     bridge: OnceLock<Bridge>,
     /// Who is online through other instances, by instance id (learned through Redis).
     remote: Mutex<HashMap<String, RemoteInstance>>,
-}
-
-/// Another instance's presence, as it last reported it.
-struct RemoteInstance {
-    seen: Instant,
-    channels: HashMap<ChannelId, HashMap<UserId, UserRef>>,
-}
-
-/// A change of one user's presence on another instance, or that instance's whole picture.
-pub enum RemotePresence {
-    Change {
-        channel: ChannelId,
-        user: UserRef,
-        online: bool,
-    },
-    Snapshot(Vec<(ChannelId, Vec<UserRef>)>),
 }
 
 impl Hub {
@@ -393,160 +274,6 @@ impl Hub {
         }
     }
 
-    /// A user's first local socket in a channel opened, or their last one closed: tell local
-    /// sockets if that changes whether the user is online at all, and tell other instances.
-    fn local_presence_changed(&self, channel: ChannelId, user: UserRef, online: bool) {
-        if !self.online_remotely(channel, user.id, None) {
-            self.deliver_presence(channel, user.clone(), online);
-        }
-        if let Some(bridge) = self.inner.bridge.get() {
-            bridge.publish_presence(channel, &user, online);
-        }
-    }
-
-    fn deliver_presence(&self, channel: ChannelId, user: UserRef, online: bool) {
-        let event = if online {
-            Event::PresenceJoin {
-                channel_id: channel,
-                user,
-            }
-        } else {
-            Event::PresenceLeave {
-                channel_id: channel,
-                user,
-            }
-        };
-        if let Some(frame) = Frame::of(&event) {
-            self.deliver(&event, frame);
-        }
-    }
-
-    fn online_locally(&self, channel: ChannelId, user: UserId) -> bool {
-        self.channels()
-            .get(&channel)
-            .is_some_and(|state| state.online.contains_key(&user))
-    }
-
-    fn online_remotely(&self, channel: ChannelId, user: UserId, except: Option<&str>) -> bool {
-        self.remote().iter().any(|(instance, remote)| {
-            Some(instance.as_str()) != except
-                && remote
-                    .channels
-                    .get(&channel)
-                    .is_some_and(|users| users.contains_key(&user))
-        })
-    }
-
-    /// This instance's presence, for the heartbeat other instances rely on.
-    pub fn presence_snapshot(&self) -> Vec<(ChannelId, Vec<UserRef>)> {
-        self.channels()
-            .iter()
-            .map(|(channel, state)| {
-                let users = state.online.values().map(|(u, _)| u.clone()).collect();
-                (*channel, users)
-            })
-            .collect()
-    }
-
-    /// Applies another instance's presence report; local sockets hear of users who came online
-    /// or went offline as a result.
-    pub fn remote_presence(&self, instance: &str, report: RemotePresence) {
-        let changes: Vec<(ChannelId, UserRef, bool)> = {
-            let mut remote = self.remote();
-            let entry = remote
-                .entry(instance.to_owned())
-                .or_insert_with(|| RemoteInstance {
-                    seen: Instant::now(),
-                    channels: HashMap::new(),
-                });
-            entry.seen = Instant::now();
-            match report {
-                RemotePresence::Change {
-                    channel,
-                    user,
-                    online,
-                } => {
-                    let users = entry.channels.entry(channel).or_default();
-                    let changed = if online {
-                        users.insert(user.id, user.clone()).is_none()
-                    } else {
-                        users.remove(&user.id).is_some()
-                    };
-                    if changed {
-                        vec![(channel, user, online)]
-                    } else {
-                        Vec::new()
-                    }
-                }
-                RemotePresence::Snapshot(snapshot) => {
-                    let fresh: HashMap<ChannelId, HashMap<UserId, UserRef>> = snapshot
-                        .into_iter()
-                        .map(|(channel, users)| {
-                            (channel, users.into_iter().map(|u| (u.id, u)).collect())
-                        })
-                        .collect();
-                    let old = std::mem::replace(&mut entry.channels, fresh);
-                    let mut changes = Vec::new();
-                    for (channel, users) in &old {
-                        for user in users.values() {
-                            if !entry
-                                .channels
-                                .get(channel)
-                                .is_some_and(|u| u.contains_key(&user.id))
-                            {
-                                changes.push((*channel, user.clone(), false));
-                            }
-                        }
-                    }
-                    for (channel, users) in &entry.channels {
-                        for user in users.values() {
-                            if !old.get(channel).is_some_and(|u| u.contains_key(&user.id)) {
-                                changes.push((*channel, user.clone(), true));
-                            }
-                        }
-                    }
-                    changes
-                }
-            }
-        };
-        for (channel, user, online) in changes {
-            // Only a change in whether the user is online anywhere is news.
-            if !self.online_locally(channel, user.id)
-                && !self.online_remotely(channel, user.id, Some(instance))
-            {
-                self.deliver_presence(channel, user, online);
-            }
-        }
-    }
-
-    /// Forgets instances that stopped reporting (crashed): their users go offline.
-    pub fn expire_instances(&self, max_silence: Duration) {
-        let expired: Vec<(String, RemoteInstance)> = {
-            let mut remote = self.remote();
-            let stale: Vec<String> = remote
-                .iter()
-                .filter(|(_, r)| r.seen.elapsed() > max_silence)
-                .map(|(id, _)| id.clone())
-                .collect();
-            stale
-                .into_iter()
-                .filter_map(|id| remote.remove(&id).map(|r| (id, r)))
-                .collect()
-        };
-        for (instance, gone) in expired {
-            tracing::warn!(%instance, "an instance stopped reporting; its users are offline");
-            for (channel, users) in gone.channels {
-                for user in users.into_values() {
-                    if !self.online_locally(channel, user.id)
-                        && !self.online_remotely(channel, user.id, None)
-                    {
-                        self.deliver_presence(channel, user, false);
-                    }
-                }
-            }
-        }
-    }
-
     /// Closes every socket (shutdown).
     pub fn close_all(&self, code: u16) {
         for state in self.channels().values_mut() {
@@ -647,70 +374,5 @@ fn echo_exception(event: &Event) -> Option<UserId> {
     match event {
         Event::Typing { user, .. } | Event::PresenceJoin { user, .. } => Some(user.id),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(seq: Option<i64>) -> Frame {
-        Frame {
-            text: ByteString::from_static("{}"),
-            seq,
-        }
-    }
-
-    fn state_with(
-        capacity: usize,
-    ) -> (ChannelState, mpsc::Receiver<Frame>, oneshot::Receiver<u16>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        let (kick, kicked) = oneshot::channel();
-        let state = ChannelState {
-            server: ServerId(1),
-            last_seq: 0,
-            pending: BTreeMap::new(),
-            filling: false,
-            subscribers: vec![Subscriber {
-                id: 1,
-                user: UserId(1),
-                tx,
-                kick: Some(kick),
-            }],
-            online: HashMap::new(),
-        };
-        (state, rx, kicked)
-    }
-
-    #[test]
-    fn a_socket_whose_queue_is_full_is_closed_with_4009_and_skipped_after() {
-        let (mut state, mut rx, mut kicked) = state_with(2);
-        for _ in 0..3 {
-            state.broadcast(&frame(None), None);
-        }
-        assert_eq!(kicked.try_recv().ok(), Some(close::TOO_SLOW));
-        state.broadcast(&frame(None), None);
-        let mut queued = 0;
-        while rx.try_recv().is_ok() {
-            queued += 1;
-        }
-        assert_eq!(queued, 2, "nothing more is queued for a closed socket");
-    }
-
-    #[test]
-    fn early_messages_wait_for_their_predecessors_and_duplicates_are_dropped() {
-        let (mut state, mut rx, _kicked) = state_with(16);
-        assert!(state.sequence(2, frame(Some(2))), "2 before 1 is a gap");
-        assert!(state.sequence(3, frame(Some(3))));
-        assert!(
-            rx.try_recv().is_err(),
-            "nothing delivered while 1 is missing"
-        );
-        assert!(!state.sequence(1, frame(Some(1))), "the gap closed");
-        assert!(!state.sequence(2, frame(Some(2))), "a duplicate is dropped");
-        let delivered: Vec<Option<i64>> =
-            std::iter::from_fn(|| rx.try_recv().ok().map(|f| f.seq)).collect();
-        assert_eq!(delivered, vec![Some(1), Some(2), Some(3)]);
-        assert_eq!(state.last_seq, 3);
     }
 }
