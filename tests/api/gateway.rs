@@ -790,3 +790,20 @@ async fn joins_and_leaves_reach_the_servers_sockets() {
     let left = socket.recv_type("member.left", WAIT).await;
     assert_eq!(left["user_id"], bob.0);
 }
+
+#[tokio::test]
+async fn a_message_whose_announcement_was_lost_still_arrives() {
+    let redis = PrivateRedis::start().await;
+    let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
+    let room = room_with(TestApp::spawn_with(redis_settings(redis.url(), prefix)).await).await;
+    let mut socket = room.socket(&room.owner_token).await;
+    // Stored by "another instance" whose publish never reached anyone.
+    hearth_db::messages::create(&room.app.db, room.channel, room.owner, "unannounced", None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let event = socket
+        .recv_type("chat.message", Duration::from_secs(12))
+        .await;
+    assert_eq!(event["new_message"]["content"], "unannounced");
+    assert_eq!(event["new_message"]["seq"], 1);
+}

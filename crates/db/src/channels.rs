@@ -143,3 +143,23 @@ pub async fn delete(db: &Db, id: ChannelId) -> DbResult<Option<Channel>> {
         .map(|row| row.map(Channel::from))
         .map_err(from_diesel)
 }
+
+/// The last sequence number of each of `ids` that exists, in one query.
+#[tracing::instrument(skip_all, fields(channels = ids.len()))]
+pub async fn last_seqs(db: &Db, ids: &[ChannelId]) -> DbResult<HashMap<ChannelId, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut conn = db.conn().await?;
+    let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<(i64, i64)> = channels::table
+        .filter(channels::id.eq_any(raw))
+        .select((channels::id, channels::last_seq))
+        .load(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, seq)| (ChannelId(id), seq))
+        .collect())
+}

@@ -8,6 +8,9 @@
 //! When Redis goes away, local delivery goes on; the subscriber reconnects with back-off and,
 //! once subscribed again, every channel reads what it missed from the database.
 //!
+//! Every [`HEARTBEAT`], channels are also compared with the database, in one query, so a
+//! message whose announcement was lost (another instance's publish failed) still arrives.
+//!
 //! Presence travels on a second topic: each instance announces its users' first and last
 //! sockets per channel and, every [`HEARTBEAT`], its whole picture. An instance not heard from
 //! for [`SILENCE`] (a crash) is forgotten, and its users go offline everywhere.
@@ -121,6 +124,7 @@ async fn heartbeat_loop(bridge: Bridge, hub: Hub) {
             channels: hub.presence_snapshot(),
         });
         hub.expire_instances(SILENCE);
+        hub.catch_up().await;
     }
 }
 

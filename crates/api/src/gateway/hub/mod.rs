@@ -281,6 +281,28 @@ impl Hub {
         }
     }
 
+    /// Fills every channel that is behind the database: a cheap, batched check for messages
+    /// another instance stored but could not announce (its Redis publish failed while ours
+    /// kept listening).
+    pub async fn catch_up(&self) {
+        let delivered: Vec<(ChannelId, i64)> = self
+            .channels()
+            .iter()
+            .map(|(channel, state)| (*channel, state.last_seq))
+            .collect();
+        let ids: Vec<ChannelId> = delivered.iter().map(|(id, _)| *id).collect();
+        match hearth_db::channels::last_seqs(&self.inner.db, &ids).await {
+            Ok(stored) => {
+                for (channel, seq) in delivered {
+                    if stored.get(&channel).is_some_and(|last| *last > seq) {
+                        self.schedule_fill(channel, Duration::ZERO);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check channels for missed messages"),
+        }
+    }
+
     /// Reads every channel's missed messages from the database (after a Redis outage).
     pub fn resync(&self) {
         let channels: Vec<ChannelId> = self.channels().keys().copied().collect();
