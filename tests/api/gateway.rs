@@ -807,3 +807,16 @@ async fn a_message_whose_announcement_was_lost_still_arrives() {
     assert_eq!(event["new_message"]["content"], "unannounced");
     assert_eq!(event["new_message"]["seq"], 1);
 }
+
+#[tokio::test]
+async fn a_message_with_a_nul_character_gets_an_error_frame() {
+    let room = room().await;
+    let mut socket = room.socket(&room.owner_token).await;
+    socket.say("nul\u{0}inside").await;
+    assert_eq!(
+        socket.recv_type("error", WAIT).await["code"],
+        "invalid_message"
+    );
+    socket.say("fine").await;
+    socket.recv_type("chat.message", WAIT).await;
+}

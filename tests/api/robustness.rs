@@ -138,3 +138,65 @@ async fn sql_shaped_input_is_just_data() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// PostgreSQL text cannot hold NUL: every place text reaches the database answers 4xx, never 500.
+#[tokio::test]
+async fn text_with_nul_characters_is_refused_with_a_4xx_everywhere() {
+    let app = TestApp::spawn().await;
+    app.category("misc").await;
+    let (_, token) = app.user_with_token("alice").await;
+    let (_, staff) = app.staff_with_token("staffer").await;
+    let (_, server) = send(
+        app.http
+            .post(app.url("/api/servers/"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "Place", "category": "misc"})),
+    )
+    .await;
+    let channel = server["channel_server"][0]["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let nul = "a\u{0}b";
+    let requests = [
+        app.http
+            .get(app.url("/api/server/select/"))
+            .query(&[("category", nul)]),
+        app.http
+            .post(app.url("/api/token/"))
+            .json(&json!({"username": nul, "password": PASSWORD})),
+        app.http
+            .post(app.url("/api/auth/token/"))
+            .json(&json!({"username": nul, "password": PASSWORD})),
+        app.http
+            .post(app.url("/api/register/"))
+            .json(&json!({"username": nul, "password": PASSWORD})),
+        app.http
+            .post(app.url(&format!("/api/channels/{channel}/messages/")))
+            .bearer_auth(&token)
+            .json(&json!({"content": nul})),
+        app.http
+            .post(app.url("/api/servers/"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "x", "description": nul, "category": "misc"})),
+        app.http
+            .patch(app.url(&format!("/api/channels/{channel}/")))
+            .bearer_auth(&token)
+            .json(&json!({"topic": nul})),
+        app.http
+            .post(app.url("/api/categories/"))
+            .bearer_auth(&staff)
+            .json(&json!({"name": "ok", "description": nul})),
+    ];
+    for request in requests {
+        let (status, body) = send(request).await;
+        assert!(status.is_client_error(), "{status}: {body}");
+        assert!(body["code"].is_string(), "{body}");
+    }
+    // Nothing was half-stored.
+    let (_, history) = send(
+        app.http
+            .get(app.url(&format!("/api/messages/?channel_id={channel}"))),
+    )
+    .await;
+    assert_eq!(history, json!([]));
+}

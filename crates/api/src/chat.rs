@@ -54,6 +54,7 @@ impl From<DomainError> for ChatError {
             DomainError::NotFound("message") => ChatError::NoSuchMessage,
             // A deleted account is a member of nothing (its memberships went with it).
             DomainError::AccountGone => ChatError::NotMember,
+            DomainError::InvalidInput(problem) => ChatError::InvalidMessage(problem),
             DomainError::Unavailable(cause) => ChatError::Unavailable(cause),
             other @ (DomainError::NotFound(_) | DomainError::Conflict(_)) => {
                 ChatError::Internal(other.to_string())

@@ -152,6 +152,9 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict(what) => {
                 ApiError::conflict("conflict", format!("{} already exists", capitalize(what)))
             }
+            DomainError::InvalidInput(problem) => {
+                ApiError::bad_request("invalid_text", format!("Invalid input: {problem}"))
+            }
             DomainError::AccountGone => ApiError::unauthorized("The account no longer exists"),
             DomainError::Unavailable(cause) => ApiError::Unavailable(cause),
             DomainError::Internal(cause) => ApiError::Internal(cause),

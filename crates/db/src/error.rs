@@ -19,6 +19,11 @@ pub(crate) fn from_diesel(err: DieselError) -> DomainError {
         DieselError::DatabaseError(_, ref info) if is_connection_failure(info.message()) => {
             DomainError::Unavailable(info.message().to_owned())
         }
+        // PostgreSQL text cannot hold NUL (or other bytes its encoding refuses): the caller sent
+        // text we cannot store, which is their mistake, not ours.
+        DieselError::DatabaseError(_, ref info) if is_unstorable_text(info.message()) => {
+            DomainError::InvalidInput("text must not contain NUL characters".to_owned())
+        }
         other => DomainError::Internal(other.to_string()),
     }
 }
@@ -34,6 +39,12 @@ fn is_connection_failure(message: &str) -> bool {
         "Connection refused",
     ];
     SIGNS.iter().any(|sign| message.contains(sign))
+}
+
+/// PostgreSQL's "invalid byte sequence" (22021) and "untranslatable character" (22P05).
+fn is_unstorable_text(message: &str) -> bool {
+    message.contains("invalid byte sequence for encoding")
+        || message.contains("cannot be converted to text")
 }
 
 /// Pool errors: no connection could be had in time.

@@ -11,6 +11,9 @@ pub enum DomainError {
     /// A unique thing already exists (a username, a category name, ...).
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// Input the database cannot store as given (text holding a NUL character, ...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// The account a valid token names no longer exists.
     #[error("the account no longer exists")]
     AccountGone,

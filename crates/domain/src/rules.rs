@@ -79,7 +79,7 @@ pub fn normalize_category_name(name: &str) -> String {
 pub fn normalize_message(content: &str) -> Option<&str> {
     let trimmed = content.trim();
     let chars = trimmed.chars().count();
-    (1..=MESSAGE_MAX_CHARS).contains(&chars).then_some(trimmed)
+    ((1..=MESSAGE_MAX_CHARS).contains(&chars) && !trimmed.contains('\0')).then_some(trimmed)
 }
 
 /// Whether `nonce` is an acceptable de-duplication key: 1–64 characters, none of them control
@@ -157,6 +157,7 @@ mod tests {
     #[test]
     fn messages_are_trimmed_and_bounded() {
         assert_eq!(normalize_message("  hi  "), Some("hi"));
+        assert_eq!(normalize_message("nul\0inside"), None);
         assert_eq!(normalize_message("   "), None);
         assert!(normalize_message(&"é".repeat(2000)).is_some());
         assert!(normalize_message(&"é".repeat(2001)).is_none());
