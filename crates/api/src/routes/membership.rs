@@ -6,7 +6,7 @@ use crate::routes::accounts::MessageResponse;
 use crate::startup::AppState;
 use actix_web::{delete, get, post, web};
 use hearth_domain::model::{JoinOutcome, LeaveOutcome, Membership};
-use hearth_domain::{Event, ServerId};
+use hearth_domain::{Event, ServerId, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -77,15 +77,26 @@ pub async fn leave_server(
     server_id: web::Path<i64>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
     let server = ServerId(server_id.into_inner());
-    match hearth_db::members::leave(&state.db, server, user.id).await? {
+    remove_from_server(&state, server, user.id).await?;
+    Ok(web::Json(MessageResponse {
+        message: "User removed from server".to_owned(),
+    }))
+}
+
+/// Removes `user` from `server` (leaving, or removal by the owner) and announces it; the same
+/// refusals whoever asks: not a member (404), the owner (409), no such server (404).
+pub(crate) async fn remove_from_server(
+    state: &AppState,
+    server: ServerId,
+    user: UserId,
+) -> Result<(), ApiError> {
+    match hearth_db::members::leave(&state.db, server, user).await? {
         LeaveOutcome::Left => {
             state.hub.publish(Event::MemberLeft {
                 server_id: server,
-                user_id: user.id,
+                user_id: user,
             });
-            Ok(web::Json(MessageResponse {
-                message: "User removed from server".to_owned(),
-            }))
+            Ok(())
         }
         LeaveOutcome::NotMember => Err(ApiError::NotFound {
             code: "not_member",

@@ -1,12 +1,13 @@
 //! The native server API: create, read, change, delete; members and their removal.
 
-use crate::auth::{AuthUser, MaybeUser};
+use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::catalogue::ServerDto;
+use crate::routes::membership::remove_from_server;
 use crate::startup::AppState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use hearth_domain::model::{LeaveOutcome, Server, ServerChanges};
+use hearth_domain::model::{Server, ServerChanges};
 use hearth_domain::{rules, CategoryId, Event, ServerId, ServerView, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -129,7 +130,6 @@ pub async fn create_server(
 #[tracing::instrument(skip_all)]
 pub async fn get_server(
     state: web::Data<AppState>,
-    _caller: MaybeUser,
     server_id: web::Path<i64>,
 ) -> Result<web::Json<ServerDto>, ApiError> {
     Ok(web::Json(server_dto(&state, ServerId(*server_id)).await?.1))
@@ -317,22 +317,6 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (server, member) = (ServerId(path.0), UserId(path.1));
     require_owner(&state, server, user.id).await?;
-    match hearth_db::members::leave(&state.db, server, member).await? {
-        LeaveOutcome::Left => {
-            state.hub.publish(Event::MemberLeft {
-                server_id: server,
-                user_id: member,
-            });
-            Ok(HttpResponse::NoContent().finish())
-        }
-        LeaveOutcome::NotMember => Err(ApiError::NotFound {
-            code: "not_member",
-            message: "User is not a member".to_owned(),
-        }),
-        LeaveOutcome::OwnerCannotLeave => Err(ApiError::conflict(
-            "owner_cannot_leave",
-            "Owners cannot be removed as a member",
-        )),
-        LeaveOutcome::NoSuchServer => Err(ApiError::not_found("Server not found")),
-    }
+    remove_from_server(&state, server, member).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -384,11 +384,6 @@ impl Hub {
             state.filling = false;
         }
     }
-
-    /// Sockets connected on this instance (for metrics and tests).
-    pub fn socket_count(&self) -> usize {
-        self.channels().values().map(|s| s.subscribers.len()).sum()
-    }
 }
 
 /// Typing and presence changes are not echoed to the user they are about.
