@@ -17,8 +17,13 @@ pub enum Auth {
     None,
     Bearer(String),
     Cookie(String),
-    CookieFrom { token: String, origin: String },
+    CookieFrom {
+        token: String,
+        origin: String,
+    },
     Subprotocol(String),
+    /// A valid cookie next to a malformed `Authorization` header.
+    CookieWithMalformedHeader(String),
 }
 
 /// What a connection attempt ended in.
@@ -51,6 +56,10 @@ pub async fn connect(port: u16, path: &str, auth: Auth) -> Connected {
         Auth::CookieFrom { token, origin } => {
             headers.insert("cookie", header(format!("access_token={token}")));
             headers.insert("origin", header(origin));
+        }
+        Auth::CookieWithMalformedHeader(token) => {
+            headers.insert("cookie", header(format!("access_token={token}")));
+            headers.insert("authorization", header(format!("Token {token}")));
         }
         Auth::Subprotocol(token) => {
             headers.insert("sec-websocket-protocol", header(format!("bearer, {token}")));

@@ -820,3 +820,13 @@ async fn a_message_with_a_nul_character_gets_an_error_frame() {
     socket.say("fine").await;
     socket.recv_type("chat.message", WAIT).await;
 }
+
+#[tokio::test]
+async fn a_malformed_authorization_header_is_refused_even_with_a_valid_cookie() {
+    let room = room().await;
+    let auth = Auth::CookieWithMalformedHeader(room.owner_token.clone());
+    assert_eq!(
+        closed_with(room.app.port, &room.path(), auth).await,
+        Some(4001)
+    );
+}

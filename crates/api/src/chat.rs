@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use hearth_domain::model::{Membership, Message};
 use hearth_domain::rules::{self, MESSAGE_MAX_CHARS, NONCE_MAX_CHARS};
-use hearth_domain::{ChannelId, DomainError, Event, MessageId, UserId};
+use hearth_domain::{ChannelId, DomainError, Event, MessageId, ServerId, UserId};
 
 /// Why a chat action was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,30 +99,49 @@ fn normalized(content: &str) -> Result<&str, ChatError> {
     })
 }
 
-/// Sends a message as `user` to `channel`; see [`send_message_with_outcome`].
+/// Where a message goes: a channel and the server it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Destination {
+    pub server: ServerId,
+    pub channel: ChannelId,
+}
+
+/// Looks up which server `channel` belongs to (a socket knows it from its handshake already).
+pub async fn destination(state: &AppState, channel: ChannelId) -> Result<Destination, ChatError> {
+    let channel = hearth_db::channels::find(&state.db, channel)
+        .await?
+        .ok_or(ChatError::NoSuchChannel)?;
+    Ok(Destination {
+        server: channel.server_id,
+        channel: channel.id,
+    })
+}
+
+/// Sends a message as `user`; see [`send_message_with_outcome`].
 pub async fn send_message(
     state: &AppState,
     user: UserId,
-    channel: ChannelId,
+    to: Destination,
     content: &str,
     nonce: Option<&str>,
 ) -> Result<Message, ChatError> {
-    send_message_with_outcome(state, user, channel, content, nonce)
+    send_message_with_outcome(state, user, to, content, nonce)
         .await
         .map(|(message, _)| message)
 }
 
-/// Sends a message as `user` to `channel` and tells whether it was new.
+/// Sends a message as `user` and tells whether it was new.
 ///
 /// The content is trimmed and must then have 1–2000 characters; the nonce, when given, 1–64
 /// characters. Membership of the channel's server is checked now, at send time. A new message
 /// is published as `chat.message` once stored; a nonce replay returns the message first sent
-/// with it and publishes nothing (the same nonce in another channel is refused).
-#[tracing::instrument(skip(state, content, nonce), fields(user_id = %user, channel_id = %channel))]
+/// with it and publishes nothing (the same nonce in another channel is refused). A channel
+/// deleted meanwhile is `NoSuchChannel` (the store finds no channel row to number from).
+#[tracing::instrument(skip(state, content, nonce), fields(user_id = %user, channel_id = %to.channel))]
 pub async fn send_message_with_outcome(
     state: &AppState,
     user: UserId,
-    channel: ChannelId,
+    to: Destination,
     content: &str,
     nonce: Option<&str>,
 ) -> Result<(Message, SendOutcome), ChatError> {
@@ -132,20 +151,17 @@ pub async fn send_message_with_outcome(
             "A nonce must have 1 to {NONCE_MAX_CHARS} characters and no control characters"
         )));
     }
-    let channel = hearth_db::channels::find(&state.db, channel)
-        .await?
-        .ok_or(ChatError::NoSuchChannel)?;
-    match hearth_db::members::membership(&state.db, channel.server_id, user).await? {
+    match hearth_db::members::membership(&state.db, to.server, user).await? {
         Membership::Member => {}
         Membership::NotMember => return Err(ChatError::NotMember),
         Membership::NoSuchServer => return Err(ChatError::NoSuchChannel),
     }
     let (message, created) =
-        hearth_db::messages::create(&state.db, channel.id, user, content, nonce).await?;
+        hearth_db::messages::create(&state.db, to.channel, user, content, nonce).await?;
     if !created {
         // A nonce names one send; reused for another channel it is a client bug, and answering
         // with a message from elsewhere would only hide it.
-        if message.channel_id != channel.id {
+        if message.channel_id != to.channel {
             return Err(ChatError::InvalidMessage(
                 "This nonce was already used for a message in another channel".to_owned(),
             ));

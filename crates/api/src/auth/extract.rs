@@ -20,25 +20,33 @@ pub struct AuthUser {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeUser(pub Option<AuthUser>);
 
+/// The token in `Authorization: Bearer <token>`: `Ok(None)` without the header, an error when
+/// the header is there but malformed (it never falls back to another credential).
+pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(header) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("Authorization header is not valid text"))?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(|token| Some(token.to_owned()))
+        .ok_or_else(|| ApiError::unauthorized("Authorization header must be `Bearer <token>`"))
+}
+
+/// The access-token cookie, if sent.
+pub fn cookie_token(req: &HttpRequest) -> Option<String> {
+    req.cookie(ACCESS_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+}
+
 /// The token a request carries: a bearer header wins over the cookie.
 fn token_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    if let Some(header) = req.headers().get(AUTHORIZATION) {
-        let value = header
-            .to_str()
-            .map_err(|_| ApiError::unauthorized("Authorization header is not valid text"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("Authorization header must be `Bearer <token>`")
-            })?;
-        return Ok(Some(token.to_owned()));
-    }
-    Ok(req
-        .cookie(ACCESS_COOKIE)
-        .map(|cookie| cookie.value().to_owned()))
+    Ok(bearer_token(req)?.or_else(|| cookie_token(req)))
 }
 
 fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {

@@ -9,7 +9,7 @@ mod session;
 pub use hub::{Frame, Hub, Subscription};
 pub use redis::Bridge;
 
-use crate::auth::{TokenKind, ACCESS_COOKIE};
+use crate::auth::{bearer_token, cookie_token, TokenKind};
 use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 use actix_web::http::header::{self, HeaderValue};
@@ -28,14 +28,8 @@ struct Credentials {
 }
 
 /// `Authorization: Bearer`, then `Sec-WebSocket-Protocol: bearer, <jwt>`, then the cookie.
-/// Never the query string.
+/// Never the query string. A malformed `Authorization` header authenticates nobody, as on REST.
 fn credentials(req: &HttpRequest) -> Credentials {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
     let protocols: Vec<String> = req
         .headers()
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
@@ -47,7 +41,17 @@ fn credentials(req: &HttpRequest) -> Credentials {
     let subprotocol_token = from_subprotocol
         .then(|| protocols.get(1).cloned())
         .flatten();
-    let cookie = req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned());
+    let bearer = match bearer_token(req) {
+        Ok(bearer) => bearer,
+        Err(_) => {
+            return Credentials {
+                token: None,
+                from_cookie: false,
+                from_subprotocol,
+            }
+        }
+    };
+    let cookie = cookie_token(req);
     let from_cookie = bearer.is_none() && subprotocol_token.is_none() && cookie.is_some();
     Credentials {
         token: bearer.or(subprotocol_token).or(cookie),

@@ -2,7 +2,7 @@
 
 use super::hub::{Frame, FILL_BATCH};
 use super::protocol::{close, ClientFrame, ServerFrame};
-use crate::chat::{self, ChatError};
+use crate::chat::{self, ChatError, Destination};
 use crate::startup::AppState;
 use actix_web::web;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
@@ -118,6 +118,11 @@ pub async fn run(
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME);
     let user = connection.user;
+    // Checked at the handshake; every message reuses it instead of looking the channel up.
+    let destination = Destination {
+        server: connection.server,
+        channel: connection.channel,
+    };
     let mut subscription = match state
         .hub
         .subscribe(connection.server, connection.channel, user.clone())
@@ -208,7 +213,7 @@ pub async fn run(
                         if frames_limiter.check().is_err() {
                             Some(rate_limited(None))
                         } else {
-                            handle_text(&state, &connection.channel, &user, &text, &mut last_typing).await
+                            handle_text(&state, destination, &user, &text, &mut last_typing).await
                         }
                     }
                     AggregatedMessage::Binary(_) => Some(ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")),
@@ -262,7 +267,7 @@ fn rate_limited(retry_after: Option<Duration>) -> ServerFrame {
 /// Handles one text frame; returns the frame to answer with, if any.
 async fn handle_text(
     state: &AppState,
-    channel: &ChannelId,
+    to: Destination,
     user: &UserRef,
     text: &str,
     last_typing: &mut Option<Instant>,
@@ -284,7 +289,7 @@ async fn handle_text(
             if last_typing.is_none_or(|at| at.elapsed() >= TYPING_THROTTLE) {
                 *last_typing = Some(Instant::now());
                 state.hub.publish(Event::Typing {
-                    channel_id: *channel,
+                    channel_id: to.channel,
                     user: user.clone(),
                 });
             }
@@ -295,7 +300,7 @@ async fn handle_text(
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 return Some(rate_limited(Some(wait)));
             }
-            match chat::send_message(state, user.id, *channel, &message, nonce.as_deref()).await {
+            match chat::send_message(state, user.id, to, &message, nonce.as_deref()).await {
                 // The message reaches this socket through the hub, like everyone else's.
                 Ok(_) => None,
                 Err(e) => Some(chat_error(e)),

@@ -159,10 +159,11 @@ pub async fn create_message(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     request.validate()?;
+    let to = chat::destination(&state, ChannelId(channel_id.into_inner())).await?;
     let (message, outcome) = chat::send_message_with_outcome(
         &state,
         user.id,
-        ChannelId(channel_id.into_inner()),
+        to,
         &request.content,
         request.nonce.as_deref(),
     )
