@@ -125,7 +125,7 @@ async fn run(command: Option<Command>) -> anyhow::Result<()> {
 
 fn connect(settings: &Settings) -> anyhow::Result<Db> {
     Ok(Db::connect(
-        &settings.database_url,
+        settings.database_url.as_str(),
         &PoolSettings::default(),
     )?)
 }

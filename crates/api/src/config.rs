@@ -49,6 +49,41 @@ impl std::fmt::Debug for JwtSecret {
     }
 }
 
+/// A database URL; its `Debug` leaves out the password, so settings can be logged safely.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // scheme://user:password@host/db → scheme://user:<redacted>@host/db
+        let redacted = match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let credentials = &self.0[scheme + 3..at];
+                match credentials.split_once(':') {
+                    Some((user, _)) => format!(
+                        "{}{user}:<redacted>{}",
+                        &self.0[..scheme + 3],
+                        &self.0[at..]
+                    ),
+                    None => self.0.clone(),
+                }
+            }
+            _ => self.0.clone(),
+        };
+        f.write_str(&redacted)
+    }
+}
+
 /// Everything Hearth can be configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -58,7 +93,7 @@ pub struct Settings {
     /// Port to listen on (`HEARTH_PORT`, default 8000; 0 picks a free one).
     pub port: u16,
     /// `DATABASE_URL`.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// `HEARTH_DB_POOL_SIZE`, default 16.
     pub db_pool_size: usize,
     /// `HEARTH_DB_TIMEOUT_MS`: how long a request waits for a database connection, default 3000.
@@ -120,7 +155,7 @@ impl Settings {
             environment: Environment::Local,
             host: "127.0.0.1".to_owned(),
             port: 8000,
-            database_url: database_url.into(),
+            database_url: DatabaseUrl::new(database_url),
             db_pool_size: 16,
             db_timeout: Duration::from_millis(3000),
             jwt_secret: JwtSecret::random(),
@@ -349,7 +384,10 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug_output() {
-        let s = Settings::local("postgres://x");
+        let s = Settings::local("postgres://hearth:hunter2@db.internal:5432/hearth");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("postgres://hearth:<redacted>@db.internal:5432/hearth"));
         assert!(format!("{:?}", s.jwt_secret).contains("redacted"));
     }
 }

@@ -53,7 +53,7 @@ impl Application {
     /// (`settings.port == 0` picks a free port, as tests do).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(
-            &settings.database_url,
+            settings.database_url.as_str(),
             &PoolSettings {
                 max_size: settings.db_pool_size,
                 timeout: settings.db_timeout,
