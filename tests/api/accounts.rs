@@ -366,3 +366,27 @@ async fn native_token_endpoint_returns_a_bearer_pair_and_no_cookie() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_error(&body, "not_authenticated");
 }
+
+#[tokio::test]
+async fn me_returns_the_cookie_session_account() {
+    let app = TestApp::spawn().await;
+    let (id, browser) = app.logged_in_browser("maude").await;
+    let (status, body) = send(browser.get(app.url("/api/me/"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user_id"], id.0);
+    assert_eq!(body["username"], "maude");
+    assert_eq!(body["is_staff"], false);
+}
+
+#[tokio::test]
+async fn me_without_a_session_or_for_a_deleted_account_is_401() {
+    let app = TestApp::spawn().await;
+    let (status, body) = send(app.http.get(app.url("/api/me"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (_, token) = app.user_with_token("ghost").await;
+    let deleted = hearth_db::users::delete_by_username(&app.db, "ghost").await;
+    assert!(matches!(deleted, Ok(true)), "{deleted:?}");
+    let (status, body) = send(app.http.get(app.url("/api/me/")).bearer_auth(token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["error"].is_string());
+}

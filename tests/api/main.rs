@@ -11,4 +11,5 @@ mod membership;
 mod messages;
 mod operations;
 mod robustness;
+mod spa;
 mod tokens;

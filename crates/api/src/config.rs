@@ -117,7 +117,8 @@ pub struct Settings {
     /// `HEARTH_HASH_CONCURRENCY`: password hashes computed at once, default cores - 1 (at
     /// least 1), so logins never take every core from other requests.
     pub hash_concurrency: usize,
-    /// `HEARTH_STATIC_DIR`: the built SPA, served at `/` when the folder exists.
+    /// `HEARTH_STATIC_DIR`: the built SPA, served at `/` when it holds an `index.html`; default
+    /// `frontend/dist` relative to the working directory (`None` in tests: `/` shows the docs).
     pub static_dir: Option<PathBuf>,
     /// `HEARTH_MEDIA_DIR`: where uploaded images are stored (created at start-up), default
     /// `.hearth/media` relative to the working directory; served at `/media/<name>`.
@@ -141,6 +142,8 @@ pub struct Settings {
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/hearth";
 const DEFAULT_CORS_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://127.0.0.1:5173"];
 const DEFAULT_MEDIA_DIR: &str = ".hearth/media";
+/// Where `npm run build` (and so `make run`) puts the SPA, relative to the repository root.
+const DEFAULT_STATIC_DIR: &str = "frontend/dist";
 /// Shortest secret accepted in production (256 bits, as HS256 wants).
 const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
 
@@ -246,7 +249,10 @@ impl Settings {
         settings.workers = parse(&get, "HEARTH_WORKERS", settings.workers)?.max(1);
         settings.hash_concurrency =
             parse(&get, "HEARTH_HASH_CONCURRENCY", settings.hash_concurrency)?.max(1);
-        settings.static_dir = get("HEARTH_STATIC_DIR").map(PathBuf::from);
+        settings.static_dir = Some(
+            get("HEARTH_STATIC_DIR")
+                .map_or_else(|| PathBuf::from(DEFAULT_STATIC_DIR), PathBuf::from),
+        );
         if let Some(dir) = get("HEARTH_MEDIA_DIR") {
             settings.media_dir = PathBuf::from(dir);
         }

@@ -14,5 +14,6 @@ pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod seed;
+pub mod spa;
 pub mod startup;
 pub mod telemetry;

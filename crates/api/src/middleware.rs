@@ -2,7 +2,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Uri;
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
@@ -48,6 +48,50 @@ pub async fn request_id_header(
         response
             .headers_mut()
             .insert(HeaderName::from_static("x-request-id"), id);
+    }
+    Ok(response)
+}
+
+/// Content Security Policy of the SPA: nothing but its own origin (sockets included).
+const SPA_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// Swagger UI sets inline styles and draws its icons from `data:` URIs.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+/// Headers of pages and static files: a Content Security Policy on every HTML page, and
+/// `Cache-Control` on the SPA's files (hashed assets forever, the rest revalidated).
+pub async fn page_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path().to_owned();
+    let mut response = next.call(req).await?;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    let is_docs = path.starts_with("/api/docs");
+    let headers = response.headers_mut();
+    if is_html {
+        let policy = if is_docs { DOCS_CSP } else { SPA_CSP };
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(policy),
+        );
+    }
+    let is_static_file = !path.starts_with("/api/")
+        && !path.starts_with("/media/")
+        && !path.starts_with("/ws/")
+        && !headers.contains_key(header::CACHE_CONTROL);
+    if is_static_file && response.status().is_success() {
+        let value = crate::spa::cache_control(&path).to_string();
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::CACHE_CONTROL, value);
+        }
     }
     Ok(response)
 }

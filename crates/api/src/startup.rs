@@ -6,9 +6,9 @@ use crate::error::{self, ApiError};
 use crate::gateway::protocol::close;
 use crate::gateway::{Bridge, Hub};
 use crate::media::MediaStore;
-use crate::middleware::{api_trailing_slash, request_id_header};
+use crate::middleware::{api_trailing_slash, page_headers, request_id_header};
 use crate::telemetry::RequestLog;
-use crate::{openapi, routes};
+use crate::{openapi, routes, spa};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -68,6 +68,17 @@ impl Application {
                  Every session ends when the server restarts. Set HEARTH_JWT_SECRET \
                  (required when HEARTH_ENV=production)."
             );
+        }
+        match settings.static_dir.as_deref() {
+            Some(dir) if spa::is_built(dir) => {
+                tracing::info!(dir = %dir.display(), "serving the SPA at /");
+            }
+            Some(dir) => tracing::warn!(
+                dir = %dir.display(),
+                "no built SPA here (run `make run` or `npm --prefix frontend run build`); \
+                 / redirects to the API documentation"
+            ),
+            None => {}
         }
         let media = MediaStore::open(&settings.media_dir)?;
         let hub = Hub::new(db.clone());
@@ -215,18 +226,28 @@ pub fn build_app(
         .configure(routes::configure)
         .split_for_parts();
     let cors = cors(&settings.cors_origins);
-    app.app_data(state)
+    let spa_dir = settings
+        .static_dir
+        .as_deref()
+        .filter(|dir| spa::is_built(dir));
+    let app = app
+        .app_data(state.clone())
         .service(SwaggerUi::new("/api/docs/schema/ui/{_:.*}").url("/api/docs/schema/", api))
-        .service(web::redirect("/api/docs/", "/api/docs/schema/ui/"))
-        .route(
+        .service(web::redirect("/api/docs/", "/api/docs/schema/ui/"));
+    // Without a built SPA, `/` shows the API documentation instead.
+    let app = match spa_dir {
+        Some(dir) => app.service(spa::service(dir)),
+        None => app.route(
             "/",
             web::get().to(|| async {
                 HttpResponse::Found()
                     .insert_header((header::LOCATION, "/api/docs/"))
                     .finish()
             }),
-        )
-        .default_service(web::to(not_found))
+        ),
+    };
+    app.default_service(web::to(not_found))
+        .wrap(from_fn(page_headers))
         .wrap(from_fn(api_trailing_slash))
         .wrap(cors)
         .wrap(

@@ -278,6 +278,40 @@ pub async fn get_account(
     }))
 }
 
+/// The signed-in account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentUserResponse {
+    pub user_id: i64,
+    pub username: String,
+    /// Staff manage categories.
+    pub is_staff: bool,
+}
+
+/// Who the caller is: lets a browser restore its session from the cookie after a reload.
+#[utoipa::path(
+    tag = "accounts",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = CurrentUserResponse),
+        (status = 401, description = "Not authenticated, or the account no longer exists", body = ErrorBody),
+    )
+)]
+#[get("/api/me/")]
+#[tracing::instrument(skip_all, fields(user_id = caller.id.0))]
+pub async fn get_current_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+) -> Result<web::Json<CurrentUserResponse>, ApiError> {
+    let user = hearth_db::users::find(&state.db, caller.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("The account no longer exists"))?;
+    Ok(web::Json(CurrentUserResponse {
+        user_id: user.id.0,
+        username: user.username,
+        is_staff: user.is_staff,
+    }))
+}
+
 /// Logs in a non-browser client: tokens in the body, no cookies.
 #[utoipa::path(
     tag = "auth",
