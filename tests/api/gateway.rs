@@ -400,6 +400,49 @@ async fn typing_is_relayed_to_others_throttled_and_not_echoed() {
 }
 
 #[tokio::test]
+async fn typing_right_after_a_message_is_relayed_again() {
+    let room = room().await;
+    let (_, bob) = room.member("bob").await;
+    let mut owner = room.socket(&room.owner_token).await;
+    let mut bob_socket = room.socket(&bob).await;
+    bob_socket.send_json(&json!({"type": "typing"})).await;
+    owner.recv_type("typing", WAIT).await;
+    bob_socket.say("done typing").await;
+    owner.recv_type("chat.message", WAIT).await;
+    // Well inside the 3 s throttle, but a new burst after the message: others must see it.
+    bob_socket.send_json(&json!({"type": "typing"})).await;
+    assert_eq!(
+        owner.recv_type("typing", WAIT).await["user"]["username"],
+        "bob"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_message_names_its_nonce() {
+    let room = room().await;
+    let (_, stranger) = room.app.user_with_token("stranger").await;
+    let mut socket = room.socket(&stranger).await;
+    socket
+        .send_json(&json!({"type": "message", "message": "hi", "nonce": "n-1"}))
+        .await;
+    let error = socket.recv_type("error", WAIT).await;
+    assert_eq!(error["code"], "not_member");
+    assert_eq!(error["nonce"], "n-1");
+    let (_, member) = room.member("member").await;
+    let mut socket = room.socket(&member).await;
+    socket
+        .send_json(&json!({"type": "message", "message": "   ", "nonce": "n-2"}))
+        .await;
+    let error = socket.recv_type("error", WAIT).await;
+    assert_eq!(error["code"], "invalid_message");
+    assert_eq!(error["nonce"], "n-2");
+    // Frames that are not messages have no nonce to name.
+    socket.send_json(&json!({"type": "nope"})).await;
+    let error = socket.recv_type("error", WAIT).await;
+    assert!(error.get("nonce").is_none(), "{error}");
+}
+
+#[tokio::test]
 async fn rate_limited_messages_get_retry_after_and_abuse_closes_with_4008() {
     let room = room_with(
         TestApp::spawn_with(|s| {

@@ -32,7 +32,6 @@ pub enum ServerFrame {
     /// Who is online in the channel, sent once on connect.
     #[serde(rename = "presence.list")]
     PresenceList {
-        #[schema(value_type = Vec<Object>)]
         users: Vec<UserRef>,
     },
     /// Answer to a client `ping`.
@@ -48,6 +47,10 @@ pub enum ServerFrame {
         /// With `rate_limited`: milliseconds until a message would be accepted.
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
+        /// The refused message's `nonce`, when it had one: tells the client which pending
+        /// message failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
     },
 }
 
@@ -57,7 +60,17 @@ impl ServerFrame {
             code,
             error: error.into(),
             retry_after: None,
+            nonce: None,
         }
+    }
+
+    /// The same frame, naming the message it answers (only error frames carry a nonce).
+    #[must_use]
+    pub fn about(mut self, message_nonce: Option<String>) -> Self {
+        if let ServerFrame::Error { nonce, .. } = &mut self {
+            *nonce = message_nonce;
+        }
+        self
     }
 }
 

@@ -261,6 +261,7 @@ fn rate_limited(retry_after: Option<Duration>) -> ServerFrame {
         code: "rate_limited",
         error: "Too many messages; slow down".to_owned(),
         retry_after: Some(retry_after_ms),
+        nonce: None,
     }
 }
 
@@ -296,14 +297,16 @@ async fn handle_text(
             None
         }
         ClientFrame::Message { message, nonce } => {
+            // A message ends a typing burst: the next keystroke is news again.
+            *last_typing = None;
             if let Err(not_until) = state.message_limiter.check_key(&user.id) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Some(rate_limited(Some(wait)));
+                return Some(rate_limited(Some(wait)).about(nonce));
             }
             match chat::send_message(state, user.id, to, &message, nonce.as_deref()).await {
                 // The message reaches this socket through the hub, like everyone else's.
                 Ok(_) => None,
-                Err(e) => Some(chat_error(e)),
+                Err(e) => Some(chat_error(e).about(nonce)),
             }
         }
     }
