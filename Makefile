@@ -22,7 +22,7 @@ with_dev_db = if [[ -z "$${DATABASE_URL:-}" ]]; then DATABASE_URL=$$($(PG) start
 with_test_db = if [[ -z "$${HEARTH_TEST_DATABASE_URL:-}" ]]; then HEARTH_TEST_DATABASE_URL=$$($(PG) start test); fi; export HEARTH_TEST_DATABASE_URL
 
 .PHONY: help run test test-rust lint fmt openapi openapi-check migrate seed \
-	db-stop clean-db frontend-build frontend-test
+	db-stop clean-db frontend-build frontend-test frontend-e2e frontend-generate
 
 help: ## List the targets
 	@echo 'Usage: make <target>'
@@ -33,7 +33,7 @@ run: frontend-build ## Build and serve Hearth on http://127.0.0.1:8000 (dev db u
 	cargo build --release -p hearth-api; \
 	exec target/release/hearth serve --seed-if-empty
 
-test: lint openapi-check test-rust frontend-test ## Everything CI checks: lint, openapi-check, Rust and frontend tests
+test: lint openapi-check test-rust frontend-test frontend-e2e ## Everything CI checks: lint, spec drift, Rust, frontend and browser tests
 
 test-rust: ## Rust tests only (private test cluster unless HEARTH_TEST_DATABASE_URL is set)
 	@scripts/ensure-redis.sh
@@ -47,10 +47,11 @@ lint: ## rustfmt check and clippy with warnings as errors
 fmt: ## Format the Rust code
 	cargo fmt --all
 
-openapi: ## Regenerate the committed openapi/openapi.json
+openapi: ## Regenerate openapi/openapi.json and the frontend's client from the code
 	@mkdir -p openapi
 	cargo run -q -p hearth-api -- openapi > openapi/openapi.json.tmp || { rm -f openapi/openapi.json.tmp; exit 1; }
 	mv openapi/openapi.json.tmp openapi/openapi.json
+	$(MAKE) --no-print-directory frontend-generate
 
 openapi-check: ## Fail if openapi/openapi.json is out of date with the code
 	@tmp=$$(mktemp); \
@@ -77,27 +78,30 @@ clean-db: db-stop ## Stop the clusters and delete their data (.hearth/)
 	rm -rf .hearth
 
 # --- Frontend ---------------------------------------------------------------
-# The frontend is optional until frontend/package.json exists.
 
-FRONTEND := $(wildcard frontend/package.json)
-# `npm ci` is slow and wipes node_modules, so only rerun it when
-# node_modules is gone or the lockfile changed; the stamp lives inside
-# node_modules so deleting that directory also forces a reinstall.
+# `npm ci` is slow and wipes node_modules, so only rerun it when node_modules is gone or the
+# lockfile changed; the stamp lives inside node_modules so deleting that directory also forces
+# a reinstall.
 NPM_STAMP := frontend/node_modules/.hearth-npm-ci
 
-ifneq ($(FRONTEND),)
-frontend-build: $(NPM_STAMP)
+$(NPM_STAMP): frontend/package-lock.json
+	npm --prefix frontend ci --no-audit --no-fund
+	@touch $@
+
+frontend-generate: $(NPM_STAMP) ## Regenerate the typed API client from openapi/openapi.json
+	npm --prefix frontend run generate
+
+frontend-build: $(NPM_STAMP) ## Typecheck and build the SPA into frontend/dist
 	npm --prefix frontend run build
 
-frontend-test: $(NPM_STAMP)
+frontend-test: $(NPM_STAMP) ## Fail on a stale generated client, then the Vitest unit tests
 	npm --prefix frontend test
 
-# A missing lockfile is left to `npm ci` to report; it explains it best.
-# (mkdir: npm creates no node_modules at all when there are no dependencies.)
-$(NPM_STAMP): $(wildcard frontend/package-lock.json)
-	npm --prefix frontend ci
-	@mkdir -p $(@D)
-	@touch $@
-else
-frontend-build frontend-test: ;
-endif
+# The browser tests run the backend binary that `cargo test` builds (same features, so no
+# second build after test-rust), the built SPA and Debian's Chromium.
+frontend-e2e: $(NPM_STAMP) ## Browser end-to-end tests (Chromium) against a real backend and database
+	@chromium=$$(scripts/ensure-chromium.sh); export CHROMIUM_PATH=$$chromium; \
+	$(with_test_db); \
+	cargo test --workspace --locked --no-run -q; \
+	npm --prefix frontend run build; \
+	npm --prefix frontend run e2e

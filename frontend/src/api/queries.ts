@@ -1,0 +1,148 @@
+// Server state: every read goes through TanStack Query with these keys, every write is a
+// mutation that invalidates (or updates) the keys it affects.
+import {
+  queryOptions,
+  useMutation,
+  useQuery,
+  useQueryClient,
+  type QueryClient,
+} from '@tanstack/react-query';
+import type { ApiClient } from './client';
+import { useApi } from './context';
+import { ApiError, unwrap } from './errors';
+import type { CurrentUser, Server } from './types';
+
+export const keys = {
+  me: ['me'] as const,
+  categories: ['categories'] as const,
+  allServers: ['servers'] as const,
+  servers: (category: string | null) => ['servers', 'catalogue', category ?? '*'] as const,
+  myServers: ['servers', 'mine'] as const,
+  server: (id: number) => ['server', id] as const,
+  membership: (serverId: number) => ['membership', serverId] as const,
+  messages: (channelId: number) => ['messages', channelId] as const,
+};
+
+/** The signed-in user (restored from the session cookie), or null. */
+export function meQuery(client: ApiClient) {
+  return queryOptions({
+    queryKey: keys.me,
+    queryFn: async (): Promise<CurrentUser | null> => {
+      const { data, error, response } = await client.GET('/api/me/');
+      if (response.status === 401) return null;
+      if (!response.ok || !data) throw new ApiError(response.status, error);
+      return data;
+    },
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useMe() {
+  const { client } = useApi();
+  return useQuery(meQuery(client));
+}
+
+export function useCategories() {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.categories,
+    queryFn: () => unwrap(client.GET('/api/server/category/')),
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useServers(category: string | null) {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.servers(category),
+    queryFn: () =>
+      unwrap(
+        client.GET('/api/server/select/', {
+          params: { query: { with_num_members: 'true', ...(category ? { category } : {}) } },
+        }),
+      ),
+  });
+}
+
+export function useMyServers(enabled: boolean) {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.myServers,
+    queryFn: () =>
+      unwrap(client.GET('/api/server/select/', { params: { query: { by_user: 'true' } } })),
+    enabled,
+  });
+}
+
+export function useServer(serverId: number) {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.server(serverId),
+    queryFn: () =>
+      unwrap(client.GET('/api/servers/{server_id}/', { params: { path: { server_id: serverId } } })),
+  });
+}
+
+export function useMembership(serverId: number, enabled = true) {
+  const { client } = useApi();
+  return useQuery({
+    queryKey: keys.membership(serverId),
+    queryFn: async () => {
+      const body = await unwrap(
+        client.GET('/api/membership/{server_id}/membership/is_member/', {
+          params: { path: { server_id: serverId } },
+        }),
+      );
+      return body.is_member;
+    },
+    enabled,
+  });
+}
+
+/** After a membership change: the count, the button, the composer and "your servers". */
+export function invalidateMembership(queryClient: QueryClient, serverId: number) {
+  return Promise.all([
+    queryClient.invalidateQueries({ queryKey: keys.server(serverId) }),
+    queryClient.invalidateQueries({ queryKey: keys.membership(serverId) }),
+    queryClient.invalidateQueries({ queryKey: keys.allServers }),
+  ]);
+}
+
+export function useJoinServer(serverId: number) {
+  const { client } = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      unwrap(
+        client.POST('/api/membership/{server_id}/membership/', {
+          params: { path: { server_id: serverId } },
+        }),
+      ),
+    onSuccess: () => {
+      queryClient.setQueryData(keys.membership(serverId), true);
+    },
+    onSettled: () => invalidateMembership(queryClient, serverId),
+  });
+}
+
+export function useLeaveServer(serverId: number) {
+  const { client } = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      unwrap(
+        client.DELETE('/api/membership/{server_id}/membership/remove_member/', {
+          params: { path: { server_id: serverId } },
+        }),
+      ),
+    onSuccess: () => {
+      queryClient.setQueryData(keys.membership(serverId), false);
+    },
+    onSettled: () => invalidateMembership(queryClient, serverId),
+  });
+}
+
+/** Replaces the cached server with the changed fields of a live or returned copy. */
+export function mergeServer(queryClient: QueryClient, serverId: number, changes: Partial<Server>) {
+  queryClient.setQueryData<Server>(keys.server(serverId), (old) => (old ? { ...old, ...changes } : old));
+}

@@ -1,0 +1,21 @@
+// Short names for the generated OpenAPI types. Nothing here is hand-written: every type is an
+// alias of (or derived from) src/api/schema.d.ts, which `npm run generate` produces.
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
+
+export type Category = Schemas['CategoryDto'];
+export type Server = Schemas['ServerDto'];
+export type ServerView = Schemas['ServerView'];
+export type Channel = Schemas['ChannelDto'];
+export type ChannelView = Schemas['ChannelView'];
+export type Message = Schemas['MessageDto'];
+export type ChatMessage = Schemas['ChatMessage'];
+export type UserRef = Schemas['UserRef'];
+export type ErrorBody = Schemas['ErrorBody'];
+export type ClientFrame = Schemas['ClientFrame'];
+export type ServerFrame = Schemas['ServerFrame'];
+export type GatewayEvent = Schemas['Event'];
+/** Every frame the chat socket can send us. */
+export type IncomingFrame = GatewayEvent | ServerFrame;
+export type CurrentUser = Schemas['CurrentUserResponse'];

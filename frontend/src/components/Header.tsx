@@ -1,0 +1,52 @@
+import { Link, useNavigate } from 'react-router';
+import { useMe } from '../api/queries';
+import { useLogout } from '../auth/session';
+import { YourServersMenu } from './YourServersMenu';
+
+export function Header() {
+  const me = useMe();
+  const logout = useLogout();
+  const navigate = useNavigate();
+  const user = me.data;
+
+  return (
+    <header className="app-header">
+      <Link to="/" className="brand">
+        <svg aria-hidden="true" viewBox="0 0 32 32" width="24" height="24" focusable="false">
+          <path
+            d="M16 5c3 5 8 7 8 14a8 8 0 0 1-16 0c0-4 2-6 4-8 0 3 1 5 3 5-1-4 0-8 1-11z"
+            fill="currentColor"
+          />
+        </svg>
+        Hearth
+      </Link>
+      <div className="header-actions">
+        {user ? (
+          <>
+            <YourServersMenu />
+            <Link to="/servers/new" className="button secondary">
+              Create server
+            </Link>
+            <span className="header-user" title="Signed in">
+              {user.username}
+            </span>
+            <button
+              type="button"
+              className="button secondary"
+              disabled={logout.isPending}
+              onClick={() =>
+                logout.mutate(undefined, { onSettled: () => navigate('/', { replace: true }) })
+              }
+            >
+              Log out
+            </button>
+          </>
+        ) : me.isPending ? null : (
+          <Link to="/login" className="button">
+            Log in
+          </Link>
+        )}
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,138 @@
+import { useEffect, useState } from 'react';
+import { Link, Navigate, NavLink, Outlet, useLocation, useOutletContext, useParams } from 'react-router';
+import { ApiError } from '../api/errors';
+import { useMe, useMembership, useServer } from '../api/queries';
+import type { CurrentUser, Server } from '../api/types';
+import { JoinLeaveButton } from '../components/JoinLeaveButton';
+import { OwnerTools } from '../components/OwnerTools';
+import { ServerIcon } from '../components/ServerCard';
+import { ErrorNotice, Loading, memberCountText } from '../components/Status';
+import { NotFoundPage } from './NotFoundPage';
+
+export interface ServerContext {
+  server: Server;
+  me: CurrentUser;
+  isOwner: boolean;
+  isMember: boolean | undefined;
+}
+
+export function useServerContext(): ServerContext {
+  return useOutletContext<ServerContext>();
+}
+
+/** Parses a route id: positive integers only. */
+export function routeId(value: string | undefined): number | null {
+  if (!value || !/^\d{1,18}$/.test(value)) return null;
+  const id = Number(value);
+  return id > 0 && Number.isSafeInteger(id) ? id : null;
+}
+
+export function ServerPage() {
+  const serverId = routeId(useParams().serverId);
+  if (serverId === null) return <NotFoundPage />;
+  return <ServerScreen serverId={serverId} />;
+}
+
+function ServerScreen({ serverId }: { serverId: number }) {
+  const me = useMe().data;
+  const server = useServer(serverId);
+  const membership = useMembership(serverId);
+  const location = useLocation();
+  const [channelsOpen, setChannelsOpen] = useState(false);
+  const notice = (location.state as { notice?: string } | null)?.notice;
+
+  // On phones the channel list is a drawer: close it once a channel is chosen.
+  useEffect(() => setChannelsOpen(false), [location.pathname]);
+
+  if (server.isPending) return <Loading label="Loading server…" />;
+  if (server.isError) {
+    const missing = server.error instanceof ApiError && server.error.status === 404;
+    return (
+      <section className="page narrow">
+        <h1>{missing ? 'Server not found' : 'Could not load this server'}</h1>
+        <ErrorNotice error={server.error} onRetry={missing ? undefined : () => void server.refetch()} />
+        <p>
+          <Link to="/">Explore servers</Link>
+        </p>
+      </section>
+    );
+  }
+  if (!me) return null;
+
+  const data = server.data;
+  const isOwner = data.owner === me.user_id;
+  const context: ServerContext = { server: data, me, isOwner, isMember: membership.data };
+
+  return (
+    <div className="server">
+      <div className="server-head">
+        {data.banner && <img className="server-banner" src={data.banner} alt="" />}
+        <div className="server-title">
+          <ServerIcon server={data} size={56} />
+          <div>
+            <h1>{data.name}</h1>
+            {data.description && <p className="server-description">{data.description}</p>}
+            <p className="server-meta">
+              <span data-testid="member-count">{memberCountText(data.num_members)}</span>
+              <span aria-hidden="true"> · </span>
+              <Link to={`/explore/${encodeURIComponent(data.category)}`}>{data.category}</Link>
+            </p>
+          </div>
+          <JoinLeaveButton serverId={data.id} isOwner={isOwner} isMember={membership.data} />
+        </div>
+        {membership.isError && <ErrorNotice error={membership.error} onRetry={() => void membership.refetch()} />}
+        {notice && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
+      </div>
+      <div className="server-body">
+        <button
+          type="button"
+          className="button secondary channels-toggle"
+          aria-expanded={channelsOpen}
+          aria-controls="channel-panel"
+          onClick={() => setChannelsOpen((open) => !open)}
+        >
+          Channels
+        </button>
+        <div id="channel-panel" className={`channel-panel${channelsOpen ? ' open' : ''}`}>
+          <nav aria-label="Channels" className="side-nav">
+            <h2 className="side-title">Channels</h2>
+            {data.channel_server.length === 0 ? (
+              <p className="muted">No channels yet.</p>
+            ) : (
+              <ul>
+                {data.channel_server.map((channel) => (
+                  <li key={channel.id}>
+                    <NavLink to={`/servers/${data.id}/channels/${channel.id}`} title={channel.topic || undefined}>
+                      # {channel.name}
+                    </NavLink>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </nav>
+          {isOwner && <OwnerTools server={data} />}
+        </div>
+        <div className="server-content">
+          <Outlet context={context} />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** Opening a server opens its first channel, as Discord does, so live events flow. */
+export function ServerIndex() {
+  const { server } = useServerContext();
+  const location = useLocation();
+  const first = server.channel_server[0];
+  if (first) return <Navigate to={`/servers/${server.id}/channels/${first.id}`} replace state={location.state} />;
+  return (
+    <section className="channel empty">
+      <p>This server has no channels yet.</p>
+    </section>
+  );
+}
