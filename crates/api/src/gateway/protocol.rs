@@ -31,9 +31,7 @@ pub enum ClientFrame {
 pub enum ServerFrame {
     /// Who is online in the channel, sent once on connect.
     #[serde(rename = "presence.list")]
-    PresenceList {
-        users: Vec<UserRef>,
-    },
+    PresenceList { users: Vec<UserRef> },
     /// Answer to a client `ping`.
     #[serde(rename = "pong")]
     Pong,
