@@ -181,8 +181,9 @@ export function launchBrowser() {
 }
 
 /**
- * A page that records uncaught errors, so a test can assert there were none. Dark by default
- * (the SPA's default theme); pass `colorScheme: 'light'` for the light one.
+ * A page that records uncaught errors and Content Security Policy violations, so a test can
+ * assert there were none. Dark by default (the SPA's default theme); pass
+ * `colorScheme: 'light'` for the light one.
  */
 export async function newPage(browser, options = {}) {
   const context = await browser.newContext({
@@ -193,6 +194,12 @@ export async function newPage(browser, options = {}) {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (error) => page.errors.push(error));
+  // Anything the Content Security Policy blocked is a bug in the page or in the policy.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+      page.errors.push(new Error(message.text()));
+    }
+  });
   return page;
 }
 
