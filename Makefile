@@ -22,7 +22,7 @@ with_dev_db = if [[ -z "$${DATABASE_URL:-}" ]]; then DATABASE_URL=$$($(PG) start
 with_test_db = if [[ -z "$${HEARTH_TEST_DATABASE_URL:-}" ]]; then HEARTH_TEST_DATABASE_URL=$$($(PG) start test); fi; export HEARTH_TEST_DATABASE_URL
 
 .PHONY: help run test test-rust lint fmt openapi openapi-check migrate seed \
-	db-stop clean-db frontend-build frontend-test frontend-e2e frontend-generate
+	build-tests db-stop clean-db frontend-build frontend-test frontend-e2e frontend-generate
 
 help: ## List the targets
 	@echo 'Usage: make <target>'
@@ -53,10 +53,16 @@ openapi: ## Regenerate openapi/openapi.json and the frontend's client from the c
 	mv openapi/openapi.json.tmp openapi/openapi.json
 	$(MAKE) --no-print-directory frontend-generate
 
-openapi-check: ## Fail if openapi/openapi.json is out of date with the code
+# Builds every test binary and, with them, target/debug/hearth. `cargo run` or `cargo build`
+# would build the binary with other dependency features than the tests (dev-dependencies join
+# in), compiling much of the tree twice; the spec check and the browser tests reuse this build.
+build-tests:
+	cargo test --workspace --locked --no-run -q
+
+openapi-check: build-tests ## Fail if openapi/openapi.json is out of date with the code
 	@tmp=$$(mktemp); \
 	trap 'rm -f "$$tmp"' EXIT; \
-	cargo run -q -p hearth-api -- openapi > "$$tmp"; \
+	target/debug/hearth openapi > "$$tmp"; \
 	if ! diff -u openapi/openapi.json "$$tmp"; then \
 	  echo 'openapi/openapi.json is stale: run make openapi' >&2; \
 	  exit 1; \
@@ -102,6 +108,6 @@ frontend-test: $(NPM_STAMP) ## Fail on a stale generated client, then the Vitest
 frontend-e2e: $(NPM_STAMP) ## Browser end-to-end tests (Chromium) against a real backend and database
 	@chromium=$$(scripts/ensure-chromium.sh); export CHROMIUM_PATH=$$chromium; \
 	$(with_test_db); \
-	cargo test --workspace --locked --no-run -q; \
+	$(MAKE) --no-print-directory build-tests; \
 	npm --prefix frontend run build; \
 	npm --prefix frontend run e2e
