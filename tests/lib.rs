@@ -21,6 +21,7 @@ use tokio_postgres::NoTls;
 
 pub use reqwest::StatusCode;
 
+pub mod pg_server;
 pub mod redis_server;
 pub mod ws;
 
@@ -222,6 +223,15 @@ impl TestApp {
         match started.await {
             Ok(app) => app,
             Err(e) => panic!("cannot start the test app: {e:#}"),
+        }
+    }
+
+    /// Starts a server on a database the test made itself (a private PostgreSQL, say); the
+    /// server applies the migrations.
+    pub async fn spawn_on(database_url: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        match Self::start(database_url.to_owned(), None, tweak).await {
+            Ok(app) => app,
+            Err(e) => panic!("cannot start the app on {database_url}: {e:#}"),
         }
     }
 
