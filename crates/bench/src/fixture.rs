@@ -1,0 +1,292 @@
+//! The fixed data set every scenario runs against, seeded with SQL, and the users' tokens.
+//!
+//! Users `bench_u00000`.. share one password whose Argon2id hash (OWASP cost, as the server
+//! makes them) is computed once, so logging in works for real. One "lobby" server has a channel
+//! everyone is a member of; the other servers have `channels_per_server` channels each and are
+//! spread over the categories; every user is a member of `servers_per_user` of them (user `u` of
+//! servers `u, u + stride, u + 2·stride, ...` modulo the number of servers), and server `s` is
+//! owned by user `s`, a member by that rule too.
+
+use anyhow::{bail, ensure, Context};
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::Serialize;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+/// How big the data set is.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Sizes {
+    pub users: usize,
+    /// Servers besides the lobby.
+    pub servers: usize,
+    pub channels_per_server: usize,
+    pub categories: usize,
+    /// Servers (besides the lobby) each user is a member of.
+    pub servers_per_user: usize,
+}
+
+impl Sizes {
+    /// The data set of `make bench` (issue 6).
+    pub fn full() -> Self {
+        Self {
+            users: 1000,
+            servers: 50,
+            channels_per_server: 3,
+            categories: 5,
+            servers_per_user: 10,
+        }
+    }
+
+    /// A few of everything, for the smoke test.
+    pub fn toy() -> Self {
+        Self {
+            users: 12,
+            servers: 4,
+            channels_per_server: 2,
+            categories: 2,
+            servers_per_user: 2,
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        ensure!(self.servers >= 1 && self.categories >= 1 && self.channels_per_server >= 1);
+        ensure!(
+            (1..self.servers.max(2)).contains(&self.servers_per_user),
+            "each user must be in at least one server and miss at least one (join/leave needs it)"
+        );
+        ensure!(self.users >= self.servers, "server s is owned by user s");
+        Ok(())
+    }
+
+    fn stride(&self) -> usize {
+        (self.servers / self.servers_per_user).max(1)
+    }
+}
+
+/// A seeded account with a valid access token.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub token: String,
+}
+
+/// A seeded server.
+#[derive(Debug, Clone)]
+pub struct SeededServer {
+    pub id: i64,
+    pub category: String,
+    pub channels: Vec<i64>,
+    /// Members, the owner included.
+    pub members: usize,
+}
+
+/// Everything the scenarios need to know about the data set.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub sizes: Sizes,
+    /// Every user's password.
+    pub password: String,
+    pub users: Vec<User>,
+    pub categories: Vec<String>,
+    /// The server (and its first channel) everybody is a member of.
+    pub lobby: SeededServer,
+    pub servers: Vec<SeededServer>,
+}
+
+impl Fixture {
+    /// Whether user number `user` is a member of server number `server` (indexes, not ids).
+    pub fn is_member(&self, server: usize, user: usize) -> bool {
+        let (servers, stride) = (self.sizes.servers, self.sizes.stride());
+        (0..self.sizes.servers_per_user).any(|k| (user + k * stride) % servers == server)
+    }
+
+    /// Every server, the lobby first.
+    pub fn all_servers(&self) -> impl Iterator<Item = &SeededServer> {
+        std::iter::once(&self.lobby).chain(self.servers.iter())
+    }
+
+    /// Servers of category `category`, the lobby included when it is one of them.
+    pub fn servers_in(&self, category: &str) -> impl Iterator<Item = &SeededServer> {
+        let category = category.to_owned();
+        self.all_servers().filter(move |s| s.category == category)
+    }
+}
+
+/// The password of every bench user.
+pub const PASSWORD: &str = "bench-password-1";
+
+/// An Argon2id PHC string of `password` at the server's cost (19 MiB, 2 passes, 1 lane).
+fn hash_password(password: &str) -> anyhow::Result<String> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("cannot hash the bench password: {e}"))
+}
+
+/// An access token for `user_id` in the exact shape the server issues (see
+/// `crates/api/src/auth/tokens.rs`), signed with the server's secret. The server verifies it
+/// like any other.
+pub fn mint_token(secret: &[u8], user_id: i64, ttl: Duration) -> anyhow::Result<String> {
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "token_type": "access",
+        "exp": now + i64::try_from(ttl.as_secs())?,
+        "iat": now,
+        "jti": uuid::Uuid::new_v4().simple().to_string(),
+        "user_id": user_id,
+    });
+    let key = jsonwebtoken::EncodingKey::from_secret(secret);
+    Ok(jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &key,
+    )?)
+}
+
+/// Seeds `sizes` into the (migrated, empty) database at `database_url`; tokens are signed with
+/// `jwt_secret` and valid for `token_ttl`.
+pub async fn seed(
+    database_url: &str,
+    sizes: Sizes,
+    jwt_secret: &[u8],
+    token_ttl: Duration,
+) -> anyhow::Result<Fixture> {
+    sizes.check()?;
+    let hash = tokio::task::spawn_blocking(|| hash_password(PASSWORD)).await??;
+    let (mut client, connection) = tokio_postgres::connect(database_url, NoTls)
+        .await
+        .context("cannot connect to the bench database")?;
+    let connection = tokio::spawn(connection);
+    let tx = client.transaction().await?;
+
+    let users_total = i32::try_from(sizes.users)?;
+    let mut user_ids = vec![0_i64; sizes.users];
+    for row in tx
+        .query(
+            "INSERT INTO users (username, password_hash) \
+             SELECT format('bench_u%s', lpad(i::text, 5, '0')), $1 \
+             FROM generate_series(0, $2 - 1) AS i RETURNING id, username",
+            &[&hash, &users_total],
+        )
+        .await?
+    {
+        let username: String = row.get(1);
+        let index: usize = username.trim_start_matches("bench_u").parse()?;
+        *user_ids.get_mut(index).context("unexpected username")? = row.get(0);
+    }
+    let owner = |index: usize| user_ids.get(index).copied().context("no such user");
+
+    let mut categories = Vec::new();
+    let mut category_ids = Vec::new();
+    for c in 0..sizes.categories {
+        let name = format!("cat-{c}");
+        let row = tx
+            .query_one(
+                "INSERT INTO categories (name, description) VALUES ($1, 'bench') RETURNING id",
+                &[&name],
+            )
+            .await?;
+        category_ids.push(row.get::<_, i64>(0));
+        categories.push(name);
+    }
+
+    let create_server = async |owner: i64, category: i64, name: &str, channels: usize| {
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO servers (owner_id, category_id, name, description) \
+                 VALUES ($1, $2, $3, 'bench') RETURNING id",
+                &[&owner, &category, &name],
+            )
+            .await?
+            .get(0);
+        let mut channel_ids = Vec::new();
+        for c in 0..channels {
+            let channel: i64 = tx
+                .query_one(
+                    "INSERT INTO channels (server_id, owner_id, name) VALUES ($1, $2, $3) \
+                     RETURNING id",
+                    &[&id, &owner, &format!("channel-{c}")],
+                )
+                .await?
+                .get(0);
+            channel_ids.push(channel);
+        }
+        Ok::<_, anyhow::Error>((id, channel_ids))
+    };
+
+    let first_category = *category_ids.first().context("no category")?;
+    let (lobby_id, lobby_channels) = create_server(owner(0)?, first_category, "lobby", 1).await?;
+    let mut member_servers = vec![lobby_id; sizes.users];
+    let mut member_users = user_ids.clone();
+
+    let mut servers = Vec::new();
+    for s in 0..sizes.servers {
+        let category = s % sizes.categories;
+        let (id, channels) = create_server(
+            owner(s)?,
+            category_ids[category],
+            &format!("server-{s}"),
+            sizes.channels_per_server,
+        )
+        .await?;
+        servers.push(SeededServer {
+            id,
+            category: categories[category].clone(),
+            channels,
+            members: 0,
+        });
+    }
+    let stride = sizes.stride();
+    for (u, user_id) in user_ids.iter().enumerate() {
+        for k in 0..sizes.servers_per_user {
+            let server = &mut servers[(u + k * stride) % sizes.servers];
+            server.members += 1;
+            member_servers.push(server.id);
+            member_users.push(*user_id);
+        }
+    }
+    // Owners are members already (a trigger), hence ON CONFLICT.
+    tx.execute(
+        "INSERT INTO server_members (server_id, user_id) \
+         SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING",
+        &[&member_servers, &member_users],
+    )
+    .await?;
+    tx.commit().await?;
+    client.batch_execute("ANALYZE").await?;
+    drop(client);
+    connection.await??;
+
+    let users = user_ids
+        .iter()
+        .enumerate()
+        .map(|(index, &id)| {
+            Ok(User {
+                id,
+                username: format!("bench_u{index:05}"),
+                token: mint_token(jwt_secret, id, token_ttl)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if users.len() != sizes.users {
+        bail!("seeded {} users instead of {}", users.len(), sizes.users);
+    }
+    Ok(Fixture {
+        sizes,
+        password: PASSWORD.to_owned(),
+        users,
+        categories,
+        lobby: SeededServer {
+            id: lobby_id,
+            category: "cat-0".to_owned(),
+            channels: lobby_channels,
+            members: sizes.users,
+        },
+        servers,
+    })
+}

@@ -1,0 +1,64 @@
+//! Hearth's load tool (issue 6).
+//!
+//! The library holds the scenarios: each takes a [`scenarios::Target`] (the base URL of a
+//! running server and the data set seeded into its database, tokens included) and returns table
+//! rows. The `hearth-bench` binary orchestrates `make bench`: a private database, the release
+//! server, the full-size data set, every scenario, the table and its JSON. The smoke test
+//! (`tests/smoke.rs`) runs every scenario at toy size against the test harness's in-process
+//! server, so the harness cannot rot.
+
+pub mod fixture;
+pub mod http;
+pub mod process;
+pub mod report;
+pub mod scenarios;
+pub mod stats;
+pub mod ws;
+
+use scenarios::{broadcast, idle, rest, Plan, Target};
+use stats::Row;
+
+/// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
+/// and is_member meanwhile); `idle` wants a fresh server process of its own.
+pub const SCENARIOS: [&str; 8] = [
+    "is_member",
+    "server_list",
+    "join_leave",
+    "login",
+    "fanout_20",
+    "fanout_400",
+    "chat",
+    "idle",
+];
+
+/// Runs scenario `name` against `target`; `server_pid` lets the idle scenario read the server's
+/// memory (when the server is a process of its own).
+pub async fn run_scenario(
+    target: &Target,
+    plan: &Plan,
+    name: &str,
+    server_pid: Option<u32>,
+) -> anyhow::Result<Vec<Row>> {
+    let lobby = broadcast::lobby(target);
+    let rows = match name {
+        "is_member" => vec![rest::is_member(target, plan.http).await],
+        "server_list" => vec![rest::server_list(target, plan.http).await],
+        "join_leave" => vec![rest::join_leave(target, plan.http).await],
+        "login" => rest::login_under_load(target, plan.http, plan.login_rate).await,
+        "fanout_20" => {
+            let spec = plan.fanout_slow;
+            vec![broadcast::run(target, name, spec, lobby, plan.settle, plan.drain).await]
+        }
+        "fanout_400" => {
+            let spec = plan.fanout_fast;
+            vec![broadcast::run(target, name, spec, lobby, plan.settle, plan.drain).await]
+        }
+        "chat" => {
+            let spec = plan.chat;
+            vec![broadcast::run(target, name, spec, lobby, plan.settle, plan.drain).await]
+        }
+        "idle" => vec![idle::run(target, plan.idle_sockets, plan.settle, server_pid).await],
+        other => anyhow::bail!("no scenario named {other}; known: {}", SCENARIOS.join(", ")),
+    };
+    Ok(rows)
+}

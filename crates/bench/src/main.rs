@@ -1,0 +1,298 @@
+//! `hearth-bench`: what `make bench` runs (through `scripts/bench.sh`).
+//!
+//! Creates a database of its own on the PostgreSQL server at `--admin-url`, migrates it with the
+//! release `hearth` binary, seeds the fixed data set, starts `hearth serve` on a free loopback
+//! port, runs every scenario against it, then starts a fresh server process for the idle-socket
+//! memory scenario. Prints one table, writes it as JSON under `--out`, stops the servers and
+//! drops the database, also when interrupted or past `--timeout`.
+
+use anyhow::{anyhow, bail, Context};
+use clap::Parser;
+use hearth_bench::fixture::{self, Sizes};
+use hearth_bench::process::{self, BenchDatabase, ServerProcess};
+use hearth_bench::report;
+use hearth_bench::scenarios::{Plan, Target};
+use hearth_bench::stats::Row;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Load-tests a release build of Hearth on a private database (issue 6).
+#[derive(Debug, Parser)]
+#[command(name = "hearth-bench")]
+struct Args {
+    /// PostgreSQL admin URL; a database `hearth_bench_<random>` is created there and dropped.
+    #[arg(long, env = "HEARTH_BENCH_ADMIN_URL")]
+    admin_url: String,
+    /// The server binary (build it with `cargo build --release -p hearth-api`).
+    #[arg(long, default_value = "target/release/hearth")]
+    server: PathBuf,
+    /// Where the JSON results and the server logs go.
+    #[arg(long, default_value = "bench-results")]
+    out: PathBuf,
+    /// Runs of every scenario; the table shows medians.
+    #[arg(long, env = "HEARTH_BENCH_RUNS", default_value_t = 1)]
+    runs: usize,
+    /// Only these scenarios (comma-separated): is_member, server_list, join_leave, login,
+    /// fanout_20, fanout_400, chat, idle.
+    #[arg(long, env = "HEARTH_BENCH_ONLY", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Measured seconds of each HTTP scenario (after a 2 s warm-up).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Sockets of the idle scenario (capped by the open-files limit).
+    #[arg(long, default_value_t = 20_000)]
+    idle_sockets: usize,
+    /// Threads of the load generator's runtime (1: a current-thread runtime).
+    #[arg(long, env = "HEARTH_BENCH_CLIENT_THREADS", default_value_t = 1)]
+    client_threads: usize,
+    /// Toy sizes (the smoke test's), for trying the harness out in seconds.
+    #[arg(long)]
+    quick: bool,
+    /// Give up (and clean up) after this many seconds.
+    #[arg(long, default_value_t = 1800)]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = if args.client_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.client_threads)
+            .enable_all()
+            .build()
+    };
+    let result = runtime
+        .context("cannot start the runtime")
+        .and_then(|runtime| runtime.block_on(bench(args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearth-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn progress(message: impl std::fmt::Display) {
+    eprintln!(
+        "[bench {}] {message}",
+        chrono::Local::now().format("%H:%M:%S")
+    );
+}
+
+async fn bench(args: Args) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let database = BenchDatabase::create(&args.admin_url).await?;
+    progress(format_args!("database {}", database.name));
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(Duration::from_secs(args.timeout), run(&args, &database.url)) => {
+            outcome.unwrap_or_else(|_| Err(anyhow!("gave up after {} s (--timeout)", args.timeout)))
+        }
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    };
+    // The servers were stopped (or killed on drop) by now; nothing holds the database.
+    let dropped = database.drop_now().await;
+    outcome?;
+    dropped.context("cannot drop the bench database")
+}
+
+async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
+    let started_at = chrono::Utc::now();
+    let stamp = started_at.format("%Y%m%d-%H%M%S").to_string();
+    let load_before = process::load_average();
+    let mut plan = if args.quick {
+        Plan::smoke()
+    } else {
+        Plan::full()
+    };
+    let sizes = if args.quick {
+        Sizes::toy()
+    } else {
+        Sizes::full()
+    };
+    if !args.quick {
+        plan.http.duration = Duration::from_secs(args.duration);
+        plan.idle_sockets = args.idle_sockets;
+    }
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    for name in &args.only {
+        if !hearth_bench::SCENARIOS.contains(&name.as_str()) {
+            bail!("no scenario named {name}");
+        }
+    }
+    // The server and this process both hold one descriptor per idle socket.
+    let files = process::open_files_limit()?;
+    let idle_cap = usize::try_from(files.saturating_sub(200)).unwrap_or(usize::MAX);
+    let capped = plan.idle_sockets > idle_cap;
+    if capped {
+        progress(format_args!(
+            "open-files limit {files}: idle scenario capped at {idle_cap} sockets (raise `ulimit -n`)"
+        ));
+        plan.idle_sockets = idle_cap;
+    }
+
+    let secret = format!(
+        "{:032x}{:032x}",
+        rand::random::<u128>(),
+        rand::random::<u128>()
+    );
+    let media = std::env::temp_dir().join(format!("hearth-bench-media-{stamp}"));
+    let _media_guard = process::RemoveOnDrop(media.clone());
+    let mut env: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), database_url.into()),
+        ("HEARTH_JWT_SECRET".into(), secret.clone()),
+        // The chat scenarios send up to 400 messages per second per user.
+        ("HEARTH_WS_RATE_PER_SEC".into(), "1000".into()),
+        ("HEARTH_WS_RATE_BURST".into(), "1000".into()),
+        ("HEARTH_MEDIA_DIR".into(), media.display().to_string()),
+        ("HEARTH_LOG_FORMAT".into(), "pretty".into()),
+    ];
+    if std::env::var_os("RUST_LOG").is_none() {
+        env.push(("RUST_LOG".into(), "warn".into()));
+    }
+    // Settings inherited from this environment (HEARTH_WORKERS, HEARTH_DB_POOL_SIZE, ...) go into
+    // the report with the ones set here.
+    let inherited: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("HEARTH_") && !k.starts_with("HEARTH_BENCH_"))
+        .filter(|(k, _)| k != "HEARTH_JWT_SECRET" && !env.iter().any(|(set, _)| set == k))
+        .collect();
+
+    progress("migrating");
+    process::migrate(&args.server, &env).await?;
+    progress(format_args!("seeding {sizes:?}"));
+    let fixture = fixture::seed(
+        database_url,
+        sizes,
+        secret.as_bytes(),
+        Duration::from_secs(3 * 3600),
+    )
+    .await?;
+
+    let mut by_scenario: Vec<(String, Vec<Row>)> = Vec::new();
+    let mut record = |rows: Vec<Row>| {
+        for row in rows {
+            progress(format_args!(
+                "{}: {:.0} {} p50 {:.2} ms p99 {:.2} ms errors {} lost {} dups {}",
+                row.scenario,
+                row.throughput,
+                row.unit,
+                row.p50_ms,
+                row.p99_ms,
+                row.errors,
+                row.lost.unwrap_or(0),
+                row.duplicates.unwrap_or(0)
+            ));
+            match by_scenario
+                .iter_mut()
+                .find(|(name, _)| *name == row.scenario)
+            {
+                Some((_, runs)) => runs.push(row),
+                None => by_scenario.push((row.scenario.clone(), vec![row])),
+            }
+        }
+    };
+
+    let shared: Vec<&str> = hearth_bench::SCENARIOS
+        .into_iter()
+        .filter(|name| *name != "idle" && wanted(name))
+        .collect();
+    if !shared.is_empty() {
+        let log = args.out.join(format!("server-{stamp}.log"));
+        let mut server = ServerProcess::start(&args.server, &env, &log).await?;
+        progress(format_args!(
+            "server {} (pid {})",
+            server.base_url, server.pid
+        ));
+        let target = Target::new(&server.base_url, fixture.clone())?;
+        for run in 1..=args.runs {
+            for name in &shared {
+                progress(format_args!("run {run}/{}: {name}", args.runs));
+                record(hearth_bench::run_scenario(&target, &plan, name, None).await?);
+                server.check_alive()?;
+                tokio::time::sleep(plan.settle).await;
+            }
+        }
+        server.stop().await?;
+    }
+    if wanted("idle") {
+        for run in 1..=args.runs {
+            let log = args.out.join(format!("server-{stamp}-idle-{run}.log"));
+            let server = ServerProcess::start(&args.server, &env, &log).await?;
+            progress(format_args!(
+                "run {run}/{}: idle, {} sockets on a fresh server (pid {})",
+                args.runs, plan.idle_sockets, server.pid
+            ));
+            let target = Target::new(&server.base_url, fixture.clone())?;
+            let mut rows =
+                hearth_bench::run_scenario(&target, &plan, "idle", Some(server.pid)).await?;
+            for row in &mut rows {
+                row.notes
+                    .push(format!("{:.0} sockets/s opened", row.throughput));
+                if capped {
+                    row.notes
+                        .push(format!("capped by the open-files limit ({files})"));
+                }
+            }
+            record(rows);
+            server.stop().await?;
+        }
+    }
+
+    let mut rows: Vec<Row> = Vec::new();
+    for (_, runs) in &by_scenario {
+        if let Some(mut row) = report::median_row(runs.clone()) {
+            // Toy sizes say nothing about the targets.
+            if !args.quick {
+                row.goal = report::judge(&row, &plan);
+            }
+            rows.push(row);
+        }
+    }
+    let table = report::table(&rows);
+    let met = rows
+        .iter()
+        .filter(|r| r.goal.as_ref().is_some_and(|g| g.met))
+        .count();
+    let judged = rows.iter().filter(|r| r.goal.is_some()).count();
+    let load_after = process::load_average();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "\n{table}")?;
+    writeln!(
+        stdout,
+        "{met} of {judged} targets met. Load average before {load_before}, after {load_after} \
+         ({} cores; the load generator shares them).",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )?;
+
+    let json = serde_json::json!({
+        "started_at": started_at.to_rfc3339(),
+        "finished_at": chrono::Utc::now().to_rfc3339(),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "load_average": {"before": load_before, "after": load_after},
+        "open_files_limit": files,
+        "client_threads": args.client_threads,
+        "runs": args.runs,
+        "sizes": sizes,
+        "plan": plan,
+        "commit": process::git_commit().await,
+        "server_env": env.iter()
+            .chain(inherited.iter())
+            .filter(|(k, _)| k != "HEARTH_JWT_SECRET" && k != "DATABASE_URL")
+            .collect::<Vec<_>>(),
+        "rows": rows,
+        "every_run": by_scenario,
+    });
+    let path = args.out.join(format!("bench-{stamp}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(stdout, "Results: {}", path.display())?;
+    Ok(())
+}

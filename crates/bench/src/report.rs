@@ -1,0 +1,162 @@
+//! The issue's targets, the medians of several runs, and the printed table.
+
+use crate::scenarios::Plan;
+use crate::stats::{Goal, Row};
+use std::fmt::Write as _;
+
+fn goal(text: &str, met: bool) -> Option<Goal> {
+    Some(Goal {
+        text: text.to_owned(),
+        met,
+    })
+}
+
+/// The target of issue 6 for `row`'s scenario, judged.
+pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
+    let (t, p99, clean) = (row.throughput, row.p99_ms, row.clean());
+    let lost = row.lost.unwrap_or(0);
+    match row.scenario.as_str() {
+        "is_member" => goal(
+            "≥ 20,000 req/s, p99 ≤ 10 ms",
+            t >= 20_000.0 && p99 <= 10.0 && clean,
+        ),
+        "server_list" => goal("≥ 5,000 req/s", t >= 5_000.0 && clean),
+        "join_leave" => goal("≥ 6,000 req/s, all correct", t >= 6_000.0 && clean),
+        // Sustaining the offered rate with bounded latency is what shows the capacity.
+        "login" => goal(
+            "≥ 40 logins/s sustained",
+            plan.login_rate >= 40.0 && t >= plan.login_rate * 0.975 && p99 <= 1_000.0 && clean,
+        ),
+        "is_member+login" => goal("p99 ≤ 20 ms", p99 <= 20.0 && clean),
+        "fanout_20" => goal("0 lost, 0 dup, p99 ≤ 20 ms", p99 <= 20.0 && clean),
+        "fanout_400" => goal(
+            "≥ 250,000 deliveries/s, 0 lost",
+            t >= 250_000.0 && lost == 0,
+        ),
+        "chat" => goal("0 lost, p99 ≤ 10 ms", p99 <= 10.0 && clean),
+        "idle" => row
+            .rss_per_socket_kib
+            .and_then(|kib| goal("≤ 12 KiB RSS per socket", kib <= 12.0 && row.errors == 0)),
+        _ => None,
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+/// One row from several runs of a scenario: the median throughput, p50 and p99 (each on its
+/// own), and the errors, losses and duplicates of all runs added up.
+pub fn median_row(mut runs: Vec<Row>) -> Option<Row> {
+    if runs.len() <= 1 {
+        return runs.pop();
+    }
+    let take = |f: fn(&Row) -> f64| median(&mut runs.iter().map(f).collect::<Vec<_>>());
+    let (throughput, p50, p99) = (
+        take(|r| r.throughput),
+        take(|r| r.p50_ms),
+        take(|r| r.p99_ms),
+    );
+    let rss: Vec<f64> = runs.iter().filter_map(|r| r.rss_per_socket_kib).collect();
+    let mut row = runs.first()?.clone();
+    row.notes.push(format!(
+        "median of {} runs: throughput {:?}",
+        runs.len(),
+        runs.iter()
+            .map(|r| r.throughput.round())
+            .collect::<Vec<_>>()
+    ));
+    row.throughput = throughput;
+    row.p50_ms = p50;
+    row.p99_ms = p99;
+    row.errors = runs.iter().map(|r| r.errors).sum();
+    row.lost = runs.iter().map(|r| r.lost).sum();
+    row.duplicates = runs.iter().map(|r| r.duplicates).sum();
+    row.count = runs.iter().map(|r| r.count).sum();
+    row.first_error = runs.iter().find_map(|r| r.first_error.clone());
+    row.error_kinds.clear();
+    for run in &runs {
+        for (kind, n) in &run.error_kinds {
+            *row.error_kinds.entry(kind.clone()).or_default() += n;
+        }
+    }
+    if !rss.is_empty() {
+        row.rss_per_socket_kib = Some(median(&mut rss.clone()));
+    }
+    Some(row)
+}
+
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn count(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// The results table, with the notes and first errors below it.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<16} {:>22} {:>9} {:>9} {:>7} {:>7} {:>5}  target",
+        "scenario", "throughput", "p50 ms", "p99 ms", "errors", "lost", "dups"
+    );
+    for row in rows {
+        let mut throughput = format!("{} {}", thousands(row.throughput), row.unit);
+        if let Some(kib) = row.rss_per_socket_kib {
+            throughput = format!("{kib:.2} KiB/socket");
+        }
+        let target = row.goal.as_ref().map_or_else(String::new, |g| {
+            format!("{} {}", if g.met { "MET " } else { "MISS" }, g.text)
+        });
+        let _ = writeln!(
+            out,
+            "{:<16} {:>22} {:>9.2} {:>9.2} {:>7} {:>7} {:>5}  {target}",
+            row.scenario,
+            throughput,
+            row.p50_ms,
+            row.p99_ms,
+            row.errors,
+            count(row.lost),
+            count(row.duplicates),
+        );
+    }
+    let _ = writeln!(out);
+    for row in rows {
+        for note in &row.notes {
+            let _ = writeln!(out, "  {}: {note}", row.scenario);
+        }
+        if let Some(error) = &row.first_error {
+            let _ = writeln!(out, "  {}: first error: {error}", row.scenario);
+        }
+        let mut kinds: Vec<_> = row.error_kinds.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1));
+        for (kind, n) in kinds.into_iter().take(5) {
+            let _ = writeln!(out, "  {}: {n} × {kind}", row.scenario);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+        assert_eq!(thousands(1234567.0), "1,234,567");
+    }
+}

@@ -1,0 +1,159 @@
+//! The scenarios. Each takes a [`Target`] (a running server and the data set seeded into its
+//! database) and a size, drives load for a bounded time, and returns table rows.
+
+pub mod broadcast;
+pub mod idle;
+pub mod rest;
+
+use crate::fixture::Fixture;
+use anyhow::Context;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running server and what was seeded into its database.
+#[derive(Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    /// `127.0.0.1:<port>`, the `Host` header.
+    pub host: String,
+    pub fixture: Arc<Fixture>,
+}
+
+impl Target {
+    /// `base_url` is `http://127.0.0.1:<port>` (loopback only).
+    pub fn new(base_url: &str, fixture: Fixture) -> anyhow::Result<Self> {
+        let host = base_url
+            .trim_end_matches('/')
+            .strip_prefix("http://")
+            .context("the bench speaks plain http:// to a local server")?;
+        let addr: SocketAddr = host
+            .parse()
+            .context("the base URL must be http://IP:PORT")?;
+        Ok(Self {
+            addr,
+            host: host.to_owned(),
+            fixture: Arc::new(fixture),
+        })
+    }
+}
+
+/// A closed-loop HTTP load: `connections` clients, each sending its next request as soon as the
+/// previous answer arrived; the first `warmup` is not measured.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct HttpLoad {
+    pub connections: usize,
+    #[serde(with = "secs")]
+    pub warmup: Duration,
+    #[serde(with = "secs")]
+    pub duration: Duration,
+}
+
+/// A WebSocket broadcast: `sockets` sockets on one channel, the first `senders` of which each
+/// send `messages` messages at `rate` per second.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Broadcast {
+    pub sockets: usize,
+    pub senders: usize,
+    pub messages: usize,
+    pub rate: f64,
+}
+
+/// Every scenario's size: [`Plan::full`] is `make bench`, [`Plan::smoke`] the test's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub http: HttpLoad,
+    /// Logins per second offered while is_member runs.
+    pub login_rate: f64,
+    pub fanout_slow: Broadcast,
+    pub fanout_fast: Broadcast,
+    pub chat: Broadcast,
+    pub idle_sockets: usize,
+    /// After the last message, how long deliveries may still arrive.
+    #[serde(with = "secs")]
+    pub drain: Duration,
+    /// After the sockets are open, how long to let presence frames settle before sending.
+    #[serde(with = "secs")]
+    pub settle: Duration,
+}
+
+impl Plan {
+    /// The sizes of issue 6.
+    pub fn full() -> Self {
+        Self {
+            http: HttpLoad {
+                connections: 64,
+                warmup: Duration::from_secs(2),
+                duration: Duration::from_secs(10),
+            },
+            login_rate: 40.0,
+            fanout_slow: Broadcast {
+                sockets: 1000,
+                senders: 1,
+                messages: 200,
+                rate: 20.0,
+            },
+            // 2,000 rather than 200 messages: at 400/s, 200 would last half a second, too short
+            // to tell a sustained rate from a burst absorbed by queues.
+            fanout_fast: Broadcast {
+                sockets: 1000,
+                senders: 1,
+                messages: 2000,
+                rate: 400.0,
+            },
+            chat: Broadcast {
+                sockets: 100,
+                senders: 10,
+                messages: 200,
+                rate: 50.0,
+            },
+            idle_sockets: 20_000,
+            drain: Duration::from_secs(10),
+            settle: Duration::from_secs(2),
+        }
+    }
+
+    /// Toy sizes: every scenario in about half a second.
+    pub fn smoke() -> Self {
+        Self {
+            http: HttpLoad {
+                connections: 4,
+                warmup: Duration::from_millis(100),
+                duration: Duration::from_millis(400),
+            },
+            login_rate: 5.0,
+            fanout_slow: Broadcast {
+                sockets: 8,
+                senders: 1,
+                messages: 8,
+                rate: 20.0,
+            },
+            fanout_fast: Broadcast {
+                sockets: 8,
+                senders: 1,
+                messages: 40,
+                rate: 400.0,
+            },
+            chat: Broadcast {
+                sockets: 8,
+                senders: 3,
+                messages: 10,
+                rate: 50.0,
+            },
+            idle_sockets: 40,
+            drain: Duration::from_secs(3),
+            settle: Duration::from_millis(100),
+        }
+    }
+}
+
+/// `Duration` as seconds in the JSON report.
+mod secs {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}

@@ -1,0 +1,82 @@
+//! Every bench scenario at toy size against the test harness's in-process server, so the load
+//! tool cannot rot between `make bench` runs. Figures are meaningless here (a debug build); only
+//! correctness is asserted: no error, nothing lost, nothing delivered twice.
+
+use hearth_api::config::JwtSecret;
+use hearth_bench::fixture::{self, Sizes};
+use hearth_bench::scenarios::{Plan, Target};
+use hearth_tests::TestApp;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "bench-smoke-secret-bench-smoke-secret";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_runs_clean_at_toy_size() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let app = TestApp::spawn_with(|settings| {
+        settings.jwt_secret = JwtSecret::new(SECRET.as_bytes().to_vec());
+        settings.jwt_secret_generated = false;
+        // The fast fan-out sends 400 messages per second from one user.
+        let plenty = NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN);
+        settings.ws_rate_per_sec = plenty;
+        settings.ws_rate_burst = plenty;
+    })
+    .await;
+    let fixture = fixture::seed(
+        &app.database_url,
+        Sizes::toy(),
+        SECRET.as_bytes(),
+        Duration::from_secs(600),
+    )
+    .await?;
+    let target = Target::new(&app.address, fixture)?;
+    let plan = Plan::smoke();
+
+    let mut all = Vec::new();
+    for name in hearth_bench::SCENARIOS {
+        let rows = hearth_bench::run_scenario(&target, &plan, name, None).await?;
+        assert!(!rows.is_empty(), "{name} gave no row");
+        for row in rows {
+            assert!(
+                row.clean(),
+                "{}: {} errors, {:?} lost, {:?} duplicates; first error: {:?}",
+                row.scenario,
+                row.errors,
+                row.lost,
+                row.duplicates,
+                row.first_error
+            );
+            assert!(row.count > 0, "{}: nothing measured", row.scenario);
+            all.push(row);
+        }
+    }
+    eprintln!("{}", hearth_bench::report::table(&all));
+    eprintln!("bench smoke took {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn idle_scenario_measures_the_server_memory_when_it_knows_the_process() -> anyhow::Result<()>
+{
+    let app = TestApp::spawn_with(|settings| {
+        settings.jwt_secret = JwtSecret::new(SECRET.as_bytes().to_vec());
+    })
+    .await;
+    let fixture = fixture::seed(
+        &app.database_url,
+        Sizes::toy(),
+        SECRET.as_bytes(),
+        Duration::from_secs(600),
+    )
+    .await?;
+    let target = Target::new(&app.address, fixture)?;
+    let mut plan = Plan::smoke();
+    plan.idle_sockets = 8;
+    // The server runs in this very process here.
+    let rows = hearth_bench::run_scenario(&target, &plan, "idle", Some(std::process::id())).await?;
+    let row = rows.first().ok_or_else(|| anyhow::anyhow!("no idle row"))?;
+    assert!(row.clean(), "{row:?}");
+    assert!(row.rss_per_socket_kib.is_some(), "{row:?}");
+    Ok(())
+}
