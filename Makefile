@@ -22,7 +22,7 @@ with_dev_db = if [[ -z "$${DATABASE_URL:-}" ]]; then DATABASE_URL=$$($(PG) start
 with_test_db = if [[ -z "$${HEARTH_TEST_DATABASE_URL:-}" ]]; then HEARTH_TEST_DATABASE_URL=$$($(PG) start test); fi; export HEARTH_TEST_DATABASE_URL
 
 .PHONY: help run test test-rust lint fmt openapi openapi-check migrate seed \
-	build-tests db-stop clean-db frontend-build frontend-test frontend-e2e frontend-generate
+	build-tests spec-fuzz bench db-stop clean-db frontend-build frontend-test frontend-e2e frontend-generate
 
 help: ## List the targets
 	@echo 'Usage: make <target>'
@@ -33,12 +33,19 @@ run: frontend-build ## Build and serve Hearth on http://127.0.0.1:8000 (dev db u
 	cargo build --release -p hearth-api; \
 	exec target/release/hearth serve --seed-if-empty
 
-test: lint openapi-check test-rust frontend-test frontend-e2e ## Everything CI checks: lint, spec drift, Rust, frontend and browser tests
+test: lint openapi-check test-rust spec-fuzz frontend-test frontend-e2e ## Everything CI checks: lint, spec drift, Rust, spec fuzzing, frontend and browser tests
 
 test-rust: ## Rust tests only (private test cluster unless HEARTH_TEST_DATABASE_URL is set)
 	@scripts/ensure-redis.sh
 	@$(with_test_db); \
 	cargo test --workspace --locked
+
+spec-fuzz: build-tests ## Spec fuzzing: schemathesis against openapi/openapi.json and a live server
+	@$(with_test_db); \
+	scripts/schemathesis.sh
+
+bench: ## Load-test a release build on a private database (not part of `test`; HEARTH_BENCH_RUNS=3 for medians)
+	@scripts/bench.sh $(BENCH_ARGS)
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check

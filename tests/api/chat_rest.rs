@@ -344,7 +344,7 @@ async fn posting_the_same_nonce_twice_returns_200_with_the_same_message_stored_o
 }
 
 #[tokio::test]
-async fn reusing_a_nonce_in_another_channel_returns_400_and_stores_nothing() {
+async fn reusing_a_nonce_in_another_channel_returns_409_and_stores_nothing() {
     let chat = setup().await;
     let other = chat.app.channel(chat.server, chat.owner_id, "other").await;
     let (status, _) = chat
@@ -358,8 +358,8 @@ async fn reusing_a_nonce_in_another_channel_returns_400_and_stores_nothing() {
             json!({"content": "there", "nonce": "k"}),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_error(&body, "invalid_message");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_error(&body, "nonce_in_use");
     let (status, body) = send(
         chat.app
             .http
@@ -537,16 +537,15 @@ async fn history_pages_with_before_after_and_limit_oldest_first() {
 }
 
 #[tokio::test]
-async fn history_with_limit_out_of_range_or_both_directions_returns_400() {
+async fn history_with_limit_out_of_range_returns_400() {
     let chat = setup().await;
-    let first = id_of(&chat.posted(&chat.member, "hi").await);
+    chat.posted(&chat.member, "hi").await;
     for query in [
         "?limit=0".to_owned(),
         "?limit=101".to_owned(),
         "?limit=-1".to_owned(),
         "?limit=abc".to_owned(),
         "?before=abc".to_owned(),
-        format!("?before={first}&after={first}"),
     ] {
         let path = format!("{}{query}", messages_path(chat.channel.id));
         let (status, body) = send(

@@ -12,5 +12,8 @@ mod membership;
 mod messages;
 mod operations;
 mod robustness;
+mod security;
 mod spa;
+mod spec_fuzz;
 mod tokens;
+mod ws_fuzz;

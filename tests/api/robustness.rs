@@ -101,17 +101,24 @@ async fn overlong_credentials_are_refused_without_hashing_them() {
 }
 
 #[tokio::test]
-async fn unknown_routes_and_methods_return_404_json() {
+async fn unknown_routes_return_404_json_and_wrong_methods_405_json() {
     let app = TestApp::spawn().await;
     for (method, path) in [
         (reqwest::Method::GET, "/api/nothing/here/"),
-        (reqwest::Method::GET, "/api/register/"),
-        (reqwest::Method::PUT, "/api/server/select/"),
         (reqwest::Method::GET, "/definitely/not/a/route"),
     ] {
         let (status, body) = send(app.http.request(method.clone(), app.url(path))).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
         assert_error(&body, "not_found");
+    }
+    // A path that exists, with a method it does not have (tests/api/spec_fuzz.rs has more).
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/register/"),
+        (reqwest::Method::PUT, "/api/server/select/"),
+    ] {
+        let (status, body) = send(app.http.request(method.clone(), app.url(path))).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_error(&body, "method_not_allowed");
     }
 }
 

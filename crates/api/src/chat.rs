@@ -24,6 +24,9 @@ pub enum ChatError {
     /// The message does not exist or was deleted.
     #[error("Message not found")]
     NoSuchMessage,
+    /// The nonce already names a message in another channel.
+    #[error("This nonce was already used for a message in another channel")]
+    NonceInUse,
     /// The caller may not do this to this message (edit someone else's, ...).
     #[error("{0}")]
     NotAllowed(&'static str),
@@ -38,6 +41,7 @@ impl ChatError {
     pub fn code(&self) -> &'static str {
         match self {
             ChatError::InvalidMessage(_) => "invalid_message",
+            ChatError::NonceInUse => "nonce_in_use",
             ChatError::NotMember => "not_member",
             ChatError::NoSuchChannel | ChatError::NoSuchMessage => "not_found",
             ChatError::NotAllowed(_) => "forbidden",
@@ -69,6 +73,8 @@ impl From<ChatError> for ApiError {
         let code = err.code();
         match err {
             ChatError::InvalidMessage(message) => ApiError::bad_request(code, message),
+            // A well-formed request that clashes with what is stored.
+            ChatError::NonceInUse => ApiError::conflict(code, err.to_string()),
             ChatError::NotMember | ChatError::NotAllowed(_) => {
                 ApiError::forbidden(code, err.to_string())
             }
@@ -162,9 +168,7 @@ pub async fn send_message_with_outcome(
         // A nonce names one send; reused for another channel it is a client bug, and answering
         // with a message from elsewhere would only hide it.
         if message.channel_id != to.channel {
-            return Err(ChatError::InvalidMessage(
-                "This nonce was already used for a message in another channel".to_owned(),
-            ));
+            return Err(ChatError::NonceInUse);
         }
         tracing::debug!(message_id = %message.id, "nonce replayed");
         return Ok((message, SendOutcome::Replayed));

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use hearth_domain::DomainError;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 /// Field name → problems with it.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -25,6 +25,18 @@ pub struct ErrorBody {
     pub fields: Option<FieldErrors>,
 }
 
+/// What every endpoint with a JSON body may answer before its handler runs (add to its
+/// `responses(...)`); malformed JSON is a 400 the endpoint documents itself.
+#[derive(IntoResponses)]
+pub enum JsonBodyErrors {
+    /// Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default)
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// Not a JSON body: `Content-Type: application/json` missing or different
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+}
+
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -40,6 +52,9 @@ pub enum ApiError {
     NotFound { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The path exists, but not for this method; `allow` lists the methods it has.
+    #[error("Method {method} is not allowed here")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -91,6 +106,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. } => code,
             ApiError::Validation(_) => "validation_failed",
             ApiError::Unauthorized(_) => "not_authenticated",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
@@ -107,6 +123,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -134,6 +151,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unavailable(_)) {
             response.insert_header(("Retry-After", "1"));
+        }
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
         }
         response.json(ErrorBody {
             error,

@@ -2,7 +2,8 @@
 
 use crate::auth::{PasswordHasher, TokenService};
 use crate::config::Settings;
-use crate::error::{self, ApiError};
+use crate::error;
+use crate::fallback::{self, KnownPaths};
 use crate::gateway::protocol::close;
 use crate::gateway::{Bridge, Hub};
 use crate::media::MediaStore;
@@ -195,10 +196,6 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(3600)
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("Not found"))
-}
-
 /// The whole application: routes with their spec, documentation, middleware.
 pub fn build_app(
     state: web::Data<AppState>,
@@ -225,6 +222,7 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .configure(routes::configure)
         .split_for_parts();
+    let known_paths = web::Data::new(KnownPaths::from_document(&api));
     let cors = cors(&settings.cors_origins);
     let spa_dir = settings
         .static_dir
@@ -232,6 +230,7 @@ pub fn build_app(
         .filter(|dir| spa::is_built(dir));
     let app = app
         .app_data(state.clone())
+        .app_data(known_paths)
         .service(SwaggerUi::new("/api/docs/schema/ui/{_:.*}").url("/api/docs/schema/", api))
         .service(web::redirect("/api/docs/", "/api/docs/schema/ui/"));
     // Without a built SPA, `/` shows the API documentation instead.
@@ -246,7 +245,7 @@ pub fn build_app(
             }),
         ),
     };
-    app.default_service(web::to(not_found))
+    app.default_service(web::to(fallback::no_route))
         .wrap(from_fn(page_headers))
         .wrap(from_fn(api_trailing_slash))
         .wrap(cors)

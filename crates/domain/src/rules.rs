@@ -109,11 +109,15 @@ pub const TOPIC_MAX_CHARS: usize = 1024;
 pub const FIRST_CHANNEL: &str = "general";
 
 /// Channel names are stored lower-case (as in the reference) and trimmed; `None` when the
-/// result is empty, too long or holds control characters.
+/// result is empty or too long, or when the name holds control characters (anywhere, as
+/// [`name_is_valid`] checks: trimming does not make "\tgeneral" acceptable).
 pub fn normalize_channel_name(name: &str) -> Option<String> {
+    if name.chars().any(char::is_control) {
+        return None;
+    }
     let name = name.trim().to_lowercase();
     let chars = name.chars().count();
-    ((1..=NAME_MAX_CHARS).contains(&chars) && !name.chars().any(char::is_control)).then_some(name)
+    (1..=NAME_MAX_CHARS).contains(&chars).then_some(name)
 }
 
 /// A display name (server, category) is trimmed and must have 1–100 characters and no control
@@ -193,6 +197,8 @@ mod tests {
         );
         assert_eq!(normalize_channel_name("   "), None);
         assert_eq!(normalize_channel_name("bad\u{0}name"), None);
+        assert_eq!(normalize_channel_name("\tpadded\n"), None);
+        assert_eq!(normalize_channel_name("\u{85}x"), None);
         assert!(normalize_channel_name(&"c".repeat(100)).is_some());
         assert!(normalize_channel_name(&"c".repeat(101)).is_none());
     }

@@ -576,7 +576,8 @@ export interface paths {
          *     `Authorization: Bearer`, or `Sec-WebSocket-Protocol: bearer, <jwt>`. See
          *     `docs/websocket.md` for the frames. Closes with 4001 (not authenticated), 4004 (no
          *     such server or channel), 4008 (rate limit exceeded repeatedly), 4009 (too slow:
-         *     reconnect with `?after=`), 1009 (frame too large).
+         *     reconnect with `?after=`), 1009 (frame too large), 1002 (protocol violation), 1007
+         *     (text that is not UTF-8).
          */
         get: operations["connect_channel"];
         put?: never;
@@ -600,7 +601,8 @@ export interface paths {
          *     `Authorization: Bearer`, or `Sec-WebSocket-Protocol: bearer, <jwt>`. See
          *     `docs/websocket.md` for the frames. Closes with 4001 (not authenticated), 4004 (no
          *     such server or channel), 4008 (rate limit exceeded repeatedly), 4009 (too slow:
-         *     reconnect with `?after=`), 1009 (frame too large).
+         *     reconnect with `?after=`), 1009 (frame too large), 1002 (protocol violation), 1007
+         *     (text that is not UTF-8).
          */
         get: operations["connect_channel_compat"];
         put?: never;
@@ -721,36 +723,24 @@ export interface components {
         };
         /** @description A new category; names are stored lower-case and unique. */
         CreateCategoryRequest: {
-            /** @example gaming */
-            name: string;
-            description?: string;
+            name: components["schemas"]["Name"];
+            description?: components["schemas"]["Description"];
         };
         /** @description A new channel; names are stored lower-case and unique within a server. */
         CreateChannelRequest: {
-            /** @example off-topic */
-            name: string;
-            topic?: string;
+            name: components["schemas"]["Name"];
+            topic?: components["schemas"]["Topic"];
         };
         /** @description A message to post. */
         CreateMessageRequest: {
-            /**
-             * @description 1–2000 characters once leading and trailing whitespace is trimmed.
-             * @example Hello!
-             */
-            content: string;
-            /**
-             * @description An optional de-duplication key chosen by the client (1–64 characters, say a UUID):
-             *     posting again with the same nonce within 10 minutes returns the message stored the
-             *     first time instead of storing another.
-             * @example 5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10
-             */
-            nonce?: string | null;
+            /** @description 1–2000 characters once leading and trailing whitespace is trimmed. */
+            content: components["schemas"]["MessageContent"];
+            nonce?: null | components["schemas"]["Nonce"];
         };
         /** @description A new server. */
         CreateServerRequest: {
-            /** @example Rustaceans */
-            name: string;
-            description?: string;
+            name: components["schemas"]["Name"];
+            description?: components["schemas"]["Description"];
             /** @description The category's id or name. */
             category: components["schemas"]["CategoryRef"];
         };
@@ -762,13 +752,15 @@ export interface components {
             /** @description Staff manage categories. */
             is_staff: boolean;
         };
+        /**
+         * @description At most 500 characters; no NUL.
+         * @example A friendly place
+         */
+        Description: string;
         /** @description New content for a message. */
         EditMessageRequest: {
-            /**
-             * @description 1–2000 characters once leading and trailing whitespace is trimmed.
-             * @example Hello, edited
-             */
-            content: string;
+            /** @description 1–2000 characters once leading and trailing whitespace is trimmed. */
+            content: components["schemas"]["MessageContent"];
         };
         /** @description Nothing to report: the new access token travels in a cookie. */
         Empty: Record<string, never>;
@@ -870,7 +862,10 @@ export interface components {
         };
         /** @description Credentials to log in with. */
         LoginRequest: {
-            /** @example alice */
+            /**
+             * @description Any letter case. Text with NUL characters is refused with 400 (no account can have it).
+             * @example alice
+             */
             username: string;
             /** @example correct horse battery */
             password: string;
@@ -889,6 +884,11 @@ export interface components {
             /** Format: date-time */
             joined_at: string;
         };
+        /**
+         * @description 1 to 2000 characters once leading and trailing white space is trimmed; no NUL.
+         * @example Hello!
+         */
+        MessageContent: string;
         /** @description A chat message, as the native endpoints and the gateway's `chat.message` events show it. */
         MessageDto: {
             /** Format: int64 */
@@ -931,6 +931,16 @@ export interface components {
         MessageResponse: {
             message: string;
         };
+        /**
+         * @description 1 to 100 characters once leading and trailing spaces are trimmed; no control characters.
+         * @example Rustaceans
+         */
+        Name: string;
+        /**
+         * @description 1 to 64 characters, none of them control characters; compared exactly.
+         * @example 5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10
+         */
+        Nonce: string;
         /** @description A refresh token sent in the body instead of the cookie. */
         RefreshRequest: {
             refresh?: string | null;
@@ -1042,20 +1052,25 @@ export interface components {
              */
             expires_in: number;
         };
+        /**
+         * @description At most 1024 characters; no NUL.
+         * @example Anything goes
+         */
+        Topic: string;
         /** @description Changes to a category; omitted fields stay as they are. */
         UpdateCategoryRequest: {
-            name?: string | null;
-            description?: string | null;
+            name?: null | components["schemas"]["Name"];
+            description?: null | components["schemas"]["Description"];
         };
         /** @description Changes to a channel; omitted fields stay as they are. */
         UpdateChannelRequest: {
-            name?: string | null;
-            topic?: string | null;
+            name?: null | components["schemas"]["Name"];
+            topic?: null | components["schemas"]["Topic"];
         };
         /** @description Changes to a server; omitted fields stay as they are. */
         UpdateServerRequest: {
-            name?: string | null;
-            description?: string | null;
+            name?: null | components["schemas"]["Name"];
+            description?: null | components["schemas"]["Description"];
             category?: null | components["schemas"]["CategoryRef"];
         };
         /**
@@ -1167,6 +1182,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     issue_token: {
@@ -1202,6 +1235,24 @@ export interface operations {
             };
             /** @description Wrong credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1262,6 +1313,24 @@ export interface operations {
             };
             /** @description Name taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1391,6 +1460,24 @@ export interface operations {
             };
             /** @description Name taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1599,6 +1686,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_messages: {
@@ -1606,7 +1711,10 @@ export interface operations {
             query?: {
                 /** @description The newest messages older than this message id (scrolling back). */
                 before?: number;
-                /** @description The oldest messages newer than this message id (catching up); not with `before`. */
+                /**
+                 * @description The oldest messages newer than this message id (catching up). With `before` as well: the
+                 *     oldest messages strictly between the two.
+                 */
                 after?: number;
                 /** @description How many messages, 1–100. */
                 limit?: number;
@@ -1629,7 +1737,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageDto"][];
                 };
             };
-            /** @description Malformed parameter, `limit` out of 1–100, or both `before` and `after` */
+            /** @description Malformed parameter, or `limit` out of 1–100 */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1733,6 +1841,39 @@ export interface operations {
             };
             /** @description No such channel */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The nonce already names a message in another channel */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "nonce_in_use",
+                     *       "error": "This nonce was already used for a message in another channel"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2101,6 +2242,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     register_user: {
@@ -2143,6 +2302,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_categories: {
@@ -2168,7 +2345,7 @@ export interface operations {
     list_servers: {
         parameters: {
             query?: {
-                /** @description Only servers of this category (by name). */
+                /** @description Only servers of this category (by name). Text with NUL characters is refused with 400. */
                 category?: string;
                 /** @description At most this many servers. */
                 qty?: number;
@@ -2247,6 +2424,24 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2390,6 +2585,24 @@ export interface operations {
             };
             /** @description No such server */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2543,6 +2756,24 @@ export interface operations {
             };
             /** @description Name taken in this server */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2786,6 +3017,24 @@ export interface operations {
             };
             /** @description Wrong credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,16 +7,18 @@ use crate::startup::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use hearth_domain::UserId;
-use std::future::{ready, Ready};
 
-/// An authenticated caller; extracting it answers 401 when there is no valid access token.
+/// An authenticated caller; extracting it answers 401 when there is no valid access token, or
+/// when the account it names no longer exists.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub id: UserId,
 }
 
-/// The caller when a valid access token is present, `None` otherwise (never an error).
+/// The caller when a valid access token is present, `None` otherwise (an error only when the
+/// database cannot tell whether the account exists).
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeUser(pub Option<AuthUser>);
 
@@ -49,30 +51,43 @@ fn token_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(bearer_token(req)?.or_else(|| cookie_token(req)))
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-    let token = token_of(req)?
+    let token = token_of(&req)?
         .ok_or_else(|| ApiError::unauthorized("Authentication credentials were not provided"))?;
     let id = state.tokens.verify(&token, TokenKind::Access)?;
+    // A token outlives a deleted account; it must not outlive it in effect. The reference
+    // (simplejwt) loads the user on every request for the same reason.
+    if hearth_db::users::find(&state.db, id).await?.is_none() {
+        return Err(ApiError::unauthorized("The account no longer exists"));
+    }
     Ok(AuthUser { id })
 }
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        Box::pin(authenticate(req.clone()))
     }
 }
 
 impl FromRequest for MaybeUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(MaybeUser(authenticate(req).ok())))
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(req).await {
+                Ok(user) => Ok(MaybeUser(Some(user))),
+                // Whether the caller is somebody cannot be told without the database.
+                Err(e @ ApiError::Unavailable(_)) => Err(e),
+                Err(_) => Ok(MaybeUser(None)),
+            }
+        })
     }
 }

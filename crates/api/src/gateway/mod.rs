@@ -1,6 +1,7 @@
 //! Live chat over WebSocket: the handshake, the socket sessions, the local hub and the Redis
 //! bridge between instances. The protocol is described in `docs/websocket.md`.
 
+mod frames;
 mod hub;
 pub mod protocol;
 mod redis;
@@ -13,7 +14,7 @@ use crate::auth::{bearer_token, cookie_token, TokenKind};
 use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use hearth_domain::{ChannelId, ServerId, UserId, UserRef};
 use protocol::close;
 use serde::Deserialize;
@@ -105,6 +106,15 @@ async fn open_socket(
         Some(token) => state.tokens.verify(token, TokenKind::Access).ok(),
         None => None,
     };
+    // Frames over the limit are refused from their header on, not once buffered whole.
+    let limited: frames::BoxedPayload = Box::pin(frames::FrameLimit::new(
+        body.into_inner(),
+        session::MAX_FRAME,
+    ));
+    let mut limited = actix_web::dev::Payload::from(limited);
+    let body = web::Payload::from_request(&req, &mut limited)
+        .await
+        .map_err(|e| ApiError::Internal(format!("cannot read the socket's payload: {e}")))?;
     let (mut response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
         ApiError::bad_request(
             "websocket_expected",
@@ -173,7 +183,8 @@ macro_rules! socket_endpoint {
         /// `Authorization: Bearer`, or `Sec-WebSocket-Protocol: bearer, <jwt>`. See
         /// `docs/websocket.md` for the frames. Closes with 4001 (not authenticated), 4004 (no
         /// such server or channel), 4008 (rate limit exceeded repeatedly), 4009 (too slow:
-        /// reconnect with `?after=`), 1009 (frame too large).
+        /// reconnect with `?after=`), 1009 (frame too large), 1002 (protocol violation), 1007
+        /// (text that is not UTF-8).
         #[utoipa::path(
             tag = "chat",
             params(

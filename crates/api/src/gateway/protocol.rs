@@ -82,8 +82,12 @@ pub mod close {
     pub const RATE_LIMITED: u16 = 4008;
     /// The socket fell too far behind; reconnect with `?after=<last seq>`.
     pub const TOO_SLOW: u16 = 4009;
-    /// A frame was larger than the limit.
+    /// A frame (or a fragmented message) was larger than the limit.
     pub const TOO_LARGE: u16 = 1009;
+    /// The client broke the WebSocket protocol (unmasked or reserved frames, bad fragments).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not UTF-8.
+    pub const INVALID_TEXT: u16 = 1007;
     /// The server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
     /// The client stopped answering pings.

@@ -202,10 +202,9 @@ pub async fn run(
                 let message = match message {
                     None => return,
                     Some(Ok(message)) => message,
-                    Some(Err(actix_ws::ProtocolError::Overflow)) => break (close::TOO_LARGE, "frame too large"),
                     Some(Err(e)) => {
                         tracing::debug!(error = %e, "websocket protocol error");
-                        break (1002, "protocol error");
+                        break protocol_failure(&e);
                     }
                 };
                 let reply = match message {
@@ -216,7 +215,12 @@ pub async fn run(
                             handle_text(&state, destination, &user, &text, &mut last_typing).await
                         }
                     }
-                    AggregatedMessage::Binary(_) => Some(ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")),
+                    // Refused frames count like any other, so that a flood of them ends in 4008.
+                    AggregatedMessage::Binary(_) => Some(if frames_limiter.check().is_err() {
+                        rate_limited(None)
+                    } else {
+                        ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")
+                    }),
                     AggregatedMessage::Ping(bytes) => {
                         if session.pong(&bytes).await.is_err() { return; }
                         None
@@ -251,6 +255,36 @@ pub async fn run(
     };
     tracing::info!(user_id = %user.id, channel_id = %connection.channel, code = reason.0, "socket closed");
     close_with(session, reason.0, reason.1).await;
+}
+
+/// The close code and reason for a frame that breaks the protocol (RFC 6455 §7.4.1).
+fn protocol_failure(error: &actix_ws::ProtocolError) -> (u16, &'static str) {
+    use actix_web::error::PayloadError;
+    use actix_ws::ProtocolError;
+    match error {
+        ProtocolError::Overflow => (close::TOO_LARGE, "frame too large"),
+        // A header announcing too much, stopped by `frames::FrameLimit`.
+        ProtocolError::Io(e)
+            if e.get_ref()
+                .and_then(|inner| inner.downcast_ref::<PayloadError>())
+                .is_some_and(|inner| matches!(inner, PayloadError::Overflow)) =>
+        {
+            (close::TOO_LARGE, "frame too large")
+        }
+        // actix-http and actix-ws have no variants of their own for these three: they tell
+        // them by message (reserved bits, an oversized fragmented message) or by kind (text
+        // that is not UTF-8).
+        ProtocolError::Io(e) if e.to_string() == "Received a frame with non-zero reserved bits" => {
+            (close::PROTOCOL_ERROR, "protocol error")
+        }
+        ProtocolError::Io(e) if e.to_string() == "Exceeded maximum continuation size" => {
+            (close::TOO_LARGE, "message too large")
+        }
+        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            (close::INVALID_TEXT, "text frames must be UTF-8")
+        }
+        _ => (close::PROTOCOL_ERROR, "protocol error"),
+    }
 }
 
 fn rate_limited(retry_after: Option<Duration>) -> ServerFrame {
@@ -315,6 +349,8 @@ async fn handle_text(
 fn chat_error(error: ChatError) -> ServerFrame {
     match error {
         ChatError::InvalidMessage(reason) => ServerFrame::error("invalid_message", reason),
+        // Sockets report every refused nonce as `invalid_message` (docs/websocket.md).
+        error @ ChatError::NonceInUse => ServerFrame::error("invalid_message", error.to_string()),
         ChatError::NotMember => ServerFrame::error(
             "not_member",
             "Only members of this server can post; join it first",

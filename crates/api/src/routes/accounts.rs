@@ -3,7 +3,8 @@
 use crate::auth::{
     clear_auth_cookies, set_access_cookie, set_refresh_cookie, AuthUser, TokenKind, REFRESH_COOKIE,
 };
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
+use crate::json::JsonObject;
 use crate::startup::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use hearth_domain::{rules, DomainError, UserId};
@@ -30,16 +31,22 @@ fn password_rule(password: &str) -> Result<(), ValidationError> {
 pub struct RegisterRequest {
     /// 1–150 letters, digits and `@ . + - _`; unique regardless of case.
     #[validate(custom(function = "username_rule"))]
+    // Letters and digits of any script, as the rule checks (`\w` would mean ASCII only).
     #[schema(
         example = "alice",
         min_length = 1,
         max_length = 150,
-        pattern = r"^[\w.@+-]+$"
+        pattern = r"^[\p{L}\p{N}.@+_-]+$"
     )]
     pub username: String,
     /// At least 8 characters, not entirely digits.
     #[validate(custom(function = "password_rule"))]
-    #[schema(example = "correct horse battery", min_length = 8, max_length = 1024)]
+    #[schema(
+        example = "correct horse battery",
+        min_length = 8,
+        max_length = 1024,
+        pattern = r"[^0-9]"
+    )]
     pub password: String,
 }
 
@@ -57,13 +64,14 @@ pub struct RegisterResponse {
         (status = 201, description = "Account created", body = RegisterResponse),
         (status = 400, description = "Invalid username or password", body = ErrorBody),
         (status = 409, description = "Username taken or reserved", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/register/")]
 #[tracing::instrument(skip_all)]
 pub async fn register_user(
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: JsonObject<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     request.validate()?;
@@ -91,7 +99,8 @@ pub async fn register_user(
 /// Credentials to log in with.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(example = "alice")]
+    /// Any letter case. Text with NUL characters is refused with 400 (no account can have it).
+    #[schema(example = "alice", pattern = r"^[^\u0000]*$")]
     pub username: String,
     #[schema(example = "correct horse battery")]
     pub password: String,
@@ -149,13 +158,14 @@ async fn check_credentials(state: &AppState, request: &LoginRequest) -> Result<U
         (status = 200, description = "Logged in; cookies set", body = LoginResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Wrong credentials", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/token/")]
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = check_credentials(&state, &body).await?;
     let access = state.tokens.issue(user, TokenKind::Access)?;
@@ -200,7 +210,7 @@ pub struct Empty {}
 pub async fn refresh_session(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<RefreshRequest>>,
+    body: Option<JsonObject<RefreshRequest>>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body
         .and_then(|b| b.into_inner().refresh)
@@ -320,13 +330,14 @@ pub async fn get_current_user(
         (status = 200, description = "Tokens issued", body = TokenResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Wrong credentials", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/auth/token/")]
 #[tracing::instrument(skip_all)]
 pub async fn issue_token(
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let user = check_credentials(&state, &body).await?;
     Ok(web::Json(TokenResponse {
@@ -351,13 +362,14 @@ pub struct TokenRefreshRequest {
         (status = 200, description = "Tokens issued", body = TokenResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Invalid or expired refresh token", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/auth/refresh/")]
 #[tracing::instrument(skip_all)]
 pub async fn refresh_token(
     state: web::Data<AppState>,
-    body: web::Json<TokenRefreshRequest>,
+    body: JsonObject<TokenRefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let user = state.tokens.verify(&body.refresh, TokenKind::Refresh)?;
     Ok(web::Json(TokenResponse {

@@ -111,10 +111,11 @@ impl From<Server> for ServerDto {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ServerListQuery {
-    /// Only servers of this category (by name).
+    /// Only servers of this category (by name). Text with NUL characters is refused with 400.
+    #[param(pattern = r"^[^\u0000]*$")]
     pub category: Option<String>,
     /// At most this many servers.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 4_294_967_295_u32)]
     pub qty: Option<u32>,
     /// `true`: only servers the caller is a member of (requires authentication).
     pub by_user: Option<String>,

@@ -1,8 +1,10 @@
 //! Categories, managed by staff (users with `is_staff`, like Django's).
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
+use crate::json::JsonObject;
 use crate::routes::catalogue::CategoryDto;
+use crate::routes::text::{Description, Name};
 use crate::startup::AppState;
 use actix_web::{delete, patch, post, web, HttpResponse};
 use hearth_db::categories::CategoryDeletion;
@@ -12,7 +14,8 @@ use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
 fn category_name(name: &str) -> Result<(), ValidationError> {
-    if rules::name_is_valid(name) {
+    // Lower-casing can lengthen a name ("İ" becomes two characters): the stored form must fit too.
+    if rules::name_is_valid(name) && rules::name_is_valid(&rules::normalize_category_name(name)) {
         Ok(())
     } else {
         Err(ValidationError::new("name")
@@ -46,10 +49,11 @@ fn taken(e: DomainError) -> ApiError {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateCategoryRequest {
     #[validate(custom(function = "category_name"))]
-    #[schema(example = "gaming", min_length = 1, max_length = 100)]
+    #[schema(value_type = Name, example = "gaming")]
     pub name: String,
     #[validate(length(max = 500))]
     #[serde(default)]
+    #[schema(value_type = Description)]
     pub description: String,
 }
 
@@ -64,6 +68,7 @@ pub struct CreateCategoryRequest {
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not staff", body = ErrorBody),
         (status = 409, description = "Name taken", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/categories/")]
@@ -71,7 +76,7 @@ pub struct CreateCategoryRequest {
 pub async fn create_category(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<CreateCategoryRequest>,
+    body: JsonObject<CreateCategoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     require_staff(&state, user).await?;
@@ -85,8 +90,10 @@ pub async fn create_category(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateCategoryRequest {
     #[validate(custom(function = "category_name"))]
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     #[validate(length(max = 500))]
+    #[schema(value_type = Option<Description>)]
     pub description: Option<String>,
 }
 
@@ -103,6 +110,7 @@ pub struct UpdateCategoryRequest {
         (status = 403, description = "Not staff", body = ErrorBody),
         (status = 404, description = "No such category", body = ErrorBody),
         (status = 409, description = "Name taken", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[patch("/api/categories/{category_id}/")]
@@ -111,7 +119,7 @@ pub async fn update_category(
     state: web::Data<AppState>,
     user: AuthUser,
     category_id: web::Path<i64>,
-    body: web::Json<UpdateCategoryRequest>,
+    body: JsonObject<UpdateCategoryRequest>,
 ) -> Result<web::Json<CategoryDto>, ApiError> {
     body.validate()?;
     require_staff(&state, user).await?;

@@ -1,9 +1,11 @@
 //! Channels: created, renamed and deleted by their server's owner.
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
+use crate::json::JsonObject;
 use crate::routes::catalogue::ChannelDto;
 use crate::routes::servers::require_owner;
+use crate::routes::text::{Name, Topic};
 use crate::startup::AppState;
 use actix_web::{delete, patch, post, web, HttpResponse};
 use hearth_domain::model::Channel;
@@ -34,10 +36,11 @@ fn taken(e: DomainError) -> ApiError {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateChannelRequest {
     #[validate(custom(function = "channel_name"))]
-    #[schema(example = "off-topic", min_length = 1, max_length = 100)]
+    #[schema(value_type = Name, example = "off-topic")]
     pub name: String,
     #[validate(length(max = 1024))]
     #[serde(default)]
+    #[schema(value_type = Topic)]
     pub topic: String,
 }
 
@@ -54,6 +57,7 @@ pub struct CreateChannelRequest {
         (status = 403, description = "Not the server's owner", body = ErrorBody),
         (status = 404, description = "No such server", body = ErrorBody),
         (status = 409, description = "Name taken in this server", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/servers/{server_id}/channels/")]
@@ -62,7 +66,7 @@ pub async fn create_channel(
     state: web::Data<AppState>,
     user: AuthUser,
     server_id: web::Path<i64>,
-    body: web::Json<CreateChannelRequest>,
+    body: JsonObject<CreateChannelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let server = ServerId(*server_id);
     body.validate()?;
@@ -81,8 +85,10 @@ pub async fn create_channel(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateChannelRequest {
     #[validate(custom(function = "channel_name"))]
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     #[validate(length(max = 1024))]
+    #[schema(value_type = Option<Topic>)]
     pub topic: Option<String>,
 }
 
@@ -112,6 +118,7 @@ async fn owned_channel(
         (status = 403, description = "Not the server's owner", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 409, description = "Name taken in this server", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[patch("/api/channels/{channel_id}/")]
@@ -120,7 +127,7 @@ pub async fn update_channel(
     state: web::Data<AppState>,
     user: AuthUser,
     channel_id: web::Path<i64>,
-    body: web::Json<UpdateChannelRequest>,
+    body: JsonObject<UpdateChannelRequest>,
 ) -> Result<web::Json<ChannelDto>, ApiError> {
     body.validate()?;
     let channel = owned_channel(&state, ChannelId(*channel_id), user).await?;

@@ -3,7 +3,9 @@
 
 use crate::auth::AuthUser;
 use crate::chat::{self, SendOutcome};
-use crate::error::{ApiError, ErrorBody, FieldErrors};
+use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
+use crate::json::JsonObject;
+use crate::routes::text::{MessageContent, Nonce};
 use crate::startup::AppState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -111,7 +113,7 @@ impl From<Message> for MessageDto {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateMessageRequest {
     /// 1–2000 characters once leading and trailing whitespace is trimmed.
-    #[schema(example = "Hello!", min_length = 1)]
+    #[schema(value_type = MessageContent, example = "Hello!")]
     pub content: String,
     /// An optional de-duplication key chosen by the client (1–64 characters, say a UUID):
     /// posting again with the same nonce within 10 minutes returns the message stored the
@@ -122,9 +124,8 @@ pub struct CreateMessageRequest {
         message = "Ensure this field has 1 to 64 characters."
     ))]
     #[schema(
-        example = "5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10",
-        min_length = 1,
-        max_length = 64
+        value_type = Option<Nonce>,
+        example = "5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10"
     )]
     pub nonce: Option<String>,
 }
@@ -147,6 +148,9 @@ pub struct CreateMessageRequest {
         (status = 403, description = "Not a member of the channel's server", body = ErrorBody,
             example = json!({"error": "You must be a member of this server to post in it", "code": "not_member"})),
         (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "The nonce already names a message in another channel", body = ErrorBody,
+            example = json!({"error": "This nonce was already used for a message in another channel", "code": "nonce_in_use"})),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/channels/{channel_id}/messages/")]
@@ -155,7 +159,7 @@ pub async fn create_message(
     state: web::Data<AppState>,
     user: AuthUser,
     channel_id: web::Path<i64>,
-    body: web::Json<CreateMessageRequest>,
+    body: JsonObject<CreateMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     request.validate()?;
@@ -181,7 +185,8 @@ pub async fn create_message(
 pub struct HistoryQuery {
     /// The newest messages older than this message id (scrolling back).
     pub before: Option<i64>,
-    /// The oldest messages newer than this message id (catching up); not with `before`.
+    /// The oldest messages newer than this message id (catching up). With `before` as well: the
+    /// oldest messages strictly between the two.
     pub after: Option<i64>,
     /// How many messages, 1–100.
     #[validate(range(
@@ -202,7 +207,7 @@ pub struct HistoryQuery {
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Messages, oldest first", body = Vec<MessageDto>),
-        (status = 400, description = "Malformed parameter, `limit` out of 1–100, or both `before` and `after`", body = ErrorBody),
+        (status = 400, description = "Malformed parameter, or `limit` out of 1–100", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
     )
@@ -217,12 +222,6 @@ pub async fn list_messages(
 ) -> Result<web::Json<Vec<MessageDto>>, ApiError> {
     let query = query.into_inner();
     query.validate()?;
-    if query.before.is_some() && query.after.is_some() {
-        return Err(ApiError::Validation(FieldErrors::from([(
-            "after".to_owned(),
-            vec!["Cannot be combined with before.".to_owned()],
-        )])));
-    }
     let channel = ChannelId(channel_id.into_inner());
     let messages = hearth_db::messages::page(
         &state.db,
@@ -247,7 +246,7 @@ pub async fn list_messages(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditMessageRequest {
     /// 1–2000 characters once leading and trailing whitespace is trimmed.
-    #[schema(example = "Hello, edited", min_length = 1)]
+    #[schema(value_type = MessageContent, example = "Hello, edited")]
     pub content: String,
 }
 
@@ -263,6 +262,7 @@ pub struct EditMessageRequest {
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not the author", body = ErrorBody),
         (status = 404, description = "No such message, or deleted", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[patch("/api/messages/{message_id}/")]
@@ -271,7 +271,7 @@ pub async fn edit_message(
     state: web::Data<AppState>,
     user: AuthUser,
     message_id: web::Path<i64>,
-    body: web::Json<EditMessageRequest>,
+    body: JsonObject<EditMessageRequest>,
 ) -> Result<web::Json<MessageDto>, ApiError> {
     let message = chat::edit_message(
         &state,

@@ -10,6 +10,7 @@ pub mod images;
 pub mod membership;
 pub mod messages;
 pub mod servers;
+pub mod text;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

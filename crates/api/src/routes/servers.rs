@@ -1,9 +1,11 @@
 //! The native server API: create, read, change, delete; members and their removal.
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
+use crate::json::JsonObject;
 use crate::routes::catalogue::ServerDto;
 use crate::routes::membership::remove_from_server;
+use crate::routes::text::{Description, Name};
 use crate::startup::AppState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -48,10 +50,11 @@ impl CategoryRef {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateServerRequest {
     #[validate(custom(function = "display_name"))]
-    #[schema(example = "Rustaceans", min_length = 1, max_length = 100)]
+    #[schema(value_type = Name, example = "Rustaceans")]
     pub name: String,
     #[validate(length(max = 500))]
     #[serde(default)]
+    #[schema(value_type = Description)]
     pub description: String,
     /// The category's id or name.
     #[schema(example = "programming")]
@@ -92,6 +95,7 @@ pub(crate) async fn require_owner(
         (status = 201, description = "Created", body = ServerDto),
         (status = 400, description = "Invalid input or unknown category", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[post("/api/servers/")]
@@ -99,7 +103,7 @@ pub(crate) async fn require_owner(
 pub async fn create_server(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<CreateServerRequest>,
+    body: JsonObject<CreateServerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let category = body.category.resolve(&state).await?;
@@ -139,8 +143,10 @@ pub async fn get_server(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateServerRequest {
     #[validate(custom(function = "display_name"))]
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     #[validate(length(max = 500))]
+    #[schema(value_type = Option<Description>)]
     pub description: Option<String>,
     /// The category's id or name.
     pub category: Option<CategoryRef>,
@@ -158,6 +164,7 @@ pub struct UpdateServerRequest {
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not the owner", body = ErrorBody),
         (status = 404, description = "No such server", body = ErrorBody),
+        JsonBodyErrors,
     )
 )]
 #[patch("/api/servers/{server_id}/")]
@@ -166,7 +173,7 @@ pub async fn update_server(
     state: web::Data<AppState>,
     user: AuthUser,
     server_id: web::Path<i64>,
-    body: web::Json<UpdateServerRequest>,
+    body: JsonObject<UpdateServerRequest>,
 ) -> Result<web::Json<ServerDto>, ApiError> {
     let server = ServerId(*server_id);
     body.validate()?;
