@@ -13,11 +13,18 @@ pub struct PrivatePostgres {
     as_postgres: bool,
 }
 
+/// A free port below 32768: outside the range Linux hands out to outgoing connections, so no
+/// client can be sitting on it when the server starts again after a stop.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..200 {
+        let port = rng.gen_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
 }
 
 /// Where `initdb` and `pg_ctl` live: `HEARTH_PG_BIN`, else the newest Debian install.
@@ -99,8 +106,9 @@ impl PrivatePostgres {
             .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
         assert!(
             output.status.success(),
-            "{command:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+            "{command:?} failed: {}\nserver log: {}",
+            String::from_utf8_lossy(&output.stderr),
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
         );
     }
 
