@@ -4,7 +4,9 @@ use crate::error::unavailable;
 use crate::DbResult;
 use deadpool::Runtime;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use hearth_domain::DomainError;
 use std::time::Duration;
@@ -48,7 +50,14 @@ pub(crate) type Conn = Object<AsyncPgConnection>;
 impl Db {
     /// Builds the pool. No connection is opened until one is needed.
     pub fn connect(url: &str, settings: &PoolSettings) -> DbResult<Self> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        // `Verified` recycling would run `SELECT 1` before every checkout: a round trip per
+        // request. `Fast` only refuses connections known to be broken; one that died since its
+        // last use fails its first query (a 503) and is discarded, so the pool still heals by
+        // itself after a database restart (tests/api/faults.rs).
+        let mut config = ManagerConfig::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(settings.max_size)
             .runtime(Runtime::Tokio1)
