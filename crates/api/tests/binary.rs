@@ -321,6 +321,17 @@ impl Drop for Serving {
     }
 }
 
+/// The JSON body of a request that must succeed.
+async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_traffic_finishes_in_flight_work_and_loses_no_acknowledged_message() {
     use futures_util::{SinkExt, StreamExt};
@@ -349,27 +360,17 @@ async fn sigterm_mid_traffic_finishes_in_flight_work_and_loses_no_acknowledged_m
                 .map(|r| r.status().as_u16())
         }
     };
-    let tokens: serde_json::Value = http
-        .post(format!("{}/api/auth/token/", server.address))
-        .json(&serde_json::json!({"username": "alice", "password": "hearth-demo"}))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let tokens = json_of(
+        http.post(format!("{}/api/auth/token/", server.address))
+            .json(&serde_json::json!({"username": "alice", "password": "hearth-demo"})),
+    )
+    .await;
     let token = tokens["access"].as_str().unwrap_or_default().to_owned();
-    let servers: serde_json::Value = http
-        .get(format!(
-            "{}/api/server/select/?category=programming",
-            server.address
-        ))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let servers = json_of(http.get(format!(
+        "{}/api/server/select/?category=programming",
+        server.address
+    )))
+    .await;
     let rustaceans = servers
         .as_array()
         .and_then(|all| all.iter().find(|s| s["name"] == "Rustaceans"))
