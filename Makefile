@@ -22,7 +22,7 @@ with_dev_db = if [[ -z "$${DATABASE_URL:-}" ]]; then DATABASE_URL=$$($(PG) start
 with_test_db = if [[ -z "$${HEARTH_TEST_DATABASE_URL:-}" ]]; then HEARTH_TEST_DATABASE_URL=$$($(PG) start test); fi; export HEARTH_TEST_DATABASE_URL
 
 .PHONY: help run test test-rust lint fmt openapi openapi-check migrate seed \
-	build-tests spec-fuzz bench db-stop clean-db frontend-build frontend-test frontend-e2e frontend-generate
+	build-tests spec-fuzz bench soak db-stop clean-db frontend-build frontend-test frontend-e2e frontend-generate
 
 help: ## List the targets
 	@echo 'Usage: make <target>'
@@ -46,6 +46,9 @@ spec-fuzz: build-tests ## Spec fuzzing: schemathesis against openapi/openapi.jso
 
 bench: ## Load-test a release build on a private database (not part of `test`; HEARTH_BENCH_RUNS=3 for medians)
 	@scripts/bench.sh $(BENCH_ARGS)
+
+soak: ## Soak a release build: 10 min of mixed REST + WebSocket load; fails on any error, lost message or growing memory
+	@scripts/bench.sh --soak $(or $(SOAK_SECONDS),600) $(SOAK_ARGS)
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # make bench: load-test a release build of Hearth on this machine (issue 6).
+# make soak:  the same with --soak <seconds> (issue 7): one server under rounds of mixed REST and
+#             WebSocket load for that long; fails on any failed request, any lost or duplicated
+#             message, a dead server, or memory that keeps growing (bench-results/soak-<time>.json).
 #
 #   scripts/bench.sh [hearth-bench options]     e.g. --runs 3, --only is_member,chat, --quick
+#   scripts/bench.sh --soak 600                 the soak (--soak 60 for a short one)
 #
 # Builds `hearth` and `hearth-bench` in release mode, raises the open-files limit as far as this
 # shell may (the idle scenario holds 20,000 sockets on each side), and runs hearth-bench against

@@ -5,13 +5,16 @@
 //! rows. The `hearth-bench` binary orchestrates `make bench`: a private database, the release
 //! server, the full-size data set, every scenario, the table and its JSON. The smoke test
 //! (`tests/smoke.rs`) runs every scenario at toy size against the test harness's in-process
-//! server, so the harness cannot rot.
+//! server, so the harness cannot rot. The soak (`make soak`, issue 7) is in [`soak`]: rounds of
+//! mixed, moderate load against one server for a bounded time, failing on any error, any lost
+//! message, or memory that keeps growing.
 
 pub mod fixture;
 pub mod http;
 pub mod process;
 pub mod report;
 pub mod scenarios;
+pub mod soak;
 pub mod stats;
 pub mod ws;
 

@@ -5,6 +5,13 @@
 //! port, runs every scenario against it, then starts a fresh server process for the idle-socket
 //! memory scenario. Prints one table, writes it as JSON under `--out`, stops the servers and
 //! drops the database, also when interrupted or past `--timeout`.
+//!
+//! With `--soak <seconds>` (`make soak`, issue 7) it runs the soak instead, on the same private
+//! database and data set: one server process for the whole soak, rounds of mixed REST and
+//! WebSocket load (see `hearth_bench::soak`), the server's VmRSS after every round; prints the
+//! rounds, writes them as JSON (`soak-<time>.json` under `--out`) and fails, naming the
+//! criterion, on any failed request, any lost or duplicated message, a dead server, or memory
+//! that kept growing.
 
 use anyhow::{anyhow, bail, Context};
 use clap::Parser;
@@ -12,6 +19,7 @@ use hearth_bench::fixture::{self, Sizes};
 use hearth_bench::process::{self, BenchDatabase, ServerProcess};
 use hearth_bench::report;
 use hearth_bench::scenarios::{Plan, Target};
+use hearth_bench::soak::{self, SoakPlan};
 use hearth_bench::stats::Row;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -50,9 +58,14 @@ struct Args {
     /// Toy sizes (the smoke test's), for trying the harness out in seconds.
     #[arg(long)]
     quick: bool,
-    /// Give up (and clean up) after this many seconds.
+    /// Give up (and clean up) after this many seconds (with --soak, at least twice the soak
+    /// plus five minutes).
     #[arg(long, default_value_t = 1800)]
     timeout: u64,
+    /// Run the soak instead of the scenarios: about this many seconds of mixed REST and
+    /// WebSocket load against one server (`make soak`: 600). With --quick, three toy rounds.
+    #[arg(long, value_name = "SECONDS")]
+    soak: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -91,9 +104,13 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let database = BenchDatabase::create(&args.admin_url).await?;
     progress(format_args!("database {}", database.name));
+    let timeout = args.soak.map_or(args.timeout, |seconds| {
+        args.timeout
+            .max(seconds.saturating_mul(2).saturating_add(300))
+    });
     let outcome = tokio::select! {
-        outcome = tokio::time::timeout(Duration::from_secs(args.timeout), run(&args, &database.url)) => {
-            outcome.unwrap_or_else(|_| Err(anyhow!("gave up after {} s (--timeout)", args.timeout)))
+        outcome = tokio::time::timeout(Duration::from_secs(timeout), run(&args, &database.url)) => {
+            outcome.unwrap_or_else(|_| Err(anyhow!("gave up after {timeout} s (--timeout)")))
         }
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
@@ -107,35 +124,18 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
     let started_at = chrono::Utc::now();
     let stamp = started_at.format("%Y%m%d-%H%M%S").to_string();
     let load_before = process::load_average();
-    let mut plan = if args.quick {
-        Plan::smoke()
-    } else {
-        Plan::full()
-    };
     let sizes = if args.quick {
         Sizes::toy()
     } else {
         Sizes::full()
     };
-    if !args.quick {
-        plan.http.duration = Duration::from_secs(args.duration);
-        plan.idle_sockets = args.idle_sockets;
+    if args.soak.is_some() && !args.only.is_empty() {
+        bail!("--soak runs its own mix of scenarios: it does not take --only");
     }
-    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     for name in &args.only {
         if !hearth_bench::SCENARIOS.contains(&name.as_str()) {
             bail!("no scenario named {name}");
         }
-    }
-    // The server and this process both hold one descriptor per idle socket.
-    let files = process::open_files_limit()?;
-    let idle_cap = usize::try_from(files.saturating_sub(200)).unwrap_or(usize::MAX);
-    let capped = plan.idle_sockets > idle_cap;
-    if capped {
-        progress(format_args!(
-            "open-files limit {files}: idle scenario capped at {idle_cap} sockets (raise `ulimit -n`)"
-        ));
-        plan.idle_sockets = idle_cap;
     }
 
     let secret = format!(
@@ -174,6 +174,45 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         Duration::from_secs(3 * 3600),
     )
     .await?;
+
+    if let Some(seconds) = args.soak {
+        let plan = if args.quick {
+            SoakPlan::smoke()
+        } else {
+            SoakPlan::for_seconds(seconds)
+        };
+        let setup = Setup {
+            started_at,
+            stamp,
+            load_before,
+            sizes,
+            env,
+            inherited,
+            fixture,
+        };
+        return run_soak(args, plan, setup).await;
+    }
+
+    let mut plan = if args.quick {
+        Plan::smoke()
+    } else {
+        Plan::full()
+    };
+    if !args.quick {
+        plan.http.duration = Duration::from_secs(args.duration);
+        plan.idle_sockets = args.idle_sockets;
+    }
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    // The server and this process both hold one descriptor per idle socket.
+    let files = process::open_files_limit()?;
+    let idle_cap = usize::try_from(files.saturating_sub(200)).unwrap_or(usize::MAX);
+    let capped = plan.idle_sockets > idle_cap;
+    if capped {
+        progress(format_args!(
+            "open-files limit {files}: idle scenario capped at {idle_cap} sockets (raise `ulimit -n`)"
+        ));
+        plan.idle_sockets = idle_cap;
+    }
 
     let mut by_scenario: Vec<(String, Vec<Row>)> = Vec::new();
     let mut record = |rows: Vec<Row>| {
@@ -294,5 +333,80 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&json)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(stdout, "Results: {}", path.display())?;
+    Ok(())
+}
+
+/// What the soak shares with the scenarios' run: the prepared database and server settings.
+struct Setup {
+    started_at: chrono::DateTime<chrono::Utc>,
+    stamp: String,
+    load_before: String,
+    sizes: Sizes,
+    env: Vec<(String, String)>,
+    inherited: Vec<(String, String)>,
+    fixture: fixture::Fixture,
+}
+
+/// The soak: one server process for every round of `plan`; the table, the JSON, the verdict.
+async fn run_soak(args: &Args, plan: SoakPlan, setup: Setup) -> anyhow::Result<()> {
+    let log = args.out.join(format!("server-{}-soak.log", setup.stamp));
+    let mut server = ServerProcess::start(&args.server, &setup.env, &log).await?;
+    progress(format_args!(
+        "soak: {} rounds (3 HTTP scenarios of {:.1} s each with a chat alongside, then a \
+         fan-out) against {} (pid {}); server log {}",
+        plan.rounds,
+        (plan.http.warmup + plan.http.duration).as_secs_f64(),
+        server.base_url,
+        server.pid,
+        log.display()
+    ));
+    let target = Target::new(&server.base_url, setup.fixture)?;
+    let pid = server.pid;
+    let result = soak::run(&target, &plan, Some(pid), |round| {
+        progress(round.summary());
+        server.check_alive()
+    })
+    .await;
+    let stopped = server.stop().await;
+    let verdict = result.verdict(&plan);
+    let load_after = process::load_average();
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "\n{}", soak::table(&result, &verdict))?;
+    writeln!(stdout, "memory criterion: {}", soak::GROWTH_CRITERION)?;
+    writeln!(
+        stdout,
+        "Load average before {}, after {load_after} ({} cores; the load generator shares them).",
+        setup.load_before,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )?;
+    let json = serde_json::json!({
+        "started_at": setup.started_at.to_rfc3339(),
+        "finished_at": chrono::Utc::now().to_rfc3339(),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "load_average": {"before": setup.load_before, "after": load_after},
+        "client_threads": args.client_threads,
+        "sizes": setup.sizes,
+        "plan": plan,
+        "commit": process::git_commit().await,
+        "server_env": setup.env.iter()
+            .chain(setup.inherited.iter())
+            .filter(|(k, _)| k != "HEARTH_JWT_SECRET" && k != "DATABASE_URL")
+            .collect::<Vec<_>>(),
+        "memory_criterion": soak::GROWTH_CRITERION,
+        "passed": verdict.passed(),
+        "verdict": verdict,
+        "soak": result,
+    });
+    let path = args.out.join(format!("soak-{}.json", setup.stamp));
+    std::fs::write(&path, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(stdout, "Results: {}", path.display())?;
+    if !verdict.passed() {
+        bail!("soak FAILED: {}", verdict.failures.join("; "));
+    }
+    stopped.context("cannot stop the server")?;
+    writeln!(stdout, "Soak passed.")?;
     Ok(())
 }

@@ -149,7 +149,7 @@ impl Plan {
 }
 
 /// `Duration` as seconds in the JSON report.
-mod secs {
+pub(crate) mod secs {
     use serde::Serializer;
     use std::time::Duration;
 
