@@ -737,6 +737,47 @@ async fn users_of_an_instance_that_stops_reporting_go_offline() {
     assert_eq!(leave["user"]["username"], "ghost");
 }
 
+/// Another instance announced message 2 while message 1 was still being committed there: the
+/// gap is waited for and filled, never skipped as if message 1 had been deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_still_being_committed_is_filled_not_skipped() {
+    let redis = PrivateRedis::start().await;
+    let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
+    let room =
+        room_with(TestApp::spawn_with(redis_settings(redis.url(), prefix.clone())).await).await;
+    let mut socket = room.socket(&room.owner_token).await;
+    let owner = hearth_domain::UserRef {
+        id: room.owner,
+        username: "owner".to_owned(),
+    };
+    let early = json!({
+        "type": "chat.message",
+        "new_message": {
+            "id": 999_999, "channel_id": room.channel.0, "sender": "owner",
+            "sender_id": room.owner.0, "content": "second", "timestamp": "2026-01-01T00:00:00Z",
+            "seq": 2
+        }
+    });
+    hearth_tests::redis_server::publish(
+        redis.port,
+        &format!("{prefix}:events"),
+        &format!("other|{early}"),
+    )
+    .await;
+    // Several gap-fill rounds pass while neither message is in the database yet.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for content in ["first", "second"] {
+        hearth_db::messages::create(&room.app.db, room.channel, &owner, content, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let first = socket.recv_type("chat.message", WAIT).await;
+    assert_eq!(first["new_message"]["seq"], 1, "{first}");
+    assert_eq!(first["new_message"]["content"], "first");
+    let second = socket.recv_type("chat.message", WAIT).await;
+    assert_eq!(second["new_message"]["seq"], 2, "{second}");
+}
+
 #[tokio::test]
 async fn a_socket_that_stops_answering_pings_is_closed() {
     let room =
@@ -841,7 +882,11 @@ async fn a_message_whose_announcement_was_lost_still_arrives() {
     let room = room_with(TestApp::spawn_with(redis_settings(redis.url(), prefix)).await).await;
     let mut socket = room.socket(&room.owner_token).await;
     // Stored by "another instance" whose publish never reached anyone.
-    hearth_db::messages::create(&room.app.db, room.channel, room.owner, "unannounced", None)
+    let owner = hearth_domain::UserRef {
+        id: room.owner,
+        username: "owner".to_owned(),
+    };
+    hearth_db::messages::create(&room.app.db, room.channel, &owner, "unannounced", None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let event = socket

@@ -320,56 +320,91 @@ impl Hub {
     }
 
     /// Delivers what the database has after the channel's last delivered message.
+    ///
+    /// A number the read does not return is either a deleted message or one committed after
+    /// the read (its announcement still on the way). Only numbers up to the channel's counter
+    /// as read *before* the messages are known to be committed, so only those are skipped as
+    /// deleted; anything later is waited for and read again, never skipped (skipping it would
+    /// drop the message when its announcement arrives).
     async fn fill(&self, channel: ChannelId) {
         let mut failures = 0_u32;
+        let mut rounds_without_progress = 0_u32;
         loop {
             let Some(from) = self.channels().get(&channel).map(|s| s.last_seq) else {
                 return;
             };
-            let messages =
-                match hearth_db::messages::since(&self.inner.db, channel, from, FILL_BATCH).await {
-                    Ok(messages) => messages,
-                    Err(e) => {
-                        failures += 1;
-                        tracing::warn!(%channel, error = %e, failures, "cannot fill a gap yet");
-                        if failures >= 20 {
-                            self.skip_gap(channel);
-                            return;
-                        }
-                        tokio::time::sleep(GAP_WAIT * failures).await;
-                        continue;
-                    }
-                };
-            let full_batch = i64::try_from(messages.len()).unwrap_or(i64::MAX) >= FILL_BATCH;
-            let mut channels = self.channels();
-            let Some(state) = channels.get_mut(&channel) else {
-                return;
+            let read = async {
+                let committed = hearth_db::messages::last_seq(&self.inner.db, channel).await?;
+                let messages =
+                    hearth_db::messages::since(&self.inner.db, channel, from, FILL_BATCH).await?;
+                Ok::<_, hearth_domain::DomainError>((committed, messages))
             };
-            for message in messages {
-                let event = Event::ChatMessage {
-                    new_message: ChatMessage::from(message),
+            let (committed, messages) = match read.await {
+                Ok((Some(committed), messages)) => (committed, messages),
+                // The channel is gone; its sockets are closed by the deletion event.
+                Ok((None, _)) => return,
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(%channel, error = %e, failures, "cannot fill a gap yet");
+                    if failures >= 20 {
+                        self.skip_gap(channel);
+                        return;
+                    }
+                    tokio::time::sleep(GAP_WAIT * failures).await;
+                    continue;
+                }
+            };
+            let full_batch = i64::try_from(messages.len()).unwrap_or(i64::MAX) >= FILL_BATCH;
+            {
+                let mut channels = self.channels();
+                let Some(state) = channels.get_mut(&channel) else {
+                    return;
                 };
-                if let Some(frame) = Frame::of(&event) {
-                    let seq = event.seq().unwrap_or_default();
-                    if seq > state.last_seq {
-                        state.broadcast(&frame, None);
-                        state.last_seq = seq;
+                for message in messages {
+                    let event = Event::ChatMessage {
+                        new_message: ChatMessage::from(message),
+                    };
+                    if let Some(frame) = Frame::of(&event) {
+                        let seq = event.seq().unwrap_or_default();
+                        if seq > state.last_seq {
+                            state.broadcast(&frame, None);
+                            state.last_seq = seq;
+                        }
                     }
                 }
+                state.drain();
+                if !full_batch {
+                    if let Some((&next, _)) = state.pending.first_key_value() {
+                        // Committed numbers the read left out were deleted: move past them.
+                        let deleted_up_to = (next - 1).min(committed);
+                        if deleted_up_to > state.last_seq {
+                            state.last_seq = deleted_up_to;
+                            state.drain();
+                        }
+                    }
+                }
+                state.filling = !state.pending.is_empty();
+                if !state.filling {
+                    return;
+                }
+                if state.last_seq > from {
+                    rounds_without_progress = 0;
+                } else {
+                    rounds_without_progress += 1;
+                }
             }
-            state.drain();
             if full_batch {
                 continue;
             }
-            if let Some((&next, _)) = state.pending.first_key_value() {
-                // What is still missing was deleted before we read it: move past it.
-                state.last_seq = next - 1;
-                state.drain();
-            }
-            state.filling = !state.pending.is_empty();
-            if !state.filling {
+            // What is still missing was committed after the read: its announcement (or the
+            // next read) brings it. A number that never appears (a sender's transaction lost
+            // in a crash between numbering and commit cannot leave one, but be safe) is given
+            // up on after a while rather than holding the channel forever.
+            if rounds_without_progress >= 40 {
+                self.skip_gap(channel);
                 return;
             }
+            tokio::time::sleep(GAP_WAIT).await;
         }
     }
 
