@@ -11,15 +11,18 @@ use futures_util::future::LocalBoxFuture;
 use hearth_domain::UserId;
 
 /// An authenticated caller; extracting it answers 401 when there is no valid access token, or
-/// when the account it names no longer exists.
-#[derive(Debug, Clone, Copy)]
+/// when the account it names no longer exists. The account is read once, here, so handlers that
+/// need the name or the staff flag do not read it again.
+#[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: UserId,
+    pub username: String,
+    pub is_staff: bool,
 }
 
 /// The caller when a valid access token is present, `None` otherwise (an error only when the
 /// database cannot tell whether the account exists).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<AuthUser>);
 
 /// The token in `Authorization: Bearer <token>`: `Ok(None)` without the header, an error when
@@ -60,10 +63,14 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     let id = state.tokens.verify(&token, TokenKind::Access)?;
     // A token outlives a deleted account; it must not outlive it in effect. The reference
     // (simplejwt) loads the user on every request for the same reason.
-    if hearth_db::users::find(&state.db, id).await?.is_none() {
-        return Err(ApiError::unauthorized("The account no longer exists"));
-    }
-    Ok(AuthUser { id })
+    let account = hearth_db::users::find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("The account no longer exists"))?;
+    Ok(AuthUser {
+        id,
+        username: account.username,
+        is_staff: account.is_staff,
+    })
 }
 
 impl FromRequest for AuthUser {

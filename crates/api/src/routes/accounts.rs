@@ -308,18 +308,12 @@ pub struct CurrentUserResponse {
 )]
 #[get("/api/me/")]
 #[tracing::instrument(skip_all, fields(user_id = caller.id.0))]
-pub async fn get_current_user(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-) -> Result<web::Json<CurrentUserResponse>, ApiError> {
-    let user = hearth_db::users::find(&state.db, caller.id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("The account no longer exists"))?;
-    Ok(web::Json(CurrentUserResponse {
-        user_id: user.id.0,
-        username: user.username,
-        is_staff: user.is_staff,
-    }))
+pub async fn get_current_user(caller: AuthUser) -> web::Json<CurrentUserResponse> {
+    web::Json(CurrentUserResponse {
+        user_id: caller.id.0,
+        username: caller.username,
+        is_staff: caller.is_staff,
+    })
 }
 
 /// Logs in a non-browser client: tokens in the body, no cookies.

@@ -184,7 +184,7 @@ pub async fn set_category_icon(
     upload: Multipart,
 ) -> Result<web::Json<CategoryDto>, ApiError> {
     let category = CategoryId(category_id.into_inner());
-    require_staff(&state, user).await?;
+    require_staff(&user)?;
     // Refuse an unknown category before reading the upload.
     if hearth_db::categories::find(&state.db, category)
         .await?
