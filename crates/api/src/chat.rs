@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use hearth_domain::model::{Membership, Message};
 use hearth_domain::rules::{self, MESSAGE_MAX_CHARS, NONCE_MAX_CHARS};
-use hearth_domain::{ChannelId, DomainError, Event, MessageId, ServerId, UserId};
+use hearth_domain::{ChannelId, DomainError, Event, MessageId, ServerId, UserId, UserRef};
 
 /// Why a chat action was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,7 +126,7 @@ pub async fn destination(state: &AppState, channel: ChannelId) -> Result<Destina
 /// Sends a message as `user`; see [`send_message_with_outcome`].
 pub async fn send_message(
     state: &AppState,
-    user: UserId,
+    user: &UserRef,
     to: Destination,
     content: &str,
     nonce: Option<&str>,
@@ -143,10 +143,10 @@ pub async fn send_message(
 /// is published as `chat.message` once stored; a nonce replay returns the message first sent
 /// with it and publishes nothing (the same nonce in another channel is refused). A channel
 /// deleted meanwhile is `NoSuchChannel` (the store finds no channel row to number from).
-#[tracing::instrument(skip(state, content, nonce), fields(user_id = %user, channel_id = %to.channel))]
+#[tracing::instrument(skip(state, user, content, nonce), fields(user_id = %user.id, channel_id = %to.channel))]
 pub async fn send_message_with_outcome(
     state: &AppState,
-    user: UserId,
+    user: &UserRef,
     to: Destination,
     content: &str,
     nonce: Option<&str>,
@@ -157,7 +157,7 @@ pub async fn send_message_with_outcome(
             "A nonce must have 1 to {NONCE_MAX_CHARS} characters and no control characters"
         )));
     }
-    match hearth_db::members::membership(&state.db, to.server, user).await? {
+    match hearth_db::members::membership(&state.db, to.server, user.id).await? {
         Membership::Member => {}
         Membership::NotMember => return Err(ChatError::NotMember),
         Membership::NoSuchServer => return Err(ChatError::NoSuchChannel),

@@ -165,7 +165,11 @@ pub async fn run(db: &Db, hasher: &PasswordHasher) -> anyhow::Result<SeedReport>
             }
             if let Some(channel) = first_channel {
                 for (sender, text) in MESSAGES {
-                    hearth_db::messages::create(db, channel, user_id(sender)?, text, None).await?;
+                    let sender = hearth_domain::UserRef {
+                        id: user_id(sender)?,
+                        username: (*sender).to_owned(),
+                    };
+                    hearth_db::messages::create(db, channel, &sender, text, None).await?;
                 }
             }
         }

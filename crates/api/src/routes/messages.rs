@@ -11,7 +11,7 @@ use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use hearth_domain::model::Message;
 use hearth_domain::rules::{COMPAT_HISTORY_LIMIT, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
-use hearth_domain::{ChannelId, MessageId};
+use hearth_domain::{ChannelId, MessageId, UserRef};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -164,9 +164,13 @@ pub async fn create_message(
     let request = body.into_inner();
     request.validate()?;
     let to = chat::destination(&state, ChannelId(channel_id.into_inner())).await?;
+    let sender = UserRef {
+        id: user.id,
+        username: user.username,
+    };
     let (message, outcome) = chat::send_message_with_outcome(
         &state,
-        user.id,
+        &sender,
         to,
         &request.content,
         request.nonce.as_deref(),

@@ -12,7 +12,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_domain::model::Message;
 use hearth_domain::rules::NONCE_WINDOW_MINUTES;
-use hearth_domain::{ChannelId, DomainError, MessageId, UserId};
+use hearth_domain::{ChannelId, DomainError, MessageId, UserId, UserRef};
 
 /// How many times [`create`] starts over when the claim that beat it on a nonce vanished
 /// before it could be read (its message was deleted in between). Twice is already unlikely.
@@ -33,14 +33,14 @@ const CREATE_ATTEMPTS: usize = 3;
 pub async fn create(
     db: &Db,
     channel: ChannelId,
-    sender: UserId,
+    sender: &UserRef,
     content: &str,
     nonce: Option<&str>,
 ) -> DbResult<(Message, bool)> {
     let mut conn = db.conn().await?;
     for _ in 0..CREATE_ATTEMPTS {
         if let Some(nonce) = nonce {
-            if let Some(existing) = claimed(&mut conn, sender, nonce).await? {
+            if let Some(existing) = claimed(&mut conn, sender.id, nonce).await? {
                 return Ok((existing, false));
             }
         }
@@ -103,11 +103,12 @@ const CLAIM_NONCE: &str = "\
         SET message_id = EXCLUDED.message_id, created_at = now() \
         WHERE message_nonces.created_at <= now() - make_interval(mins => $4)";
 
-/// One attempt at storing a new message, in one transaction.
+/// One attempt at storing a new message, in one transaction. The sender's name comes from the
+/// caller (who authenticated them), not from another read while the channel row is locked.
 async fn store(
     conn: &mut Conn,
     channel: ChannelId,
-    sender: UserId,
+    sender: &UserRef,
     content: &str,
     nonce: Option<&str>,
 ) -> Result<Message, StoreError> {
@@ -123,7 +124,7 @@ async fn store(
             let (id, created_at): (i64, DateTime<Utc>) = diesel::insert_into(messages::table)
                 .values((
                     messages::channel_id.eq(channel.0),
-                    messages::sender_id.eq(sender.0),
+                    messages::sender_id.eq(sender.id.0),
                     messages::seq.eq(seq),
                     messages::content.eq(content),
                     messages::nonce.eq(nonce),
@@ -133,7 +134,7 @@ async fn store(
                 .await?;
             if let Some(nonce) = nonce {
                 let claimed = diesel::sql_query(CLAIM_NONCE)
-                    .bind::<BigInt, _>(sender.0)
+                    .bind::<BigInt, _>(sender.id.0)
                     .bind::<Text, _>(nonce)
                     .bind::<BigInt, _>(id)
                     .bind::<Integer, _>(NONCE_WINDOW_MINUTES)
@@ -143,16 +144,11 @@ async fn store(
                     return Err(StoreError::NonceTaken);
                 }
             }
-            let username: String = users::table
-                .find(sender.0)
-                .select(users::username)
-                .get_result(conn)
-                .await?;
             Ok(Message {
                 id: MessageId(id),
                 channel_id: channel,
-                sender_id: sender,
-                sender: username,
+                sender_id: sender.id,
+                sender: sender.username.clone(),
                 seq,
                 content: content.to_owned(),
                 nonce: nonce.map(str::to_owned),
