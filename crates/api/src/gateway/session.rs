@@ -208,19 +208,14 @@ pub async fn run(
                     }
                 };
                 let reply = match message {
+                    // Every data frame counts, refused binary ones too, so a flood of either
+                    // ends in 4008.
+                    AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)
+                        if frames_limiter.check().is_err() => Some(rate_limited(None)),
                     AggregatedMessage::Text(text) => {
-                        if frames_limiter.check().is_err() {
-                            Some(rate_limited(None))
-                        } else {
-                            handle_text(&state, destination, &user, &text, &mut last_typing).await
-                        }
+                        handle_text(&state, destination, &user, &text, &mut last_typing).await
                     }
-                    // Refused frames count like any other, so that a flood of them ends in 4008.
-                    AggregatedMessage::Binary(_) => Some(if frames_limiter.check().is_err() {
-                        rate_limited(None)
-                    } else {
-                        ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")
-                    }),
+                    AggregatedMessage::Binary(_) => Some(ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")),
                     AggregatedMessage::Ping(bytes) => {
                         if session.pong(&bytes).await.is_err() { return; }
                         None
@@ -337,7 +332,7 @@ async fn handle_text(
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 return Some(rate_limited(Some(wait)).about(nonce));
             }
-            match chat::send_message(state, user.id, to, &message, nonce.as_deref()).await {
+            match chat::send_message(state, user, to, &message, nonce.as_deref()).await {
                 // The message reaches this socket through the hub, like everyone else's.
                 Ok(_) => None,
                 Err(e) => Some(chat_error(e).about(nonce)),
