@@ -67,30 +67,29 @@ pub async fn page_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let path = req.path().to_owned();
+    // Decided from the path up front: nothing is copied or formatted per request.
+    let policy = if req.path().starts_with("/api/docs") {
+        DOCS_CSP
+    } else {
+        SPA_CSP
+    };
+    let cache_control = crate::spa::cache_control(req.path());
     let mut response = next.call(req).await?;
-    let is_html = response
-        .headers()
+    let success = response.status().is_success();
+    let headers = response.headers_mut();
+    let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/html"));
-    let is_docs = path.starts_with("/api/docs");
-    let headers = response.headers_mut();
     if is_html {
-        let policy = if is_docs { DOCS_CSP } else { SPA_CSP };
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(policy),
         );
     }
-    let is_static_file = !path.starts_with("/api/")
-        && !path.starts_with("/media/")
-        && !path.starts_with("/ws/")
-        && !headers.contains_key(header::CACHE_CONTROL);
-    if is_static_file && response.status().is_success() {
-        let value = crate::spa::cache_control(&path).to_string();
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(header::CACHE_CONTROL, value);
+    if let Some(value) = cache_control.filter(|_| success) {
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, value);
         }
     }
     Ok(response)

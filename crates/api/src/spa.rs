@@ -5,7 +5,7 @@
 use crate::error::ApiError;
 use actix_files::{Files, NamedFile};
 use actix_web::dev::{fn_service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header::HeaderValue;
 use actix_web::{guard, ResponseError};
 use std::path::{Path, PathBuf};
 
@@ -35,27 +35,25 @@ pub fn service(dir: &Path) -> Files {
                     let response = ApiError::not_found("Not found").error_response();
                     return Ok(ServiceResponse::new(req, response));
                 }
-                let file = NamedFile::open_async(&index).await?;
-                let mut response = file.into_response(&req);
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, no_cache());
+                // `Cache-Control` comes from `middleware::page_headers`, as for every file.
+                let response = NamedFile::open_async(&index).await?.into_response(&req);
                 Ok(ServiceResponse::new(req, response))
             }
         }))
 }
 
-fn no_cache() -> header::HeaderValue {
-    header::HeaderValue::from_static("no-cache")
+/// A path of the API, its media or its sockets rather than of the SPA.
+fn is_reserved(path: &str) -> bool {
+    RESERVED_PATHS.contains(&path)
+        || RESERVED_PREFIXES
+            .iter()
+            .any(|prefix| path == prefix.trim_end_matches('/') || path.starts_with(prefix))
 }
 
 /// A path the SPA's router owns: not reserved, and not a missing file (`/assets/x.js`,
 /// `/favicon.ico`), which must stay a 404 rather than become HTML.
 fn is_client_route(path: &str) -> bool {
-    let reserved = RESERVED_PATHS.contains(&path)
-        || RESERVED_PREFIXES
-            .iter()
-            .any(|prefix| path == prefix.trim_end_matches('/') || path.starts_with(prefix));
+    let reserved = is_reserved(path);
     let looks_like_file = path
         .rsplit('/')
         .next()
@@ -63,17 +61,17 @@ fn is_client_route(path: &str) -> bool {
     !reserved && !looks_like_file
 }
 
-/// `Cache-Control` for a static file: Vite's `/assets/` names carry a content hash, so they never
-/// change; everything else is revalidated.
-pub fn cache_control(path: &str) -> CacheControl {
-    if path.starts_with("/assets/") {
-        CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(31_536_000),
-            CacheDirective::Extension("immutable".to_owned(), None),
-        ])
+/// `Cache-Control` for what the SPA serves at `path` (`None` for the API's own paths): Vite's
+/// `/assets/` names carry a content hash, so they never change; everything else is revalidated.
+pub fn cache_control(path: &str) -> Option<HeaderValue> {
+    if is_reserved(path) {
+        None
+    } else if path.starts_with("/assets/") {
+        Some(HeaderValue::from_static(
+            "public, max-age=31536000, immutable",
+        ))
     } else {
-        CacheControl(vec![CacheDirective::NoCache])
+        Some(HeaderValue::from_static("no-cache"))
     }
 }
 
