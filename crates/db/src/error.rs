@@ -24,6 +24,16 @@ pub(crate) fn from_diesel(err: DieselError) -> DomainError {
         DieselError::DatabaseError(_, ref info) if is_unstorable_text(info.message()) => {
             DomainError::InvalidInput("text must not contain NUL characters".to_owned())
         }
+        // A CHECK constraint is a rule about values: whatever slipped past validation and broke
+        // one was refused input, not a fault of ours.
+        // (The constraint's name is schema detail: logged, not told.)
+        DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, ref info) => {
+            tracing::info!(
+                constraint = info.constraint_name(),
+                "check constraint refused a value"
+            );
+            DomainError::InvalidInput("a value is outside what its field allows".to_owned())
+        }
         other => DomainError::Internal(other.to_string()),
     }
 }
@@ -69,5 +79,67 @@ pub(crate) fn foreign_key_violation(err: &DieselError) -> Option<&str> {
             Some(info.constraint_name().unwrap_or_default())
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::DatabaseErrorInformation;
+
+    struct Info(&'static str, Option<&'static str>);
+
+    impl DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            self.1
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn database_error(kind: DatabaseErrorKind, info: Info) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(info))
+    }
+
+    #[test]
+    fn a_broken_check_constraint_is_invalid_input() {
+        let err = database_error(
+            DatabaseErrorKind::CheckViolation,
+            Info(
+                "new row violates check constraint",
+                Some("categories_name_check"),
+            ),
+        );
+        assert!(matches!(
+            from_diesel(err),
+            DomainError::InvalidInput(message) if !message.contains("categories_name_check")
+        ));
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_and_the_rest_internal() {
+        let lost = database_error(
+            DatabaseErrorKind::Unknown,
+            Info("terminating connection due to administrator command", None),
+        );
+        assert!(matches!(from_diesel(lost), DomainError::Unavailable(_)));
+        let other = database_error(DatabaseErrorKind::Unknown, Info("deadlock detected", None));
+        assert!(matches!(from_diesel(other), DomainError::Internal(_)));
     }
 }
