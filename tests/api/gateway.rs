@@ -767,9 +767,16 @@ async fn a_gap_still_being_committed_is_filled_not_skipped() {
     // Several gap-fill rounds pass while neither message is in the database yet.
     tokio::time::sleep(Duration::from_millis(600)).await;
     for content in ["first", "second"] {
-        hearth_db::messages::create(&room.app.db, room.channel, &owner, content, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        hearth_db::messages::create(
+            &room.app.db,
+            room.server,
+            room.channel,
+            &owner,
+            content,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     }
     let first = socket.recv_type("chat.message", WAIT).await;
     assert_eq!(first["new_message"]["seq"], 1, "{first}");
@@ -886,9 +893,16 @@ async fn a_message_whose_announcement_was_lost_still_arrives() {
         id: room.owner,
         username: "owner".to_owned(),
     };
-    hearth_db::messages::create(&room.app.db, room.channel, &owner, "unannounced", None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    hearth_db::messages::create(
+        &room.app.db,
+        room.server,
+        room.channel,
+        &owner,
+        "unannounced",
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let event = socket
         .recv_type("chat.message", Duration::from_secs(12))
         .await;

@@ -234,6 +234,10 @@ async fn icon_change_is_published_as_server_updated() {
     let mut socket = connect(w.app.port, &path, Auth::Bearer(w.owner_token.clone()))
         .await
         .unwrap_or_else(|e| panic!("cannot connect: {e}"));
+    // Subscribed once the first frame arrives; an upload before that could go unseen.
+    socket
+        .recv_type("presence.list", Duration::from_secs(5))
+        .await;
     let (status, body) =
         upload_png(&w.app, &icon_path(w.server), &w.owner_token, png(32, 32)).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -230,3 +230,86 @@ async fn concurrent_join_and_leave_never_leave_a_duplicate_or_a_wrong_answer() {
     .await;
     assert_eq!(listed[0]["num_members"], if member { 2 } else { 1 });
 }
+
+/// `num_members` is kept by the database as members come and go, not counted per request; it
+/// must follow every path that changes membership.
+#[tokio::test]
+async fn member_counts_follow_joins_leaves_removals_and_deleted_accounts() {
+    let app = TestApp::spawn().await;
+    let (owner, owner_token) = app.user_with_token("owner").await;
+    let category = app.category("misc").await;
+    let server = app.server(owner, category, "Place").await;
+    let count = || async {
+        let (status, listed) = send(app.http.get(app.url(&format!(
+            "/api/server/select/?by_serverid={}&with_num_members=true",
+            server.0
+        ))))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        listed[0]["num_members"].as_i64().unwrap_or(-1)
+    };
+    assert_eq!(count().await, 1, "a new server counts its owner");
+    let mut tokens = Vec::new();
+    for name in ["ann", "bob", "cid", "dee"] {
+        let (id, token) = app.user_with_token(name).await;
+        let (status, _) = send(
+            app.http
+                .post(app.url(&join_path(server.0)))
+                .bearer_auth(&token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        tokens.push((id, token));
+    }
+    assert_eq!(count().await, 5);
+    // A refused join or leave changes nothing.
+    send(
+        app.http
+            .post(app.url(&join_path(server.0)))
+            .bearer_auth(&tokens[0].1),
+    )
+    .await;
+    send(
+        app.http
+            .delete(app.url(&leave_path(server.0)))
+            .bearer_auth(&owner_token),
+    )
+    .await;
+    assert_eq!(count().await, 5);
+    let (status, _) = send(
+        app.http
+            .delete(app.url(&leave_path(server.0)))
+            .bearer_auth(&tokens[0].1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(count().await, 4, "after a leave");
+    let (status, _) = send(
+        app.http
+            .delete(app.url(&format!(
+                "/api/servers/{}/members/{}/",
+                server.0, tokens[1].0 .0
+            )))
+            .bearer_auth(&owner_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(count().await, 3, "after a removal by the owner");
+    hearth_db::users::delete_by_username(&app.db, "cid")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count().await, 2, "after an account was deleted");
+    // Removing an account that no longer exists is "not a member", for the owner.
+    let (status, body) = send(
+        app.http
+            .delete(app.url(&format!(
+                "/api/servers/{}/members/{}/",
+                server.0, tokens[2].0 .0
+            )))
+            .bearer_auth(&owner_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_error(&body, "not_member");
+    assert_eq!(count().await, 2);
+}

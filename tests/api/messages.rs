@@ -14,11 +14,18 @@ async fn compat_history_returns_the_newest_50_oldest_first() {
         username: "alice".to_owned(),
     };
     for i in 1..=55 {
-        hearth_db::messages::create(&app.db, channel.id, &alice, &format!("message {i}"), None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        hearth_db::messages::create(
+            &app.db,
+            server,
+            channel.id,
+            &alice,
+            &format!("message {i}"),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     }
-    hearth_db::messages::create(&app.db, other.id, &alice, "elsewhere", None)
+    hearth_db::messages::create(&app.db, server, other.id, &alice, "elsewhere", None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for path in both_slashes(&format!("/api/messages/?channel_id={}", channel.id.0)) {

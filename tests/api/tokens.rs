@@ -412,6 +412,10 @@ async fn a_valid_token_for_a_deleted_account_is_refused_everywhere() {
             "/api/membership/{}/membership/is_member/",
             server.0
         ))),
+        app.http.delete(app.url(&format!(
+            "/api/membership/{}/membership/remove_member/",
+            server.0
+        ))),
         app.http
             .get(app.url(&format!("/api/channels/{}/messages/", channel.id.0))),
         app.http

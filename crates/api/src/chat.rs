@@ -6,7 +6,8 @@
 
 use crate::error::ApiError;
 use crate::startup::AppState;
-use hearth_domain::model::{Membership, Message};
+use hearth_db::messages::Stored;
+use hearth_domain::model::Message;
 use hearth_domain::rules::{self, MESSAGE_MAX_CHARS, NONCE_MAX_CHARS};
 use hearth_domain::{ChannelId, DomainError, Event, MessageId, ServerId, UserId, UserRef};
 
@@ -157,22 +158,22 @@ pub async fn send_message_with_outcome(
             "A nonce must have 1 to {NONCE_MAX_CHARS} characters and no control characters"
         )));
     }
-    match hearth_db::members::membership(&state.db, to.server, user.id).await? {
-        Membership::Member => {}
-        Membership::NotMember => return Err(ChatError::NotMember),
-        Membership::NoSuchServer => return Err(ChatError::NoSuchChannel),
-    }
-    let (message, created) =
-        hearth_db::messages::create(&state.db, to.channel, user, content, nonce).await?;
-    if !created {
-        // A nonce names one send; reused for another channel it is a client bug, and answering
-        // with a message from elsewhere would only hide it.
-        if message.channel_id != to.channel {
-            return Err(ChatError::NonceInUse);
-        }
-        tracing::debug!(message_id = %message.id, "nonce replayed");
-        return Ok((message, SendOutcome::Replayed));
-    }
+    let message =
+        match hearth_db::messages::create(&state.db, to.server, to.channel, user, content, nonce)
+            .await?
+        {
+            Stored::Created(message) => message,
+            Stored::NotMember => return Err(ChatError::NotMember),
+            Stored::Replayed(message) => {
+                // A nonce names one send; reused for another channel it is a client bug, and
+                // answering with a message from elsewhere would only hide it.
+                if message.channel_id != to.channel {
+                    return Err(ChatError::NonceInUse);
+                }
+                tracing::debug!(message_id = %message.id, "nonce replayed");
+                return Ok((message, SendOutcome::Replayed));
+            }
+        };
     state.hub.publish(Event::ChatMessage {
         new_message: message.clone().into(),
     });

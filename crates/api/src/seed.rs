@@ -169,7 +169,12 @@ pub async fn run(db: &Db, hasher: &PasswordHasher) -> anyhow::Result<SeedReport>
                         id: user_id(sender)?,
                         username: (*sender).to_owned(),
                     };
-                    hearth_db::messages::create(db, channel, &sender, text, None).await?;
+                    let stored =
+                        hearth_db::messages::create(db, server, channel, &sender, text, None)
+                            .await?;
+                    if !matches!(stored, hearth_db::messages::Stored::Created(_)) {
+                        anyhow::bail!("seed message not stored: {stored:?}");
+                    }
                 }
             }
         }

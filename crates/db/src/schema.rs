@@ -30,6 +30,7 @@ diesel::table! {
         icon -> Nullable<Text>,
         banner -> Nullable<Text>,
         created_at -> Timestamptz,
+        member_count -> Int8,
     }
 }
 

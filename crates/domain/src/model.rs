@@ -95,6 +95,8 @@ pub enum LeaveOutcome {
     NoSuchServer,
     NotMember,
     OwnerCannotLeave,
+    /// The account does not exist (any more).
+    NoSuchUser,
 }
 
 /// How a request to join a server ended.

@@ -7,7 +7,7 @@ use crate::startup::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{ready, LocalBoxFuture, Ready};
 use hearth_domain::UserId;
 
 /// An authenticated caller; extracting it answers 401 when there is no valid access token, or
@@ -20,10 +20,14 @@ pub struct AuthUser {
     pub is_staff: bool,
 }
 
-/// The caller when a valid access token is present, `None` otherwise (an error only when the
-/// database cannot tell whether the account exists).
-#[derive(Debug, Clone)]
-pub struct MaybeUser(pub Option<AuthUser>);
+/// A caller whose access token is valid, before anything is read about its account. Only for
+/// handlers whose own statement also checks that the account exists, in the same round trip,
+/// and fails with `DomainError::AccountGone` (401) when it does not: the hot membership
+/// endpoints. Every other handler takes [`AuthUser`].
+#[derive(Debug, Clone, Copy)]
+pub struct TokenUser {
+    pub id: UserId,
+}
 
 /// The token in `Authorization: Bearer <token>`: `Ok(None)` without the header, an error when
 /// the header is there but malformed (it never falls back to another credential).
@@ -55,12 +59,10 @@ fn token_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
+    let TokenUser { id } = token_user(&req)?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
-    let token = token_of(&req)?
-        .ok_or_else(|| ApiError::unauthorized("Authentication credentials were not provided"))?;
-    let id = state.tokens.verify(&token, TokenKind::Access)?;
     // A token outlives a deleted account; it must not outlive it in effect. The reference
     // (simplejwt) loads the user on every request for the same reason.
     let account = hearth_db::users::find(&state.db, id)
@@ -82,19 +84,21 @@ impl FromRequest for AuthUser {
     }
 }
 
-impl FromRequest for MaybeUser {
+impl FromRequest for TokenUser {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            match authenticate(req).await {
-                Ok(user) => Ok(MaybeUser(Some(user))),
-                // Whether the caller is somebody cannot be told without the database.
-                Err(e @ ApiError::Unavailable(_)) => Err(e),
-                Err(_) => Ok(MaybeUser(None)),
-            }
-        })
+        ready(token_user(req))
     }
+}
+
+fn token_user(req: &HttpRequest) -> Result<TokenUser, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+    let token = token_of(req)?
+        .ok_or_else(|| ApiError::unauthorized("Authentication credentials were not provided"))?;
+    let id = state.tokens.verify(&token, TokenKind::Access)?;
+    Ok(TokenUser { id })
 }

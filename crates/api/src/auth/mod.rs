@@ -8,6 +8,6 @@ mod tokens;
 pub use cookies::{
     clear_auth_cookies, set_access_cookie, set_refresh_cookie, ACCESS_COOKIE, REFRESH_COOKIE,
 };
-pub use extract::{bearer_token, cookie_token, AuthUser, MaybeUser};
+pub use extract::{bearer_token, cookie_token, AuthUser, TokenUser};
 pub use password::PasswordHasher;
 pub use tokens::{Claims, TokenKind, TokenService};

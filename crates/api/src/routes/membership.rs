@@ -1,12 +1,12 @@
 //! Joining and leaving servers: the reference's `api/membership/<server_id>/membership`.
 
-use crate::auth::AuthUser;
+use crate::auth::TokenUser;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::accounts::MessageResponse;
 use crate::startup::AppState;
 use actix_web::{delete, get, post, web};
 use hearth_domain::model::{JoinOutcome, LeaveOutcome, Membership};
-use hearth_domain::{Event, ServerId, UserId};
+use hearth_domain::{DomainError, Event, ServerId, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +32,7 @@ fn no_such_server() -> ApiError {
 #[tracing::instrument(skip_all, fields(server_id = %server_id, user_id = %user.id))]
 pub async fn join_server(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: TokenUser,
     server_id: web::Path<i64>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
     let server = ServerId(server_id.into_inner());
@@ -73,14 +73,23 @@ pub async fn join_server(
 #[tracing::instrument(skip_all, fields(server_id = %server_id, user_id = %user.id))]
 pub async fn leave_server(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: TokenUser,
     server_id: web::Path<i64>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
     let server = ServerId(server_id.into_inner());
-    remove_from_server(&state, server, user.id).await?;
+    remove_from_server(&state, server, user.id, Remover::Themselves).await?;
     Ok(web::Json(MessageResponse {
         message: "User removed from server".to_owned(),
     }))
+}
+
+/// Who asks for a removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Remover {
+    /// The member, leaving: authenticated by token only, so a missing account is theirs (401).
+    Themselves,
+    /// The server's owner (an authenticated account): a missing account is not a member.
+    Owner,
 }
 
 /// Removes `user` from `server` (leaving, or removal by the owner) and announces it; the same
@@ -89,6 +98,7 @@ pub(crate) async fn remove_from_server(
     state: &AppState,
     server: ServerId,
     user: UserId,
+    by: Remover,
 ) -> Result<(), ApiError> {
     match hearth_db::members::leave(&state.db, server, user).await? {
         LeaveOutcome::Left => {
@@ -98,7 +108,10 @@ pub(crate) async fn remove_from_server(
             });
             Ok(())
         }
-        LeaveOutcome::NotMember => Err(ApiError::NotFound {
+        LeaveOutcome::NoSuchUser if by == Remover::Themselves => {
+            Err(ApiError::from(DomainError::AccountGone))
+        }
+        LeaveOutcome::NotMember | LeaveOutcome::NoSuchUser => Err(ApiError::NotFound {
             code: "not_member",
             message: "User is not a member".to_owned(),
         }),
@@ -131,7 +144,7 @@ pub struct IsMemberResponse {
 #[tracing::instrument(skip_all, fields(server_id = %server_id, user_id = %user.id))]
 pub async fn get_membership(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: TokenUser,
     server_id: web::Path<i64>,
 ) -> Result<web::Json<IsMemberResponse>, ApiError> {
     let server = ServerId(server_id.into_inner());

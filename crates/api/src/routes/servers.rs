@@ -4,7 +4,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
 use crate::json::JsonObject;
 use crate::routes::catalogue::ServerDto;
-use crate::routes::membership::remove_from_server;
+use crate::routes::membership::{remove_from_server, Remover};
 use crate::routes::text::{Description, Name};
 use crate::startup::AppState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -324,6 +324,6 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (server, member) = (ServerId(path.0), UserId(path.1));
     require_owner(&state, server, user.id).await?;
-    remove_from_server(&state, server, member).await?;
+    remove_from_server(&state, server, member, Remover::Owner).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,162 +1,120 @@
 //! Storing messages, gap-free numbering and nonce de-duplication.
 
-use super::{to_message, MessageRow, COLUMNS};
 use crate::error::{foreign_key_violation, from_diesel};
-use crate::pool::Conn;
-use crate::schema::{channels, message_nonces, messages, users};
 use crate::{Db, DbResult};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Text};
-use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use hearth_domain::model::Message;
 use hearth_domain::rules::NONCE_WINDOW_MINUTES;
-use hearth_domain::{ChannelId, DomainError, MessageId, UserId, UserRef};
+use hearth_domain::{ChannelId, DomainError, MessageId, ServerId, UserRef};
 
-/// How many times [`create`] starts over when the claim that beat it on a nonce vanished
-/// before it could be read (its message was deleted in between). Twice is already unlikely.
+diesel::define_sql_function! {
+    /// The `message_store` SQL function (migration 3): membership check, numbering, the message
+    /// and its nonce claim in one call, so a send is one round trip and one cached plan.
+    fn message_store(
+        server: diesel::sql_types::BigInt,
+        channel: diesel::sql_types::BigInt,
+        sender: diesel::sql_types::BigInt,
+        content: diesel::sql_types::Text,
+        nonce: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        window_minutes: diesel::sql_types::Integer,
+    ) -> diesel::pg::sql_types::Record<(
+        diesel::sql_types::Text,
+        diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+    )>;
+}
+
+/// How many times [`create`] asks again when the message a nonce replays was deleted before it
+/// could be read (its claim went with it, so the next call stores anew). Twice is unlikely.
 const CREATE_ATTEMPTS: usize = 3;
 
-/// Stores a message with the channel's next sequence number, unless `nonce` was already used by
-/// `sender` within the last 10 minutes: then the message stored with it is returned instead.
+/// What [`create`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Stored now, with the channel's next sequence number.
+    Created(Message),
+    /// The nonce was used by the sender within the window: the message stored then (which may
+    /// be in another channel; the caller decides what that means).
+    Replayed(Message),
+    /// The sender is not a member of the server.
+    NotMember,
+}
+
+type StoreRow = (String, Option<i64>, Option<i64>, Option<DateTime<Utc>>);
+
+/// Stores a message from `sender` in `channel` of `server`, with the channel's next sequence
+/// number, unless `nonce` was already used by `sender` within the last 10 minutes: then the
+/// message stored with it is returned instead. Membership is checked in the same statement.
+/// A missing server or channel is `NotFound("channel")`.
 ///
-/// The flag is `true` when the message was stored now, `false` for a replay. `content` must
-/// already be normalised (see `hearth_domain::rules::normalize_message`) and `nonce` validated
-/// (`hearth_domain::rules::nonce_is_valid`).
+/// `content` must already be normalised (see `hearth_domain::rules::normalize_message`) and
+/// `nonce` validated (`hearth_domain::rules::nonce_is_valid`).
 ///
 /// Concurrent identical sends store exactly one message: the claim on the nonce is a row keyed
-/// by `(sender, nonce)`, inserted in the transaction that stores the message. A competing
-/// transaction's insert waits for the first to commit, finds the claim taken, rolls back (its
-/// sequence number with it, so numbering stays gap-free) and reads the winner's message.
+/// by `(sender, nonce)`, inserted in the transaction that stores the message; a competing send
+/// waits for the first to commit, finds the claim taken, takes back its own message and number
+/// (it still holds the channel row, so numbering stays gap-free) and answers with the winner's.
 #[tracing::instrument(skip(db, content))]
 pub async fn create(
     db: &Db,
+    server: ServerId,
     channel: ChannelId,
     sender: &UserRef,
     content: &str,
     nonce: Option<&str>,
-) -> DbResult<(Message, bool)> {
+) -> DbResult<Stored> {
     let mut conn = db.conn().await?;
     for _ in 0..CREATE_ATTEMPTS {
-        if let Some(nonce) = nonce {
-            if let Some(existing) = claimed(&mut conn, sender.id, nonce).await? {
-                return Ok((existing, false));
+        let (outcome, id, seq, created_at): StoreRow = diesel::select(message_store(
+            server.0,
+            channel.0,
+            sender.id.0,
+            content,
+            nonce,
+            NONCE_WINDOW_MINUTES,
+        ))
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| match foreign_key_violation(&e) {
+            // The channel or the account was deleted while the statement ran.
+            Some(constraint) if constraint.contains("channel") => DomainError::NotFound("channel"),
+            Some(_) => DomainError::AccountGone,
+            None => from_diesel(e),
+        })?;
+        match (outcome.as_str(), id, seq, created_at) {
+            ("created", Some(id), Some(seq), Some(created_at)) => {
+                return Ok(Stored::Created(Message {
+                    id: MessageId(id),
+                    channel_id: channel,
+                    sender_id: sender.id,
+                    sender: sender.username.clone(),
+                    seq,
+                    content: content.to_owned(),
+                    nonce: nonce.map(str::to_owned),
+                    created_at,
+                    edited_at: None,
+                }))
             }
-        }
-        match store(&mut conn, channel, sender, content, nonce).await {
-            Ok(message) => return Ok((message, true)),
-            Err(StoreError::NonceTaken) => continue,
-            Err(StoreError::Db(e)) => {
-                return Err(match (&e, foreign_key_violation(&e)) {
-                    (diesel::result::Error::NotFound, _) => DomainError::NotFound("channel"),
-                    (_, Some(_)) => DomainError::AccountGone,
-                    _ => from_diesel(e),
-                })
+            ("replayed", Some(id), _, _) => {
+                if let Some((message, _)) =
+                    super::history::find_on(&mut conn, MessageId(id)).await?
+                {
+                    return Ok(Stored::Replayed(message));
+                }
+                // Deleted since; its nonce is free again: ask again.
+            }
+            ("not_member", ..) => return Ok(Stored::NotMember),
+            ("no_such_channel", ..) => return Err(DomainError::NotFound("channel")),
+            (other, ..) => {
+                return Err(DomainError::Internal(format!(
+                    "message_store answered {other:?}"
+                )))
             }
         }
     }
     Err(DomainError::Internal(
-        "the claim on a message nonce kept changing hands".to_owned(),
+        "the message a nonce replays kept disappearing".to_owned(),
     ))
-}
-
-/// The live message claimed by `sender`'s `nonce` within the window, if any.
-async fn claimed(conn: &mut Conn, sender: UserId, nonce: &str) -> DbResult<Option<Message>> {
-    message_nonces::table
-        .inner_join(messages::table.inner_join(users::table))
-        .filter(message_nonces::sender_id.eq(sender.0))
-        .filter(message_nonces::nonce.eq(nonce))
-        .filter(
-            diesel::dsl::sql::<Bool>("message_nonces.created_at > now() - make_interval(mins => ")
-                .bind::<Integer, _>(NONCE_WINDOW_MINUTES)
-                .sql(")"),
-        )
-        .filter(messages::deleted_at.is_null())
-        .select(COLUMNS)
-        .first::<MessageRow>(conn)
-        .await
-        .optional()
-        .map(|row| row.map(to_message))
-        .map_err(from_diesel)
-}
-
-/// Why [`store`] gave up.
-enum StoreError {
-    Db(diesel::result::Error),
-    /// A fresh claim on the nonce exists (committed by a concurrent send); rolled back.
-    NonceTaken,
-}
-
-impl From<diesel::result::Error> for StoreError {
-    fn from(err: diesel::result::Error) -> Self {
-        StoreError::Db(err)
-    }
-}
-
-/// Takes over the claim on `sender`'s `nonce` for `message`: inserts it, or replaces a claim
-/// older than the window. Nothing changes (0) when a fresh claim exists; if another
-/// transaction is inserting the same claim, PostgreSQL makes this wait for its outcome.
-const CLAIM_NONCE: &str = "\
-    INSERT INTO message_nonces (sender_id, nonce, message_id) VALUES ($1, $2, $3) \
-    ON CONFLICT (sender_id, nonce) DO UPDATE \
-        SET message_id = EXCLUDED.message_id, created_at = now() \
-        WHERE message_nonces.created_at <= now() - make_interval(mins => $4)";
-
-/// One attempt at storing a new message, in one transaction. The sender's name comes from the
-/// caller (who authenticated them), not from another read while the channel row is locked.
-async fn store(
-    conn: &mut Conn,
-    channel: ChannelId,
-    sender: &UserRef,
-    content: &str,
-    nonce: Option<&str>,
-) -> Result<Message, StoreError> {
-    conn.transaction::<_, StoreError, _>(|conn| {
-        async move {
-            // Locks the channel row until commit, so concurrent senders get consecutive
-            // numbers; a missing channel is `NotFound`.
-            let seq: i64 = diesel::update(channels::table.find(channel.0))
-                .set(channels::last_seq.eq(channels::last_seq + 1))
-                .returning(channels::last_seq)
-                .get_result(conn)
-                .await?;
-            let (id, created_at): (i64, DateTime<Utc>) = diesel::insert_into(messages::table)
-                .values((
-                    messages::channel_id.eq(channel.0),
-                    messages::sender_id.eq(sender.id.0),
-                    messages::seq.eq(seq),
-                    messages::content.eq(content),
-                    messages::nonce.eq(nonce),
-                ))
-                .returning((messages::id, messages::created_at))
-                .get_result(conn)
-                .await?;
-            if let Some(nonce) = nonce {
-                let claimed = diesel::sql_query(CLAIM_NONCE)
-                    .bind::<BigInt, _>(sender.id.0)
-                    .bind::<Text, _>(nonce)
-                    .bind::<BigInt, _>(id)
-                    .bind::<Integer, _>(NONCE_WINDOW_MINUTES)
-                    .execute(conn)
-                    .await?;
-                if claimed == 0 {
-                    return Err(StoreError::NonceTaken);
-                }
-            }
-            Ok(Message {
-                id: MessageId(id),
-                channel_id: channel,
-                sender_id: sender.id,
-                sender: sender.username.clone(),
-                seq,
-                content: content.to_owned(),
-                nonce: nonce.map(str::to_owned),
-                created_at,
-                edited_at: None,
-            })
-        }
-        .scope_boxed()
-    })
-    .await
 }

@@ -2,6 +2,7 @@
 
 use super::{to_message, MessageRow, COLUMNS};
 use crate::error::from_diesel;
+use crate::pool::Conn;
 use crate::schema::{channels, messages, users};
 use crate::{Db, DbResult};
 use diesel::prelude::*;
@@ -101,13 +102,21 @@ pub async fn last_seq(db: &Db, channel: ChannelId) -> DbResult<Option<i64>> {
 #[tracing::instrument(skip(db))]
 pub async fn find(db: &Db, id: MessageId) -> DbResult<Option<(Message, ServerId)>> {
     let mut conn = db.conn().await?;
+    find_on(&mut conn, id).await
+}
+
+/// [`find`] on a connection the caller already holds.
+pub(crate) async fn find_on(
+    conn: &mut Conn,
+    id: MessageId,
+) -> DbResult<Option<(Message, ServerId)>> {
     messages::table
         .inner_join(users::table)
         .inner_join(channels::table)
         .filter(messages::id.eq(id.0))
         .filter(messages::deleted_at.is_null())
         .select((COLUMNS, channels::server_id))
-        .first::<(MessageRow, i64)>(&mut conn)
+        .first::<(MessageRow, i64)>(conn)
         .await
         .optional()
         .map(|row| row.map(|(message, server)| (to_message(message), ServerId(server))))

@@ -10,7 +10,6 @@ use crate::schema::{categories, server_members, servers};
 use crate::{Db, DbResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::RunQueryDsl;
 use hearth_domain::model::{Server, ServerFilter};
 use hearth_domain::rules::normalize_category_name;
@@ -26,17 +25,14 @@ type ServerRow = (
     Option<String>,
     Option<String>,
     DateTime<Utc>,
-    Option<i64>,
+    i64,
 );
-
-/// Member counts come from the primary-key index of `server_members`, one index range per
-/// listed server, in the same query as the servers themselves.
-const MEMBER_COUNT: &str = "(SELECT count(*) FROM server_members m WHERE m.server_id = servers.id)";
 
 /// The catalogue: servers matching every given filter, by id, each with its channels.
 ///
-/// Two queries whatever the number of servers: one for the servers (and their member counts),
-/// one for all their channels.
+/// Two queries whatever the number of servers: one for the servers (and their member counts,
+/// kept in `servers.member_count` by triggers rather than counted per request), one for all
+/// their channels.
 #[tracing::instrument(skip(db))]
 pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
     let mut conn = db.conn().await?;
@@ -62,11 +58,6 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
     if let Some(limit) = filter.limit {
         query = query.limit(limit);
     }
-    let count = if filter.with_num_members {
-        MEMBER_COUNT
-    } else {
-        "NULL::bigint"
-    };
     let rows: Vec<ServerRow> = query
         .select((
             servers::id,
@@ -78,7 +69,7 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
             servers::icon,
             servers::banner,
             servers::created_at,
-            diesel::dsl::sql::<Nullable<BigInt>>(count),
+            servers::member_count,
         ))
         .load(&mut conn)
         .await
@@ -112,7 +103,7 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
                     banner,
                     created_at,
                     channels: channels.remove(&ServerId(id)).unwrap_or_default(),
-                    num_members: num,
+                    num_members: filter.with_num_members.then_some(num),
                 }
             },
         )
