@@ -8,9 +8,6 @@
 //! owned by user `s`, a member by that rule too.
 
 use anyhow::{bail, ensure, Context};
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use serde::Serialize;
 use std::time::Duration;
 use tokio_postgres::NoTls;
@@ -118,13 +115,9 @@ impl Fixture {
 /// The password of every bench user.
 pub const PASSWORD: &str = "bench-password-1";
 
-/// An Argon2id PHC string of `password` at the server's cost (19 MiB, 2 passes, 1 lane).
+/// An Argon2id PHC string of `password`, made by the server's own code at the server's cost.
 fn hash_password(password: &str) -> anyhow::Result<String> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
+    hearth_api::auth::hash_blocking(password)
         .map_err(|e| anyhow::anyhow!("cannot hash the bench password: {e}"))
 }
 
