@@ -103,10 +103,7 @@ mod tests {
     async fn a_hash_verifies_its_password_only() -> Result<(), ApiError> {
         let hasher = PasswordHasher::new(1)?;
         let hash = hasher.hash("correct horse battery").await?;
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{hash}");
         assert!(hasher.verify("correct horse battery", Some(&hash)).await?);
         assert!(!hasher.verify("wrong horse battery", Some(&hash)).await?);
         assert!(!hasher.verify("correct horse battery", None).await?);

@@ -128,11 +128,11 @@ async fn open_socket(
         );
     }
     let state = state.into_inner();
-    actix_web::rt::spawn(async move {
+    let socket = async move {
         let Some(user) = user else {
             return session::refuse(session, close::NOT_AUTHENTICATED, "not authenticated").await;
         };
-        let checked = check_target(&state, user, server, channel).await;
+        let checked = Box::pin(check_target(&state, user, server, channel)).await;
         match checked {
             Ok(Some(user)) => {
                 let connection = Connection {
@@ -148,7 +148,8 @@ async fn open_socket(
             }
             Err(code) => session::refuse(session, code, "cannot open this socket").await,
         }
-    });
+    };
+    actix_web::rt::spawn(socket);
     Ok(response)
 }
 

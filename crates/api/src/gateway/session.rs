@@ -137,15 +137,26 @@ pub async fn run(
     };
     tracing::info!(user_id = %user.id, channel_id = %connection.channel, "socket open");
 
+    // Sent once; not kept for the socket's lifetime (an idle socket should cost little).
     let online = ServerFrame::PresenceList {
-        users: subscription.online.clone(),
+        users: std::mem::take(&mut subscription.online),
     };
-    if !send_frame(&mut session, &online).await {
+    let sent = send_frame(&mut session, &online).await;
+    drop(online);
+    if !sent {
         return;
     }
     let mut last_seq = subscription.joined_at_seq;
     if let Some(after) = connection.after {
-        match replay(&state, &mut session, connection.channel, after, last_seq).await {
+        match Box::pin(replay(
+            &state,
+            &mut session,
+            connection.channel,
+            after,
+            last_seq,
+        ))
+        .await
+        {
             Ok(sent) => last_seq = sent.max(after),
             Err(()) => {
                 close_with(session, 1011, "replay failed; reconnect").await;
@@ -213,7 +224,9 @@ pub async fn run(
                     AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)
                         if frames_limiter.check().is_err() => Some(rate_limited(None)),
                     AggregatedMessage::Text(text) => {
-                        handle_text(&state, destination, &user, &text, &mut last_typing).await
+                        // Boxed: the store's future is large, and kept inline it would sit in
+                        // every idle socket's task for the socket's whole life.
+                        Box::pin(handle_text(&state, destination, &user, &text, &mut last_typing)).await
                     }
                     AggregatedMessage::Binary(_) => Some(ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")),
                     AggregatedMessage::Ping(bytes) => {
