@@ -12,6 +12,7 @@
 pub mod fixture;
 pub mod http;
 pub mod process;
+pub mod rawws;
 pub mod report;
 pub mod scenarios;
 pub mod soak;

@@ -11,6 +11,7 @@ use governor::{Quota, RateLimiter};
 use hearth_domain::{ChannelId, ChatMessage, Event, ServerId, UserRef};
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// Largest frame accepted (a 2,000-character message is at most 8 KiB of UTF-8).
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -24,6 +25,21 @@ const FRAME_FACTOR: NonZeroU32 = match NonZeroU32::new(4) {
     Some(factor) => factor,
     None => NonZeroU32::MIN,
 };
+
+/// Queued frames forwarded per turn of a socket's loop before it looks at its other inputs.
+const FORWARD_BATCH: usize = 64;
+
+/// Sends a frame from the hub unless its sequence number was already sent (by the replay);
+/// `false` when the socket is gone.
+async fn forward(session: &mut Session, frame: Frame, last_seq: &mut i64) -> bool {
+    if let Some(seq) = frame.seq {
+        if seq <= *last_seq {
+            return true;
+        }
+        *last_seq = seq;
+    }
+    session.text(frame.text).await.is_ok()
+}
 
 /// Who connected where, as established by the handshake.
 pub struct Connection {
@@ -175,11 +191,17 @@ pub async fn run(
         count: 0,
     };
     let mut last_typing: Option<Instant> = None;
+    // Messages are stored by a task of their own, in the order sent, so this loop keeps
+    // delivering frames (and reading) while the database works.
+    let outbox = Outbox::spawn(state.clone(), user.clone(), destination, session.clone());
     let mut heartbeat = tokio::time::interval(settings.ws_ping_interval);
     heartbeat.tick().await;
     let mut unanswered_pings = 0_u8;
 
     let reason = loop {
+        // A close from the hub first, then deliveries (at most a batch per turn), then what the
+        // client sends: reading it never waits for the database (the outbox stores), so a
+        // sender's own messages are not held up behind a busy channel for long.
         tokio::select! {
             biased;
             code = &mut subscription.kicked => {
@@ -199,14 +221,16 @@ pub async fn run(
             }
             frame = subscription.frames.recv() => {
                 let Some(frame) = frame else { break (close::GOING_AWAY, "closing") };
-                if let Some(seq) = frame.seq {
-                    if seq <= last_seq {
-                        continue;
-                    }
-                    last_seq = seq;
-                }
-                if session.text(frame.text).await.is_err() {
+                if !forward(&mut session, frame, &mut last_seq).await {
                     return;
+                }
+                // Frames queued meanwhile go out now, without another turn of the select: under
+                // load the connection then writes them in one go instead of one by one.
+                for _ in 1..FORWARD_BATCH {
+                    let Ok(frame) = subscription.frames.try_recv() else { break };
+                    if !forward(&mut session, frame, &mut last_seq).await {
+                        return;
+                    }
                 }
             }
             message = stream.recv() => {
@@ -224,9 +248,7 @@ pub async fn run(
                     AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)
                         if frames_limiter.check().is_err() => Some(rate_limited(None)),
                     AggregatedMessage::Text(text) => {
-                        // Boxed: the store's future is large, and kept inline it would sit in
-                        // every idle socket's task for the socket's whole life.
-                        Box::pin(handle_text(&state, destination, &user, &text, &mut last_typing)).await
+                        handle_text(&state, destination, &outbox, &user, &text, &mut last_typing).await
                     }
                     AggregatedMessage::Binary(_) => Some(ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")),
                     AggregatedMessage::Ping(bytes) => {
@@ -307,10 +329,56 @@ fn rate_limited(retry_after: Option<Duration>) -> ServerFrame {
     }
 }
 
+/// A chat message accepted from the client, waiting to be stored.
+struct Outgoing {
+    content: String,
+    nonce: Option<String>,
+}
+
+/// The socket's queue of messages to store, and the task that stores them one by one.
+struct Outbox {
+    queue: mpsc::Sender<Outgoing>,
+}
+
+impl Outbox {
+    /// Messages accepted but not stored yet; beyond this the socket is not read until the
+    /// store catches up (rate limits normally keep a socket far below it).
+    const CAPACITY: usize = 64;
+
+    fn spawn(
+        state: web::Data<AppState>,
+        user: UserRef,
+        to: Destination,
+        mut session: Session,
+    ) -> Self {
+        let (queue, mut pending) = mpsc::channel::<Outgoing>(Self::CAPACITY);
+        // Ends once the socket's loop is gone and every accepted message was stored.
+        actix_web::rt::spawn(async move {
+            while let Some(message) = pending.recv().await {
+                let stored = chat::send_message(
+                    &state,
+                    &user,
+                    to,
+                    &message.content,
+                    message.nonce.as_deref(),
+                )
+                .await;
+                // A stored message reaches its socket through the hub, like everyone else's;
+                // a refusal is told to this socket only.
+                if let Err(e) = stored {
+                    let _ = send_frame(&mut session, &chat_error(e).about(message.nonce)).await;
+                }
+            }
+        });
+        Self { queue }
+    }
+}
+
 /// Handles one text frame; returns the frame to answer with, if any.
 async fn handle_text(
     state: &AppState,
     to: Destination,
+    outbox: &Outbox,
     user: &UserRef,
     text: &str,
     last_typing: &mut Option<Instant>,
@@ -345,10 +413,21 @@ async fn handle_text(
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 return Some(rate_limited(Some(wait)).about(nonce));
             }
-            match chat::send_message(state, user, to, &message, nonce.as_deref()).await {
-                // The message reaches this socket through the hub, like everyone else's.
-                Ok(_) => None,
-                Err(e) => Some(chat_error(e).about(nonce)),
+            let outgoing = Outgoing {
+                content: message,
+                nonce,
+            };
+            // Waits only while the queue is full: then the socket is not read until the store
+            // catches up, which is the back-pressure a sender should feel.
+            match outbox.queue.send(outgoing).await {
+                Ok(()) => None,
+                Err(mpsc::error::SendError(outgoing)) => Some(
+                    ServerFrame::error(
+                        "unavailable",
+                        "The message was not stored; try again shortly",
+                    )
+                    .about(outgoing.nonce),
+                ),
             }
         }
     }

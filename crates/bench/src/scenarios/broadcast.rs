@@ -6,16 +6,15 @@
 //! frame to the moment the receiver read the delivery.
 
 use super::{Broadcast, Target};
+use crate::rawws::{self, Frame, Reader};
 use crate::stats::{Latencies, Row, Tally};
-use crate::ws::{self, Ledger, Socket};
-use futures_util::stream::SplitStream;
-use futures_util::{SinkExt, StreamExt};
+use crate::ws::{self, Ledger};
+use futures_util::StreamExt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Handshakes in flight at once while sockets open.
 const CONNECTING_AT_ONCE: usize = 64;
@@ -49,7 +48,7 @@ struct Reception {
 }
 
 async fn receive(
-    mut stream: SplitStream<Socket>,
+    mut reader: Reader,
     ledger: Arc<Ledger>,
     mut stop: watch::Receiver<bool>,
     finished: Arc<Finished>,
@@ -61,13 +60,13 @@ async fn receive(
     loop {
         let frame = tokio::select! {
             biased;
-            frame = stream.next() => frame,
+            frame = reader.next() => frame,
             _ = stop.changed() => break,
         };
         finished.frames.fetch_add(1, Ordering::Relaxed);
         match frame {
-            Some(Ok(Message::Text(text))) => {
-                if let Some((slot, latency)) = ws::nonce_of(&text).and_then(|n| ledger.delivered(n))
+            Ok(Some(Frame::Text(text))) => {
+                if let Some((slot, latency)) = ws::nonce_of(text).and_then(|n| ledger.delivered(n))
                 {
                     if seen[slot] == 0 {
                         got.unique += 1;
@@ -85,20 +84,20 @@ async fn receive(
                         complete = true;
                         finished.one();
                     }
-                } else if ws::is_error_frame(&text) {
+                } else if ws::is_error_frame(text) {
                     got.tally.error(format!("error frame: {text}"));
                 }
             }
-            Some(Ok(Message::Close(frame))) => {
-                got.tally.error(format!("closed by the server: {frame:?}"));
+            Ok(Some(Frame::Close(code))) => {
+                got.tally.error(format!("closed by the server: {code:?}"));
                 break;
             }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                got.tally.error(format!("socket failed: {e}"));
+            Ok(Some(Frame::Other)) => {}
+            Err(e) => {
+                got.tally.error(format!("socket failed: {e:#}"));
                 break;
             }
-            None => {
+            Ok(None) => {
                 got.tally.error("socket closed");
                 break;
             }
@@ -139,11 +138,13 @@ pub async fn run(
             let (ledger, stop, finished) = (ledger.clone(), stop.clone(), finished.clone());
             async move {
                 let started = Instant::now();
-                let socket = ws::connect(addr, server, channel, &token).await;
+                let socket = rawws::connect(addr, server, channel, &token).await;
                 let took = started.elapsed();
-                let socket = socket.map(|socket| {
-                    let (sink, stream) = socket.split();
-                    (sink, tokio::spawn(receive(stream, ledger, stop, finished)))
+                let socket = socket.map(|(reader, writer)| {
+                    (
+                        writer,
+                        tokio::spawn(receive(reader, ledger, stop, finished)),
+                    )
                 });
                 (i, socket, took)
             }
@@ -175,7 +176,7 @@ pub async fn run(
     let mut senders = JoinSet::new();
     let (sending, listening): (Vec<_>, Vec<_>) =
         sinks.into_iter().partition(|(i, _)| *i < spec.senders);
-    for (i, mut sink) in sending {
+    for (i, sink) in sending {
         let ledger = ledger.clone();
         let offset = Duration::from_secs_f64(i as f64 / spec.rate / spec.senders.max(1) as f64);
         senders.spawn(async move {
@@ -184,8 +185,8 @@ pub async fn run(
                 let at = ws::scheduled(send_start + offset, n, spec.rate);
                 tokio::time::sleep_until(at.into()).await;
                 let frame = ledger.send_frame(i, n);
-                if let Err(e) = sink.send(Message::Text(frame)).await {
-                    tally.error(format!("sender {i} failed: {e}"));
+                if let Err(e) = sink.text(&frame).await {
+                    tally.error(format!("sender {i} failed: {e:#}"));
                     break;
                 }
             }
