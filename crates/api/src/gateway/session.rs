@@ -192,8 +192,9 @@ pub async fn run(
     };
     let mut last_typing: Option<Instant> = None;
     // Messages are stored by a task of their own, in the order sent, so this loop keeps
-    // delivering frames (and reading) while the database works.
-    let outbox = Outbox::spawn(state.clone(), user.clone(), destination, session.clone());
+    // delivering frames (and reading) while the database works. Started by the first message:
+    // most sockets only listen.
+    let mut outbox = Outbox { queue: None };
     let mut heartbeat = tokio::time::interval(settings.ws_ping_interval);
     heartbeat.tick().await;
     let mut unanswered_pings = 0_u8;
@@ -248,7 +249,7 @@ pub async fn run(
                     AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)
                         if frames_limiter.check().is_err() => Some(rate_limited(None)),
                     AggregatedMessage::Text(text) => {
-                        handle_text(&state, destination, &outbox, &user, &text, &mut last_typing).await
+                        handle_text(&state, destination, &mut outbox, &session, &user, &text, &mut last_typing).await
                     }
                     AggregatedMessage::Binary(_) => Some(ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")),
                     AggregatedMessage::Ping(bytes) => {
@@ -335,9 +336,10 @@ struct Outgoing {
     nonce: Option<String>,
 }
 
-/// The socket's queue of messages to store, and the task that stores them one by one.
+/// The socket's queue of messages to store, and the task that stores them one by one (started
+/// with the first message).
 struct Outbox {
-    queue: mpsc::Sender<Outgoing>,
+    queue: Option<mpsc::Sender<Outgoing>>,
 }
 
 impl Outbox {
@@ -345,12 +347,24 @@ impl Outbox {
     /// store catches up (rate limits normally keep a socket far below it).
     const CAPACITY: usize = 64;
 
+    /// The queue, starting its task on first use.
+    fn queue(
+        &mut self,
+        state: &web::Data<AppState>,
+        user: &UserRef,
+        to: Destination,
+        session: &Session,
+    ) -> &mpsc::Sender<Outgoing> {
+        self.queue
+            .get_or_insert_with(|| Self::spawn(state.clone(), user.clone(), to, session.clone()))
+    }
+
     fn spawn(
         state: web::Data<AppState>,
         user: UserRef,
         to: Destination,
         mut session: Session,
-    ) -> Self {
+    ) -> mpsc::Sender<Outgoing> {
         let (queue, mut pending) = mpsc::channel::<Outgoing>(Self::CAPACITY);
         // Ends once the socket's loop is gone and every accepted message was stored.
         actix_web::rt::spawn(async move {
@@ -370,15 +384,16 @@ impl Outbox {
                 }
             }
         });
-        Self { queue }
+        queue
     }
 }
 
 /// Handles one text frame; returns the frame to answer with, if any.
 async fn handle_text(
-    state: &AppState,
+    state: &web::Data<AppState>,
     to: Destination,
-    outbox: &Outbox,
+    outbox: &mut Outbox,
+    session: &Session,
     user: &UserRef,
     text: &str,
     last_typing: &mut Option<Instant>,
@@ -419,7 +434,7 @@ async fn handle_text(
             };
             // Waits only while the queue is full: then the socket is not read until the store
             // catches up, which is the back-pressure a sender should feel.
-            match outbox.queue.send(outgoing).await {
+            match outbox.queue(state, user, to, session).send(outgoing).await {
                 Ok(()) => None,
                 Err(mpsc::error::SendError(outgoing)) => Some(
                     ServerFrame::error(
