@@ -1,5 +1,5 @@
-//! A lean WebSocket client for the delivery scenarios: RFC 6455 framing straight on the TCP
-//! stream, large reads, no allocation per frame.
+//! The load tool's WebSocket client: RFC 6455 framing straight on the TCP stream, large reads,
+//! no allocation per frame.
 //!
 //! A thousand sockets each receiving hundreds of frames a second made tokio-tungstenite (with a
 //! split stream per socket) use most of a core, on the two cores the server needs; like the
@@ -10,13 +10,18 @@
 use anyhow::{bail, Context};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-/// Bytes asked of the kernel per read.
-const READ_CHUNK: usize = 64 * 1024;
+/// How long a handshake (until the first frame, `presence.list`) may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A socket's read buffer to start with: idle sockets (20,000 of them) never need more.
+const INITIAL_BUFFER: usize = 4 * 1024;
+/// The buffer grows (by doubling) up to this while frames arrive faster than they are read.
+const MAX_BUFFER: usize = 64 * 1024;
 /// Largest frame accepted from the server.
 const MAX_FRAME: usize = 1 << 20;
 
@@ -71,7 +76,7 @@ pub async fn connect(
         let writer = Writer(Arc::new(Mutex::new(write)));
         let mut reader = Reader {
             stream: read,
-            buf: vec![0; READ_CHUNK * 2],
+            buf: vec![0; INITIAL_BUFFER],
             start: 0,
             end: 0,
             writer: writer.clone(),
@@ -85,7 +90,7 @@ pub async fn connect(
         }
         Ok((reader, writer))
     };
-    tokio::time::timeout(crate::ws::HANDSHAKE_TIMEOUT, opened)
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, opened)
         .await
         .context("handshake timed out")?
 }
@@ -128,19 +133,25 @@ fn header(bytes: &[u8]) -> anyhow::Result<Option<(u8, usize, usize)>> {
 }
 
 impl Reader {
-    /// Reads more bytes after `end`, moving the unread ones to the front first when the space
-    /// behind them runs short; `false` at end of stream.
+    /// Reads more bytes after `end`; `false` at end of stream. Unread bytes move to the front
+    /// once the space behind them is used up; the buffer doubles when they fill it (a frame
+    /// larger than the buffer: `header` bounds that) or when a read filled all the free space
+    /// (more is waiting: read it in larger pieces, up to [`MAX_BUFFER`]).
     async fn fill(&mut self) -> anyhow::Result<bool> {
-        if self.buf.len() - self.end < READ_CHUNK {
+        if self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
-            if self.buf.len() - self.end < READ_CHUNK {
-                self.buf.resize(self.end + READ_CHUNK, 0);
+            if self.end == self.buf.len() {
+                self.buf.resize(self.buf.len() * 2, 0);
             }
         }
+        let free = self.buf.len() - self.end;
         let n = self.stream.read(&mut self.buf[self.end..]).await?;
         self.end += n;
+        if n == free && self.buf.len() < MAX_BUFFER {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
         Ok(n > 0)
     }
 

@@ -1,54 +1,8 @@
-//! WebSocket clients: the authenticated handshake, and the bookkeeping that matches every
-//! delivery to the message sent, by nonce.
+//! The bookkeeping of the WebSocket scenarios: every delivery matched to the message sent, by
+//! nonce. The client itself is [`crate::rawws`].
 
-use anyhow::{bail, Context};
-use futures_util::StreamExt;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
-
-pub type Socket = WebSocketStream<TcpStream>;
-
-/// How long a handshake (until the first frame, `presence.list`) may take.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Opens a socket on `channel` of `server` as the owner of `token` (`Authorization: Bearer`),
-/// and waits for the `presence.list` frame that proves the server kept it open.
-pub async fn connect(
-    addr: SocketAddr,
-    server: i64,
-    channel: i64,
-    token: &str,
-) -> anyhow::Result<Socket> {
-    let opened = async {
-        let url = format!("ws://{addr}/ws/servers/{server}/channels/{channel}");
-        let mut request = url.into_client_request()?;
-        request.headers_mut().insert(
-            "authorization",
-            HeaderValue::from_str(&format!("Bearer {token}"))?,
-        );
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let (mut socket, _) = tokio_tungstenite::client_async(request, tcp).await?;
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) if text.starts_with(r#"{"type":"presence.list""#) => {
-                Ok(socket)
-            }
-            Some(Ok(Message::Close(frame))) => bail!("closed at once: {frame:?}"),
-            Some(Ok(other)) => bail!("unexpected first frame: {other:?}"),
-            Some(Err(e)) => Err(e.into()),
-            None => bail!("closed before the first frame"),
-        }
-    };
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, opened)
-        .await
-        .context("handshake timed out")?
-}
 
 /// The `nonce` of a `chat.message` frame, found without parsing the whole frame.
 pub fn nonce_of(frame: &str) -> Option<&str> {

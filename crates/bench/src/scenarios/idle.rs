@@ -7,13 +7,12 @@
 
 use super::Target;
 use crate::process;
+use crate::rawws::{self, Frame, Reader};
 use crate::stats::{Latencies, Row, Tally};
-use crate::ws;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
 
 const CONNECTING_AT_ONCE: usize = 128;
 /// Sockets opened and closed before measuring, so one-off allocations (pool connections, thread
@@ -21,23 +20,23 @@ const CONNECTING_AT_ONCE: usize = 128;
 const WARMUP_SOCKETS: usize = 64;
 
 /// Holds a socket open, reading (and so answering pings) until told to stop.
-async fn hold(mut socket: ws::Socket, mut stop: watch::Receiver<bool>) -> Tally {
+async fn hold(mut socket: Reader, mut stop: watch::Receiver<bool>) -> Tally {
     let mut tally = Tally::default();
     loop {
         tokio::select! {
             biased;
             _ = stop.changed() => break,
             frame = socket.next() => match frame {
-                Some(Ok(Message::Close(frame))) => {
-                    tally.error(format!("idle socket closed by the server: {frame:?}"));
+                Ok(Some(Frame::Close(code))) => {
+                    tally.error(format!("idle socket closed by the server: {code:?}"));
                     break;
                 }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    tally.error(format!("idle socket failed: {e}"));
+                Ok(Some(_)) => {}
+                Err(e) => {
+                    tally.error(format!("idle socket failed: {e:#}"));
                     break;
                 }
-                None => {
+                Ok(None) => {
                     tally.error("idle socket closed");
                     break;
                 }
@@ -72,9 +71,11 @@ async fn open_all(
             let stop = stop.clone();
             async move {
                 let started = Instant::now();
-                let socket = ws::connect(addr, server, channel, &token).await;
+                let socket = rawws::connect(addr, server, channel, &token).await;
                 let took = started.elapsed();
-                (i, socket.map(|s| tokio::spawn(hold(s, stop))), took)
+                // The reader keeps what it needs of the writer to answer pings.
+                let holder = socket.map(|(reader, _)| tokio::spawn(hold(reader, stop)));
+                (i, holder, took)
             }
         })
         .buffer_unordered(CONNECTING_AT_ONCE)
