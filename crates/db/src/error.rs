@@ -3,6 +3,12 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use hearth_domain::DomainError;
 
+/// A SQL function (migration 3) answered an outcome its caller does not know: the code and
+/// the migration disagree, which is our fault.
+pub(crate) fn unexpected_outcome(function: &str, outcome: &str) -> DomainError {
+    DomainError::Internal(format!("{function} answered {outcome:?}"))
+}
+
 /// Maps a diesel error that no caller expected into a domain error.
 ///
 /// Connection-level failures mean the database is unavailable (a 503 upstream), not that the

@@ -5,7 +5,7 @@
 //! The function also reports *why* nothing changed, so the caller never has to check and then
 //! write, and it is a prepared statement: one round trip, no parse or plan per request.
 
-use crate::error::{foreign_key_violation, from_diesel};
+use crate::error::{foreign_key_violation, from_diesel, unexpected_outcome};
 use crate::{Db, DbResult};
 use diesel_async::RunQueryDsl;
 use hearth_domain::model::{JoinOutcome, LeaveOutcome, Member, Membership};
@@ -25,10 +25,6 @@ diesel::define_sql_function! {
         server: diesel::sql_types::BigInt,
         user: diesel::sql_types::BigInt,
     ) -> diesel::sql_types::Text;
-}
-
-fn unexpected(function: &str, outcome: &str) -> DomainError {
-    DomainError::Internal(format!("{function} answered {outcome:?}"))
 }
 
 /// Makes `user` a member of `server`. [`DomainError::AccountGone`] when the account does not
@@ -51,7 +47,7 @@ pub async fn join(db: &Db, server: ServerId, user: UserId) -> DbResult<JoinOutco
         "already_member" => Ok(JoinOutcome::AlreadyMember),
         "no_such_server" => Ok(JoinOutcome::NoSuchServer),
         "no_such_user" => Err(DomainError::AccountGone),
-        other => Err(unexpected("membership_join", other)),
+        other => Err(unexpected_outcome("membership_join", other)),
     }
 }
 
@@ -71,7 +67,7 @@ pub async fn leave(db: &Db, server: ServerId, user: UserId) -> DbResult<LeaveOut
         "owner_cannot_leave" => Ok(LeaveOutcome::OwnerCannotLeave),
         "no_such_server" => Ok(LeaveOutcome::NoSuchServer),
         "no_such_user" => Ok(LeaveOutcome::NoSuchUser),
-        other => Err(unexpected("membership_leave", other)),
+        other => Err(unexpected_outcome("membership_leave", other)),
     }
 }
 

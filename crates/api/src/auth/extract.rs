@@ -58,11 +58,14 @@ fn token_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(bearer_token(req)?.or_else(|| cookie_token(req)))
 }
 
+fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))
+}
+
 async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     let TokenUser { id } = token_user(&req)?;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+    let state = app_state(&req)?;
     // A token outlives a deleted account; it must not outlive it in effect. The reference
     // (simplejwt) loads the user on every request for the same reason.
     let account = hearth_db::users::find(&state.db, id)
@@ -94,9 +97,7 @@ impl FromRequest for TokenUser {
 }
 
 fn token_user(req: &HttpRequest) -> Result<TokenUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".to_owned()))?;
+    let state = app_state(req)?;
     let token = token_of(req)?
         .ok_or_else(|| ApiError::unauthorized("Authentication credentials were not provided"))?;
     let id = state.tokens.verify(&token, TokenKind::Access)?;

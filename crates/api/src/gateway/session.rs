@@ -209,7 +209,7 @@ pub async fn run(
                 // Say why before closing (server.deleted, ...), unless the queue is the problem.
                 if code != Ok(close::TOO_SLOW) {
                     while let Ok(frame) = subscription.frames.try_recv() {
-                        if session.text(frame.text).await.is_err() {
+                        if !forward(&mut session, frame, &mut last_seq).await {
                             return;
                         }
                     }

@@ -1,6 +1,6 @@
 //! Storing messages, gap-free numbering and nonce de-duplication.
 
-use crate::error::{foreign_key_violation, from_diesel};
+use crate::error::{foreign_key_violation, from_diesel, unexpected_outcome};
 use crate::{Db, DbResult};
 use chrono::{DateTime, Utc};
 use diesel_async::RunQueryDsl;
@@ -107,11 +107,7 @@ pub async fn create(
             }
             ("not_member", ..) => return Ok(Stored::NotMember),
             ("no_such_channel", ..) => return Err(DomainError::NotFound("channel")),
-            (other, ..) => {
-                return Err(DomainError::Internal(format!(
-                    "message_store answered {other:?}"
-                )))
-            }
+            (other, ..) => return Err(unexpected_outcome("message_store", other)),
         }
     }
     Err(DomainError::Internal(
