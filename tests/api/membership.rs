@@ -248,67 +248,48 @@ async fn member_counts_follow_joins_leaves_removals_and_deleted_accounts() {
         assert_eq!(status, StatusCode::OK, "{listed}");
         listed[0]["num_members"].as_i64().unwrap_or(-1)
     };
-    assert_eq!(count().await, 1, "a new server counts its owner");
-    let mut tokens = Vec::new();
-    for name in ["ann", "bob", "cid", "dee"] {
-        let (id, token) = app.user_with_token(name).await;
-        let (status, _) = send(
+    let join = |token: &str| {
+        send(
             app.http
                 .post(app.url(&join_path(server.0)))
-                .bearer_auth(&token),
+                .bearer_auth(token),
         )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        tokens.push((id, token));
+    };
+    let leave = |token: &str| {
+        send(
+            app.http
+                .delete(app.url(&leave_path(server.0)))
+                .bearer_auth(token),
+        )
+    };
+    // The owner removes a member.
+    let remove = |member: UserId| {
+        let path = format!("/api/servers/{}/members/{}/", server.0, member.0);
+        send(app.http.delete(app.url(&path)).bearer_auth(&owner_token))
+    };
+
+    assert_eq!(count().await, 1, "a new server counts its owner");
+    let mut members = Vec::new();
+    for name in ["ann", "bob", "cid", "dee"] {
+        let (id, token) = app.user_with_token(name).await;
+        assert_eq!(join(&token).await.0, StatusCode::OK);
+        members.push((id, token));
     }
     assert_eq!(count().await, 5);
     // A refused join or leave changes nothing.
-    send(
-        app.http
-            .post(app.url(&join_path(server.0)))
-            .bearer_auth(&tokens[0].1),
-    )
-    .await;
-    send(
-        app.http
-            .delete(app.url(&leave_path(server.0)))
-            .bearer_auth(&owner_token),
-    )
-    .await;
+    join(&members[0].1).await;
+    leave(&owner_token).await;
     assert_eq!(count().await, 5);
-    let (status, _) = send(
-        app.http
-            .delete(app.url(&leave_path(server.0)))
-            .bearer_auth(&tokens[0].1),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(leave(&members[0].1).await.0, StatusCode::OK);
     assert_eq!(count().await, 4, "after a leave");
-    let (status, _) = send(
-        app.http
-            .delete(app.url(&format!(
-                "/api/servers/{}/members/{}/",
-                server.0, tokens[1].0 .0
-            )))
-            .bearer_auth(&owner_token),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(remove(members[1].0).await.0, StatusCode::NO_CONTENT);
     assert_eq!(count().await, 3, "after a removal by the owner");
     hearth_db::users::delete_by_username(&app.db, "cid")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(count().await, 2, "after an account was deleted");
     // Removing an account that no longer exists is "not a member", for the owner.
-    let (status, body) = send(
-        app.http
-            .delete(app.url(&format!(
-                "/api/servers/{}/members/{}/",
-                server.0, tokens[2].0 .0
-            )))
-            .bearer_auth(&owner_token),
-    )
-    .await;
+    let (status, body) = remove(members[2].0).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_error(&body, "not_member");
     assert_eq!(count().await, 2);

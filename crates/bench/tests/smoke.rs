@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 const SECRET: &str = "bench-smoke-secret-bench-smoke-secret";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_scenario_runs_clean_at_toy_size() -> anyhow::Result<()> {
-    let started = Instant::now();
+/// A server in this process that signs with the bench's secret and lets one user send fast (the
+/// fast fan-out sends 400 messages per second from one user), with the toy data set seeded.
+/// The app must be kept alive as long as the target is used.
+async fn toy_target() -> anyhow::Result<(TestApp, Target)> {
     let app = TestApp::spawn_with(|settings| {
         settings.jwt_secret = JwtSecret::new(SECRET.as_bytes().to_vec());
         settings.jwt_secret_generated = false;
-        // The fast fan-out sends 400 messages per second from one user.
         let plenty = NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN);
         settings.ws_rate_per_sec = plenty;
         settings.ws_rate_burst = plenty;
@@ -33,6 +33,13 @@ async fn every_scenario_runs_clean_at_toy_size() -> anyhow::Result<()> {
     )
     .await?;
     let target = Target::new(&app.address, fixture)?;
+    Ok((app, target))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_runs_clean_at_toy_size() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (_app, target) = toy_target().await?;
     let plan = Plan::smoke();
 
     let mut all = Vec::new();
@@ -61,18 +68,7 @@ async fn every_scenario_runs_clean_at_toy_size() -> anyhow::Result<()> {
 #[tokio::test]
 async fn idle_scenario_measures_the_server_memory_when_it_knows_the_process() -> anyhow::Result<()>
 {
-    let app = TestApp::spawn_with(|settings| {
-        settings.jwt_secret = JwtSecret::new(SECRET.as_bytes().to_vec());
-    })
-    .await;
-    let fixture = fixture::seed(
-        &app.database_url,
-        Sizes::toy(),
-        SECRET.as_bytes(),
-        Duration::from_secs(600),
-    )
-    .await?;
-    let target = Target::new(&app.address, fixture)?;
+    let (_app, target) = toy_target().await?;
     let mut plan = Plan::smoke();
     plan.idle_sockets = 8;
     // The server runs in this very process here.
@@ -88,22 +84,7 @@ async fn idle_scenario_measures_the_server_memory_when_it_knows_the_process() ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_runs_clean_at_toy_size() -> anyhow::Result<()> {
     let started = Instant::now();
-    let app = TestApp::spawn_with(|settings| {
-        settings.jwt_secret = JwtSecret::new(SECRET.as_bytes().to_vec());
-        settings.jwt_secret_generated = false;
-        let plenty = NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN);
-        settings.ws_rate_per_sec = plenty;
-        settings.ws_rate_burst = plenty;
-    })
-    .await;
-    let fixture = fixture::seed(
-        &app.database_url,
-        Sizes::toy(),
-        SECRET.as_bytes(),
-        Duration::from_secs(600),
-    )
-    .await?;
-    let target = Target::new(&app.address, fixture)?;
+    let (_app, target) = toy_target().await?;
     let plan = SoakPlan::smoke();
     let mut seen = 0;
     let soak = soak::run(&target, &plan, Some(std::process::id()), |round| {
