@@ -17,10 +17,17 @@ struct Answer {
     took: Duration,
 }
 
+/// A socket that is subscribed: its first frame (`presence.list`) has arrived. Before that, a
+/// message sent by another socket may be published before this one listens (a client would
+/// catch up with `?after=`; this test expects every message live).
 async fn socket(app: &TestApp, path: &str, token: &str) -> WsClient {
-    connect(app.port, path, Auth::Bearer(token.to_owned()))
+    let mut socket = connect(app.port, path, Auth::Bearer(token.to_owned()))
         .await
-        .unwrap_or_else(|e| panic!("cannot connect: {e}"))
+        .unwrap_or_else(|e| panic!("cannot connect: {e}"));
+    socket
+        .recv_type("presence.list", Duration::from_secs(10))
+        .await;
+    socket
 }
 
 /// Sends one message and waits for its echo (acknowledged) or its error frame (refused).

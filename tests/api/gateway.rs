@@ -683,13 +683,15 @@ async fn presence_is_shared_across_instances() {
     );
 
     // The owner opens a second socket on the other instance: still one "owner" online, no news.
-    let owner_elsewhere = connect(
+    let mut owner_elsewhere = connect(
         second.port,
         &room.path(),
         Auth::Bearer(room.owner_token.clone()),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
+    // Subscribed once its first frame arrives: only then would a presence.join have been sent.
+    owner_elsewhere.recv_type("presence.list", WAIT).await;
     bob_socket
         .assert_no_type("presence.join", Duration::from_millis(500))
         .await;
