@@ -112,6 +112,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))
+            // Sockets push small frames as they happen: without this, Nagle's algorithm holds
+            // a frame back until the client acknowledges the previous one (tens of ms).
+            .tcp_nodelay(true)
             .listen(listener)?
             .workers(state.settings.workers)
             .shutdown_timeout(10)
