@@ -35,10 +35,16 @@ pub async fn login_under_load(target: &Target, load: HttpLoad, rate: f64) -> Vec
     vec![login_row, member_row]
 }
 
+/// How long a connection may wait in the logins' pool; well below the server's keep-alive.
+const POOL_IDLE: Duration = Duration::from_secs(2);
+
 /// The logins' tally, and the time from the window's start until the last measured login
 /// finished (longer than the window when logins queue up).
 async fn logins(target: &Target, window: Window, rate: f64) -> (Tally, Duration) {
-    let idle: Arc<Mutex<Vec<HttpConn>>> = Arc::default();
+    // Connections back from a login, with when they were put back. A connection idle for longer
+    // than the server's keep-alive (5 s) may be closed by it just as a request goes out, so the
+    // pool drops those (as any keep-alive client's pool does) rather than count a failed login.
+    let idle: Arc<Mutex<Vec<(HttpConn, Instant)>>> = Arc::default();
     let start = Instant::now();
     let mut attempts = JoinSet::new();
     for n in 0.. {
@@ -59,7 +65,13 @@ async fn logins(target: &Target, window: Window, rate: f64) -> (Tally, Duration)
         );
         let (idle, addr) = (idle.clone(), target.addr);
         attempts.spawn(async move {
-            let reused = idle.lock().map(|mut conns| conns.pop()).unwrap_or(None);
+            let reused = idle
+                .lock()
+                .map(|mut conns| {
+                    conns.retain(|(_, since)| since.elapsed() < POOL_IDLE);
+                    conns.pop().map(|(conn, _)| conn)
+                })
+                .unwrap_or(None);
             let mut conn = reused.unwrap_or_else(|| HttpConn::new(addr));
             let verdict = match conn.send(&bytes).await {
                 Ok(r) if r.status == 200 && r.body.starts_with(br#"{"user_id":"#) => Ok(()),
@@ -72,7 +84,7 @@ async fn logins(target: &Target, window: Window, rate: f64) -> (Tally, Duration)
             };
             let latency = at.elapsed();
             if let Ok(mut conns) = idle.lock() {
-                conns.push(conn);
+                conns.push((conn, Instant::now()));
             }
             (at, verdict, latency)
         });
