@@ -191,19 +191,23 @@ fn frame(fin: bool, rsv: u8, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) 
     out
 }
 
+/// A hand-written upgrade request as `token`'s user.
+fn handshake(port: u16, path: &str, token: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+}
+
 impl RawSocket {
     /// Connects and upgrades with a hand-written handshake as `token`'s user.
     async fn open(port: u16, path: &str, token: &str, rng: &mut StdRng) -> RawSocket {
         let mut stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
-        );
         stream
-            .write_all(request.as_bytes())
+            .write_all(handshake(port, path, token).as_bytes())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let mut socket = RawSocket {
@@ -920,4 +924,61 @@ async fn half_open_handshakes_and_sockets_that_never_read_block_nobody() {
     stage
         .assert_alive("the stalled requests were dropped")
         .await;
+}
+
+/// A client may send frames right behind its handshake, in the same packet: the server reads
+/// the handshake, answers it, and still gets those frames (they arrive before the socket is
+/// handed over from HTTP, so they must be carried across).
+#[tokio::test]
+async fn frames_sent_in_the_same_write_as_the_handshake_are_read() {
+    let mut stage = stage_with(unlimited).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", stage.app.port))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut bytes = handshake(stage.app.port, &stage.path(), &stage.mallory).into_bytes();
+    bytes.extend(frame(
+        true,
+        0,
+        TEXT,
+        Some([7, 1, 9, 3]),
+        br#"{"type":"ping"}"#,
+    ));
+    bytes.extend(frame(
+        true,
+        0,
+        TEXT,
+        Some([2, 8, 4, 6]),
+        br#"{"type":"message","message":"right behind the handshake","nonce":"early-1"}"#,
+    ));
+    stream
+        .write_all(&bytes)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut socket = RawSocket {
+        stream,
+        buffer: Vec::new(),
+        mask_seed: 1,
+    };
+    let head = socket.read_head().await;
+    assert!(head.starts_with("HTTP/1.1 101"), "not upgraded: {head}");
+    let mut seen = Vec::new();
+    while !(seen.iter().any(|t| t == "pong") && seen.iter().any(|t| t == "chat.message")) {
+        let event = socket
+            .next_json(WAIT)
+            .await
+            .unwrap_or_else(|raw| panic!("after {seen:?}: {raw:?}"));
+        if event["type"] == "chat.message" {
+            assert_eq!(
+                event["new_message"]["content"],
+                "right behind the handshake"
+            );
+        }
+        seen.push(event["type"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("presence.list"),
+        "{seen:?}"
+    );
+    stage.assert_alive("frames behind the handshake").await;
 }

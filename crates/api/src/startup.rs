@@ -5,17 +5,22 @@ use crate::config::Settings;
 use crate::error;
 use crate::fallback::{self, KnownPaths};
 use crate::gateway::protocol::close;
+use crate::gateway::takeover;
 use crate::gateway::{Bridge, Hub};
 use crate::media::MediaStore;
 use crate::middleware::{api_trailing_slash, page_headers, request_id_header};
 use crate::telemetry::RequestLog;
 use crate::{openapi, routes, spa};
 use actix_cors::Cors;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{
+    AppConfig, Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse,
+};
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse};
 use anyhow::Context;
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -23,6 +28,7 @@ use governor::{Quota, RateLimiter};
 use hearth_db::{Db, PoolSettings};
 use hearth_domain::UserId;
 use std::net::TcpListener;
+use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -109,17 +115,37 @@ impl Application {
                     state.settings.host, state.settings.port
                 )
             })?;
-        let port = listener.local_addr()?.port();
+        let addr = listener.local_addr()?;
+        let port = addr.port();
         let app_state = state.clone();
-        let server = HttpServer::new(move || build_app(app_state.clone()))
-            // Sockets push small frames as they happen: without this, Nagle's algorithm holds
-            // a frame back until the client acknowledges the previous one (tens of ms).
-            .tcp_nodelay(true)
-            .listen(listener)?
+        // actix-web's `HttpServer`, plus an upgrade service: WebSocket connections leave the
+        // HTTP dispatcher (and its buffers) once the handshake is answered (`gateway::takeover`).
+        let server = Server::build()
             .workers(state.settings.workers)
             .shutdown_timeout(10)
             // Signals are handled in `run_until_stopped`, which closes sockets first.
             .disable_signals()
+            .listen("hearth", listener, move || {
+                let state = app_state.clone();
+                let upgrade_state = app_state.clone();
+                let app = build_app(state)
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.error_response());
+                HttpService::build()
+                    .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+                    .client_request_timeout(Duration::from_secs(5))
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    // Sockets push small frames as they happen: without this, Nagle's algorithm
+                    // holds a frame back until the client acknowledges the previous one.
+                    .tcp_nodelay(true)
+                    .local_addr(addr)
+                    .upgrade(takeover::factory(move || {
+                        takeover::app_service(build_app(upgrade_state.clone()))
+                    }))
+                    // The host is only a fallback for requests without a `Host` header.
+                    .finish(map_config(app, |()| AppConfig::default()))
+                    .tcp()
+            })?
             .run();
         tracing::info!(
             address = %format!("http://{}:{port}", state.settings.host),

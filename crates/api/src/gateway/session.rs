@@ -10,6 +10,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{Quota, RateLimiter};
 use hearth_domain::{ChannelId, ChatMessage, Event, ServerId, UserRef};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -31,14 +32,14 @@ const FORWARD_BATCH: usize = 64;
 
 /// Sends a frame from the hub unless its sequence number was already sent (by the replay);
 /// `false` when the socket is gone.
-async fn forward(session: &mut Session, frame: Frame, last_seq: &mut i64) -> bool {
+async fn forward(session: &mut Session, frame: Arc<Frame>, last_seq: &mut i64) -> bool {
     if let Some(seq) = frame.seq {
         if seq <= *last_seq {
             return true;
         }
         *last_seq = seq;
     }
-    session.text(frame.text).await.is_ok()
+    session.text(frame.text.clone()).await.is_ok()
 }
 
 /// Who connected where, as established by the handshake.

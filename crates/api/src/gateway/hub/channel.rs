@@ -4,6 +4,7 @@ use crate::gateway::protocol::close;
 use bytestring::ByteString;
 use hearth_domain::{Event, ServerId, UserId, UserRef};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// A frame for one socket.
@@ -33,13 +34,15 @@ impl Frame {
 pub(super) struct Subscriber {
     pub(super) id: u64,
     pub(super) user: UserId,
-    pub(super) tx: mpsc::Sender<Frame>,
+    /// Shared frames: a queue's first block holds 32 of its items, so a pointer rather than a
+    /// frame keeps every socket's queue small.
+    pub(super) tx: mpsc::Sender<Arc<Frame>>,
     /// Taken when the subscriber is closed by the hub.
     pub(super) kick: Option<oneshot::Sender<u16>>,
 }
 
 impl Subscriber {
-    pub(super) fn send(&mut self, frame: &Frame) {
+    pub(super) fn send(&mut self, frame: &Arc<Frame>) {
         if self.kick.is_none() {
             return;
         }
@@ -82,9 +85,10 @@ impl ChannelState {
     }
 
     pub(super) fn broadcast(&mut self, frame: &Frame, except: Option<UserId>) {
+        let frame = Arc::new(frame.clone());
         for subscriber in &mut self.subscribers {
             if Some(subscriber.user) != except {
-                subscriber.send(frame);
+                subscriber.send(&frame);
             }
         }
     }
@@ -130,7 +134,11 @@ mod tests {
 
     fn state_with(
         capacity: usize,
-    ) -> (ChannelState, mpsc::Receiver<Frame>, oneshot::Receiver<u16>) {
+    ) -> (
+        ChannelState,
+        mpsc::Receiver<Arc<Frame>>,
+        oneshot::Receiver<u16>,
+    ) {
         let (tx, rx) = mpsc::channel(capacity);
         let (kick, kicked) = oneshot::channel();
         let state = ChannelState {

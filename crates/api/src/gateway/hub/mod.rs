@@ -39,7 +39,7 @@ pub struct Subscription {
     pub id: u64,
     pub channel: ChannelId,
     /// Frames for this socket, in order.
-    pub frames: mpsc::Receiver<Frame>,
+    pub frames: mpsc::Receiver<Arc<Frame>>,
     /// Fires when the hub closes this socket, with the close code.
     pub kicked: oneshot::Receiver<u16>,
     /// The channel's last delivered sequence number when this socket joined: a replay covers

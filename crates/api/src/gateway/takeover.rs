@@ -1,0 +1,291 @@
+//! Upgraded connections without the HTTP dispatcher's buffers.
+//!
+//! actix-http's HTTP/1 dispatcher keeps an 8 KiB read and an 8 KiB write buffer for every
+//! connection, for as long as the connection lives: two thirds of what an idle WebSocket cost.
+//! So WebSocket handshakes go to actix-http's upgrade service instead. It runs the request
+//! through the same application (routes, middleware, authentication, actix-ws's handshake), writes
+//! the response head itself, and then carries bytes between the TCP stream and actix-ws: what the
+//! client sends becomes the request's payload (actix-ws's `MessageStream` reads it), and the
+//! response body (actix-ws's frames) is written out as it comes. Nothing is buffered between
+//! them but a read on the stack and the frames actix-ws already encoded.
+
+use actix_codec::{Encoder, Framed, FramedParts};
+use actix_http::body::{BodySize, BoxBody, MessageBody};
+use actix_http::error::PayloadError;
+use actix_http::{h1, ConnectionType, Payload, Request, Response, StatusCode};
+use actix_service::{fn_service, IntoServiceFactory, Service, ServiceFactory};
+use actix_web::dev::{AppConfig, ServiceResponse};
+use actix_web::web::{Bytes, BytesMut};
+use futures_util::future::{poll_fn, LocalBoxFuture};
+use futures_util::Stream;
+use std::cell::RefCell;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// Client bytes read per system call; the buffer lives on the stack only during the read.
+const READ_CHUNK: usize = 4096;
+/// How long a closed socket waits for the client's end of the closing handshake.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// What the dispatcher hands over: the handshake request and the connection.
+pub type Upgraded = (Request, Framed<TcpStream, h1::Codec>);
+
+/// The upgrade service of one worker, around its own instance of the application.
+pub fn factory<F, S, B>(
+    app: F,
+) -> impl ServiceFactory<Upgraded, Config = (), Response = (), Error = actix_http::Error, InitError = ()>
+where
+    F: Fn() -> LocalBoxFuture<'static, Result<S, ()>> + 'static,
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    let app = Rc::new(app);
+    actix_service::fn_factory(move || {
+        let app = app.clone();
+        async move {
+            let service = Rc::new(app().await?);
+            Ok::<_, ()>(fn_service(move |(req, framed): Upgraded| {
+                let service = service.clone();
+                async move {
+                    // A connection that fails now (the client went away) concerns nobody else.
+                    if let Err(e) = take_over(service, req, framed).await {
+                        tracing::debug!(error = %e, "upgraded connection ended with an error");
+                    }
+                    Ok::<_, actix_http::Error>(())
+                }
+            }))
+        }
+    })
+}
+
+/// Builds one worker's application for the upgrade service.
+pub fn app_service<I, T>(app: I) -> LocalBoxFuture<'static, Result<T::Service, ()>>
+where
+    I: IntoServiceFactory<T, Request>,
+    T: ServiceFactory<Request, Config = AppConfig, InitError = ()> + 'static,
+{
+    let app = app.into_factory();
+    Box::pin(async move { app.new_service(AppConfig::default()).await })
+}
+
+/// Handles one upgrade request on its connection, until the connection ends.
+async fn take_over<S, B>(
+    app: Rc<S>,
+    req: Request,
+    framed: Framed<TcpStream, h1::Codec>,
+) -> Result<(), io::Error>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    // The handshake's futures are large and done with once it is answered: boxed, so the
+    // connection's task does not keep their room for the socket's lifetime.
+    let socket = Box::pin(handshake(app, req, framed)).await?;
+    match socket {
+        Some((io, feeder, body)) => relay(io, feeder, body).await,
+        None => Ok(()),
+    }
+}
+
+/// Runs the handshake request through the application and writes its response. Returns the
+/// connection, the feed of actix-ws's reader and actix-ws's frames when it became a socket.
+async fn handshake<S, B>(
+    app: Rc<S>,
+    req: Request,
+    framed: Framed<TcpStream, h1::Codec>,
+) -> io::Result<Option<(TcpStream, Feeder, BoxBody)>>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    let (feeder, incoming) = hand_off();
+    let (req, _) = req.replace_payload(Payload::from(
+        Box::pin(incoming) as actix_http::BoxedPayloadStream
+    ));
+    let response: Response<BoxBody> = match app.call(req).await {
+        Ok(response) => response.map_into_boxed_body().into(),
+        Err(e) => e.error_response().map_into_boxed_body().into(),
+    };
+    let FramedParts {
+        mut io,
+        mut codec,
+        read_buf: early,
+        ..
+    } = framed.into_parts();
+    let (mut head, body) = response.into_parts();
+    let mut out = BytesMut::new();
+    if head.status() != StatusCode::SWITCHING_PROTOCOLS {
+        // Not a socket after all (refused, or no such route): answer and close.
+        let bytes = actix_web::body::to_bytes(body)
+            .await
+            .unwrap_or_else(|_| Bytes::new());
+        head.head_mut().set_connection_type(ConnectionType::Close);
+        let length = BodySize::Sized(bytes.len() as u64);
+        codec.encode(h1::Message::Item((head, length)), &mut out)?;
+        io.write_all(&out).await?;
+        io.write_all(&bytes).await?;
+        io.shutdown().await?;
+        return Ok(None);
+    }
+    codec.encode(h1::Message::Item((head, BodySize::Stream)), &mut out)?;
+    io.write_all(&out).await?;
+    // Bytes the client sent right behind the handshake (copied: the read buffer is not kept).
+    if !early.is_empty() {
+        feeder.put(Ok(Bytes::copy_from_slice(&early)));
+    }
+    Ok(Some((io, feeder, body)))
+}
+
+/// Carries client bytes to actix-ws and actix-ws's frames to the client, until actix-ws ends
+/// the body (the socket was closed) or the client goes away.
+async fn relay(mut io: TcpStream, feeder: Feeder, mut body: BoxBody) -> io::Result<()> {
+    let mut reading = true;
+    loop {
+        let read = async {
+            // Only read when actix-ws has taken the previous chunk: reading on would buffer
+            // without bound.
+            if !reading || !poll_fn(|cx| feeder.poll_vacant(cx)).await {
+                std::future::pending::<()>().await;
+            }
+            io.readable().await
+        };
+        tokio::select! {
+            chunk = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)) => match chunk {
+                Some(Ok(bytes)) => io.write_all(&bytes).await?,
+                // The session ended (its close frame is out) or failed.
+                Some(Err(_)) | None => break,
+            },
+            ready = read => {
+                ready?;
+                let mut buf = [0_u8; READ_CHUNK];
+                match io.try_read(&mut buf) {
+                    Ok(0) => {
+                        feeder.end();
+                        reading = false;
+                    }
+                    Ok(n) => feeder.put(Ok(Bytes::copy_from_slice(&buf[..n]))),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        feeder.put(Err(PayloadError::Io(e)));
+                        feeder.end();
+                        reading = false;
+                    }
+                }
+            }
+        }
+    }
+    // Half-close, then give the client a moment to answer the close frame, so unread bytes of
+    // its own do not turn the close into a reset that could drop our close frame.
+    drop(feeder);
+    io.shutdown().await?;
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut buf = [0_u8; 512];
+        loop {
+            io.readable().await?;
+            match io.try_read(&mut buf) {
+                Ok(0) => return Ok::<_, io::Error>(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await;
+    Ok(())
+}
+
+/// One chunk of client bytes on its way to actix-ws's reader. The relay and the socket's task
+/// run on the same worker thread, so a shared cell does: no channel, no preallocated queue.
+#[derive(Default)]
+struct Slot {
+    chunk: Option<Result<Bytes, PayloadError>>,
+    /// No more chunks will come.
+    ended: bool,
+    /// The reader is gone.
+    dropped: bool,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+fn hand_off() -> (Feeder, Incoming) {
+    let slot = Rc::new(RefCell::new(Slot::default()));
+    (Feeder(slot.clone()), Incoming(slot))
+}
+
+/// The relay's end.
+struct Feeder(Rc<RefCell<Slot>>);
+
+impl Feeder {
+    /// Ready once the previous chunk was taken: `true`, or `false` when the reader is gone.
+    fn poll_vacant(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut slot = self.0.borrow_mut();
+        if slot.dropped {
+            Poll::Ready(false)
+        } else if slot.chunk.is_none() {
+            Poll::Ready(true)
+        } else {
+            slot.writer = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    /// Hands over a chunk (after `poll_vacant`, or as the first one).
+    fn put(&self, chunk: Result<Bytes, PayloadError>) {
+        let mut slot = self.0.borrow_mut();
+        slot.chunk = Some(chunk);
+        if let Some(reader) = slot.reader.take() {
+            reader.wake();
+        }
+    }
+
+    fn end(&self) {
+        let mut slot = self.0.borrow_mut();
+        slot.ended = true;
+        if let Some(reader) = slot.reader.take() {
+            reader.wake();
+        }
+    }
+}
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// The client's bytes, as the handshake request's payload (actix-ws's `MessageStream` reads it).
+struct Incoming(Rc<RefCell<Slot>>);
+
+impl Stream for Incoming {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut slot = self.0.borrow_mut();
+        if let Some(chunk) = slot.chunk.take() {
+            if let Some(writer) = slot.writer.take() {
+                writer.wake();
+            }
+            Poll::Ready(Some(chunk))
+        } else if slot.ended {
+            Poll::Ready(None)
+        } else {
+            slot.reader = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        let mut slot = self.0.borrow_mut();
+        slot.dropped = true;
+        if let Some(writer) = slot.writer.take() {
+            writer.wake();
+        }
+    }
+}
