@@ -118,8 +118,9 @@ impl Application {
         let addr = listener.local_addr()?;
         let port = addr.port();
         let app_state = state.clone();
-        // What actix-web's `HttpServer` builds, plus an upgrade service: WebSocket connections leave the
-        // HTTP dispatcher (and its buffers) once the handshake is answered (`gateway::takeover`).
+        // What actix-web's `HttpServer` builds, plus an upgrade service: WebSocket connections
+        // leave the HTTP dispatcher (and its buffers) once their handshake is answered
+        // (`gateway::takeover`).
         let server = Server::build()
             .workers(state.settings.workers)
             .shutdown_timeout(10)
