@@ -982,3 +982,46 @@ async fn frames_sent_in_the_same_write_as_the_handshake_are_read() {
     );
     stage.assert_alive("frames behind the handshake").await;
 }
+
+/// Upgrade headers on a request that is not a socket's (here a login with a body) get that
+/// route's answer, body read and all, and the connection is closed; nothing waits forever.
+#[tokio::test]
+async fn upgrade_headers_on_an_ordinary_route_get_its_answer() {
+    let stage = stage_with(unlimited).await;
+    let body = r#"{"username":"nobody-at-all","password":"wrong password"}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", stage.app.port))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = format!(
+        "POST /api/token/ HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        stage.app.port,
+        body.len()
+    );
+    // The head first, the body a moment later: the body arrives while the route waits for it.
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream
+        .write_all(body.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .unwrap_or_else(|_| panic!("no answer, or the connection stayed open"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response = String::from_utf8_lossy(&response);
+    assert!(
+        response.starts_with("HTTP/1.1 401"),
+        "expected the login's refusal: {response}"
+    );
+    assert!(
+        response.contains("\"code\""),
+        "the refusal's body: {response}"
+    );
+}

@@ -12,10 +12,12 @@
 use actix_codec::{Encoder, Framed, FramedParts};
 use actix_http::body::{BodySize, BoxBody, MessageBody};
 use actix_http::error::PayloadError;
-use actix_http::{h1, ConnectionType, Payload, Request, Response, StatusCode};
+use actix_http::header::CONTENT_LENGTH;
+use actix_http::{h1, ConnectionType, Method, Payload, Request, Response, StatusCode};
 use actix_service::{fn_service, IntoServiceFactory, Service, ServiceFactory};
 use actix_web::dev::{AppConfig, ServiceResponse};
 use actix_web::web::{Bytes, BytesMut};
+use actix_web::HttpResponse;
 use futures_util::future::{poll_fn, LocalBoxFuture};
 use futures_util::Stream;
 use std::cell::RefCell;
@@ -29,6 +31,9 @@ use tokio::net::TcpStream;
 
 /// Client bytes read per system call; the buffer lives on the stack only during the read.
 const READ_CHUNK: usize = 4096;
+/// How long the application may take to answer an upgrade request (as actix-http gives a
+/// request's head).
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 /// How long a closed socket waits for the client's end of the closing handshake.
 const LINGER: Duration = Duration::from_secs(1);
 
@@ -87,43 +92,89 @@ where
     // connection's task does not keep their room for the socket's lifetime.
     let socket = Box::pin(handshake(app, req, framed)).await?;
     match socket {
-        Some((io, feeder, body)) => relay(io, feeder, body).await,
+        Some(socket) => relay(socket).await,
         None => Ok(()),
     }
 }
 
-/// Runs the handshake request through the application and writes its response. Returns the
-/// connection, the feed of actix-ws's reader and actix-ws's frames when it became a socket.
+/// A connection whose handshake was answered with 101.
+struct Socket {
+    io: TcpStream,
+    /// Feeds actix-ws's reader.
+    feeder: Feeder,
+    /// Whether the client may still send (no end of stream or error yet).
+    reading: bool,
+    /// actix-ws's frames.
+    body: BoxBody,
+}
+
+/// Runs the handshake request through the application, reading what the client sends meanwhile
+/// into the request's payload, and writes the response. Returns the socket when it became one.
 async fn handshake<S, B>(
     app: Rc<S>,
     req: Request,
     framed: Framed<TcpStream, h1::Codec>,
-) -> io::Result<Option<(TcpStream, Feeder, BoxBody)>>
+) -> io::Result<Option<Socket>>
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody + 'static,
 {
-    let (feeder, incoming) = hand_off();
-    let (req, _) = req.replace_payload(Payload::from(
-        Box::pin(incoming) as actix_http::BoxedPayloadStream
-    ));
-    let response: Response<BoxBody> = match app.call(req).await {
-        Ok(response) => response.map_into_boxed_body().into(),
-        Err(e) => e.error_response().map_into_boxed_body().into(),
-    };
     let FramedParts {
         mut io,
         mut codec,
         read_buf: early,
         ..
     } = framed.into_parts();
+    let head_request = req.head().method == Method::HEAD;
+    // A socket's handshake is a GET and its payload is the socket's frames. Any other method is
+    // an ordinary request that happens to carry upgrade headers: its body is what
+    // `Content-Length` says (nothing without one), not the rest of the connection.
+    let body_length = (req.head().method != Method::GET).then(|| {
+        req.head()
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    let (feeder, incoming) = hand_off(body_length);
+    // Bytes the client sent right behind the request head (copied: the buffer is not kept).
+    let mut reading = early.is_empty() || feeder.put(Ok(Bytes::copy_from_slice(&early)));
+    drop(early);
+    let (req, _) = req.replace_payload(Payload::from(
+        Box::pin(incoming) as actix_http::BoxedPayloadStream
+    ));
+    // The payload is live while the application works: a handler that reads a body (a route
+    // that is not a socket, asked with upgrade headers) gets it rather than waiting forever.
+    let call = app.call(req);
+    tokio::pin!(call);
+    let answered = tokio::time::timeout(ANSWER_WITHIN, async {
+        loop {
+            tokio::select! {
+                answer = &mut call => break Ok::<_, io::Error>(answer),
+                more = read_once(&io, &feeder), if reading => reading = more?,
+            }
+        }
+    })
+    .await;
+    let response: Response<BoxBody> = match answered {
+        Ok(Ok(Ok(response))) => response.map_into_boxed_body().into(),
+        Ok(Ok(Err(e))) => e.error_response().map_into_boxed_body().into(),
+        Ok(Err(e)) => return Err(e),
+        // A request whose body never comes (the client holds it back).
+        Err(_) => HttpResponse::RequestTimeout().finish().into(),
+    };
     let (mut head, body) = response.into_parts();
     let mut out = BytesMut::new();
     if head.status() != StatusCode::SWITCHING_PROTOCOLS {
         // Not a socket after all (refused, or no such route): answer and close.
-        let bytes = actix_web::body::to_bytes(body)
-            .await
-            .unwrap_or_else(|_| Bytes::new());
+        let bytes = if head_request {
+            Bytes::new()
+        } else {
+            actix_web::body::to_bytes(body)
+                .await
+                .unwrap_or_else(|_| Bytes::new())
+        };
         head.head_mut().set_connection_type(ConnectionType::Close);
         let length = BodySize::Sized(bytes.len() as u64);
         codec.encode(h1::Message::Item((head, length)), &mut out)?;
@@ -134,49 +185,56 @@ where
     }
     codec.encode(h1::Message::Item((head, BodySize::Stream)), &mut out)?;
     io.write_all(&out).await?;
-    // Bytes the client sent right behind the handshake (copied: the read buffer is not kept).
-    if !early.is_empty() {
-        feeder.put(Ok(Bytes::copy_from_slice(&early)));
+    Ok(Some(Socket {
+        io,
+        feeder,
+        reading,
+        body,
+    }))
+}
+
+/// Waits until actix-ws's reader has taken the previous chunk (reading on would buffer without
+/// bound) and the client sent something, then hands one read over. Returns whether to keep
+/// reading: not after the end of the stream or an error.
+async fn read_once(io: &TcpStream, feeder: &Feeder) -> io::Result<bool> {
+    if !poll_fn(|cx| feeder.poll_vacant(cx)).await {
+        // The reader is gone: nothing to read for.
+        std::future::pending::<()>().await;
     }
-    Ok(Some((io, feeder, body)))
+    io.readable().await?;
+    let mut buf = [0_u8; READ_CHUNK];
+    Ok(match io.try_read(&mut buf) {
+        Ok(0) => {
+            feeder.end();
+            false
+        }
+        Ok(n) => feeder.put(Ok(Bytes::copy_from_slice(&buf[..n]))),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+        Err(e) => {
+            feeder.put(Err(PayloadError::Io(e)));
+            feeder.end();
+            false
+        }
+    })
 }
 
 /// Carries client bytes to actix-ws and actix-ws's frames to the client, until actix-ws ends
 /// the body (the socket was closed) or the client goes away.
-async fn relay(mut io: TcpStream, feeder: Feeder, mut body: BoxBody) -> io::Result<()> {
-    let mut reading = true;
+async fn relay(socket: Socket) -> io::Result<()> {
+    let Socket {
+        mut io,
+        feeder,
+        mut reading,
+        mut body,
+    } = socket;
     loop {
-        let read = async {
-            // Only read when actix-ws has taken the previous chunk: reading on would buffer
-            // without bound.
-            if !reading || !poll_fn(|cx| feeder.poll_vacant(cx)).await {
-                std::future::pending::<()>().await;
-            }
-            io.readable().await
-        };
         tokio::select! {
             chunk = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)) => match chunk {
                 Some(Ok(bytes)) => io.write_all(&bytes).await?,
                 // The session ended (its close frame is out) or failed.
                 Some(Err(_)) | None => break,
             },
-            ready = read => {
-                ready?;
-                let mut buf = [0_u8; READ_CHUNK];
-                match io.try_read(&mut buf) {
-                    Ok(0) => {
-                        feeder.end();
-                        reading = false;
-                    }
-                    Ok(n) => feeder.put(Ok(Bytes::copy_from_slice(&buf[..n]))),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => {
-                        feeder.put(Err(PayloadError::Io(e)));
-                        feeder.end();
-                        reading = false;
-                    }
-                }
-            }
+            more = read_once(&io, &feeder), if reading => reading = more?,
         }
     }
     // Half-close, then give the client a moment to answer the close frame, so unread bytes of
@@ -208,12 +266,19 @@ struct Slot {
     ended: bool,
     /// The reader is gone.
     dropped: bool,
+    /// Bytes still to come when the payload has a length.
+    remaining: Option<u64>,
     reader: Option<Waker>,
     writer: Option<Waker>,
 }
 
-fn hand_off() -> (Feeder, Incoming) {
-    let slot = Rc::new(RefCell::new(Slot::default()));
+/// The two ends; with a `length`, the payload ends after that many bytes.
+fn hand_off(length: Option<u64>) -> (Feeder, Incoming) {
+    let slot = Rc::new(RefCell::new(Slot {
+        remaining: length,
+        ended: length == Some(0),
+        ..Slot::default()
+    }));
     (Feeder(slot.clone()), Incoming(slot))
 }
 
@@ -234,13 +299,29 @@ impl Feeder {
         }
     }
 
-    /// Hands over a chunk (after `poll_vacant`, or as the first one).
-    fn put(&self, chunk: Result<Bytes, PayloadError>) {
+    /// Hands over a chunk (once `poll_vacant` said there is room, or as the first one); returns
+    /// whether more is wanted. Bytes past the payload's length are dropped.
+    fn put(&self, chunk: Result<Bytes, PayloadError>) -> bool {
         let mut slot = self.0.borrow_mut();
+        if slot.ended {
+            return false;
+        }
+        let chunk = match (chunk, slot.remaining) {
+            (Ok(mut bytes), Some(left)) => {
+                let take = usize::try_from(left).unwrap_or(usize::MAX).min(bytes.len());
+                bytes.truncate(take);
+                let left = left - take as u64;
+                slot.remaining = Some(left);
+                slot.ended = left == 0;
+                Ok(bytes)
+            }
+            (chunk, _) => chunk,
+        };
         slot.chunk = Some(chunk);
         if let Some(reader) = slot.reader.take() {
             reader.wake();
         }
+        !slot.ended
     }
 
     fn end(&self) {
