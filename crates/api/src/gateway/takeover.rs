@@ -34,6 +34,8 @@ const READ_CHUNK: usize = 4096;
 /// How long the application may take to answer an upgrade request (as actix-http gives a
 /// request's head).
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+/// How long a write may wait for a client that does not read.
+const WRITE_STALL: Duration = Duration::from_secs(30);
 /// How long a closed socket waits for the client's end of the closing handshake.
 const LINGER: Duration = Duration::from_secs(1);
 
@@ -230,7 +232,7 @@ async fn relay(socket: Socket) -> io::Result<()> {
     loop {
         tokio::select! {
             chunk = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)) => match chunk {
-                Some(Ok(bytes)) => io.write_all(&bytes).await?,
+                Some(Ok(bytes)) => write(&mut io, &bytes).await?,
                 // The session ended (its close frame is out) or failed.
                 Some(Err(_)) | None => break,
             },
@@ -254,6 +256,23 @@ async fn relay(socket: Socket) -> io::Result<()> {
         }
     })
     .await;
+    Ok(())
+}
+
+/// Writes `bytes`, right away when the socket has room (no timer armed), else waiting for it at
+/// most [`WRITE_STALL`]: a client that stopped reading altogether is let go instead of holding
+/// its socket (and the task feeding it) forever.
+async fn write(io: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+    let written = match io.try_write(bytes) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if written < bytes.len() {
+        tokio::time::timeout(WRITE_STALL, io.write_all(&bytes[written..]))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))??;
+    }
     Ok(())
 }
 
