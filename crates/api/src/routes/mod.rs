@@ -26,9 +26,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(accounts::refresh_token)
         .service(catalogue::list_categories)
         .service(catalogue::list_servers)
+        // `is_member`, the hottest route, before its siblings: routes with path parameters are
+        // tried one by one, each with a regex.
+        .service(membership::get_membership)
         .service(membership::join_server)
         .service(membership::leave_server)
-        .service(membership::get_membership)
         .service(messages::list_channel_messages_compat)
         .service(messages::create_message)
         .service(messages::list_messages)
