@@ -127,9 +127,7 @@ impl Application {
             // Signals are handled in `run_until_stopped`, which closes sockets first.
             .disable_signals()
             .listen("hearth", listener, move || {
-                let state = app_state.clone();
-                let upgrade_state = app_state.clone();
-                let app = build_app(state)
+                let app = build_app(app_state.clone())
                     .into_factory()
                     .map_err(|e: actix_web::Error| e.error_response());
                 HttpService::build()
@@ -140,8 +138,9 @@ impl Application {
                     // holds a frame back until the client acknowledges the previous one.
                     .tcp_nodelay(true)
                     .local_addr(addr)
-                    .upgrade(takeover::factory(move || {
-                        takeover::app_service(build_app(upgrade_state.clone()))
+                    .upgrade(takeover::factory({
+                        let state = app_state.clone();
+                        move || build_app(state.clone())
                     }))
                     // The host is only a fallback for requests without a `Host` header.
                     .finish(map_config(app, |()| AppConfig::default()))

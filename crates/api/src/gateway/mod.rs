@@ -6,7 +6,7 @@ mod hub;
 pub mod protocol;
 mod redis;
 mod session;
-pub mod takeover;
+pub(crate) mod takeover;
 
 pub use hub::{Frame, Hub, Subscription};
 pub use redis::Bridge;

@@ -9,6 +9,7 @@
 //! response body (actix-ws's frames) is written out as it comes. Nothing is buffered between
 //! them but a read on the stack and the frames actix-ws already encoded.
 
+use crate::error::ErrorBody;
 use actix_codec::{Encoder, Framed, FramedParts};
 use actix_http::body::{BodySize, BoxBody, MessageBody};
 use actix_http::error::PayloadError;
@@ -18,7 +19,7 @@ use actix_service::{fn_service, IntoServiceFactory, Service, ServiceFactory};
 use actix_web::dev::{AppConfig, ServiceResponse};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpResponse;
-use futures_util::future::{poll_fn, LocalBoxFuture};
+use futures_util::future::poll_fn;
 use futures_util::Stream;
 use std::cell::RefCell;
 use std::io;
@@ -42,20 +43,27 @@ const LINGER: Duration = Duration::from_secs(1);
 /// What the dispatcher hands over: the handshake request and the connection.
 pub type Upgraded = (Request, Framed<TcpStream, h1::Codec>);
 
-/// The upgrade service of one worker, around its own instance of the application.
-pub fn factory<F, S, B>(
-    app: F,
+/// The upgrade service of one worker, around its own instance of the application that
+/// `make_app` builds.
+pub fn factory<M, I, T, B>(
+    make_app: M,
 ) -> impl ServiceFactory<Upgraded, Config = (), Response = (), Error = actix_http::Error, InitError = ()>
 where
-    F: Fn() -> LocalBoxFuture<'static, Result<S, ()>> + 'static,
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    M: Fn() -> I + 'static,
+    I: IntoServiceFactory<T, Request>,
+    T: ServiceFactory<
+            Request,
+            Config = AppConfig,
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
     B: MessageBody + 'static,
 {
-    let app = Rc::new(app);
     actix_service::fn_factory(move || {
-        let app = app.clone();
+        let app = make_app().into_factory();
         async move {
-            let service = Rc::new(app().await?);
+            let service = Rc::new(app.new_service(AppConfig::default()).await?);
             Ok::<_, ()>(fn_service(move |(req, framed): Upgraded| {
                 let service = service.clone();
                 async move {
@@ -68,16 +76,6 @@ where
             }))
         }
     })
-}
-
-/// Builds one worker's application for the upgrade service.
-pub fn app_service<I, T>(app: I) -> LocalBoxFuture<'static, Result<T::Service, ()>>
-where
-    I: IntoServiceFactory<T, Request>,
-    T: ServiceFactory<Request, Config = AppConfig, InitError = ()> + 'static,
-{
-    let app = app.into_factory();
-    Box::pin(async move { app.new_service(AppConfig::default()).await })
 }
 
 /// Handles one upgrade request on its connection, until the connection ends.
@@ -164,7 +162,13 @@ where
         Ok(Ok(Err(e))) => e.error_response().map_into_boxed_body().into(),
         Ok(Err(e)) => return Err(e),
         // A request whose body never comes (the client holds it back).
-        Err(_) => HttpResponse::RequestTimeout().finish().into(),
+        Err(_) => HttpResponse::RequestTimeout()
+            .json(ErrorBody {
+                error: "The request was not complete in time".to_owned(),
+                code: "request_timeout",
+                fields: None,
+            })
+            .into(),
     };
     let (mut head, body) = response.into_parts();
     let mut out = BytesMut::new();
