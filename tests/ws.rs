@@ -158,6 +158,19 @@ impl WsClient {
         assert!(matches!(sent, Ok(Ok(()))), "send failed: {sent:?}");
     }
 
+    /// Sends frames back to back and flushes once: they reach the server in as few writes as
+    /// the stream makes of them (a burst, as from a client that queued while offline).
+    pub async fn send_burst(&mut self, messages: Vec<Message>) {
+        let burst = async {
+            for message in messages {
+                self.stream.feed(message).await?;
+            }
+            self.stream.flush().await
+        };
+        let sent = tokio::time::timeout(Duration::from_secs(10), burst).await;
+        assert!(matches!(sent, Ok(Ok(()))), "send failed: {sent:?}");
+    }
+
     /// Sends a chat message.
     pub async fn say(&mut self, text: &str) {
         self.send_json(&serde_json::json!({"type": "message", "message": text}))

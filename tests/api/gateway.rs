@@ -522,6 +522,61 @@ async fn racing_senders_are_delivered_in_sequence_once() {
     }
 }
 
+#[tokio::test]
+async fn a_burst_of_messages_is_stored_in_order_and_refusals_stay_with_their_own_message() {
+    let room = room_with(
+        TestApp::spawn_with(|s| {
+            s.ws_rate_per_sec =
+                std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
+            s.ws_rate_burst = std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
+        })
+        .await,
+    )
+    .await;
+    let mut listener = room.socket(&room.owner_token).await;
+    let mut sender = room.socket(&room.owner_token).await;
+    // Sent in one go, so most of it queues while the first store runs and is stored together.
+    let frame = |i: usize| {
+        let (message, nonce) = match i {
+            10 => ("bad\u{0}one".to_owned(), "nul".to_owned()),
+            20 => ("again".to_owned(), "n-5".to_owned()),
+            30 => ("   ".to_owned(), "blank".to_owned()),
+            i => (format!("m{i}"), format!("n-{i}")),
+        };
+        Message::Text(json!({"type": "message", "message": message, "nonce": nonce}).to_string())
+    };
+    sender.send_burst((0..40).map(frame).collect()).await;
+    let expected: Vec<String> = (0..40)
+        .filter(|i| ![10, 20, 30].contains(i))
+        .map(|i| format!("m{i}"))
+        .collect();
+    let mut delivered = Vec::new();
+    while delivered.len() < expected.len() {
+        let event = listener.recv_type("chat.message", WAIT).await;
+        let message = &event["new_message"];
+        delivered.push((
+            message["seq"].as_i64().unwrap_or_default(),
+            message["content"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    let numbered: Vec<(i64, String)> = (1..).zip(expected).collect();
+    assert_eq!(delivered, numbered);
+    let mut refused = HashSet::new();
+    for _ in 0..2 {
+        let error = sender.recv_type("error", WAIT).await;
+        assert_eq!(error["code"], "invalid_message", "{error}");
+        refused.insert(error["nonce"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        refused,
+        HashSet::from(["nul".to_owned(), "blank".to_owned()])
+    );
+    listener
+        .assert_no_type("chat.message", Duration::from_millis(300))
+        .await;
+    assert_eq!(room.history().await.len(), 37);
+}
+
 /// Two instances on one database and one Redis, several senders on each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_a_conversation_in_order_once_even_when_redis_restarts() {

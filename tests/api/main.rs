@@ -9,6 +9,7 @@ mod gateway;
 mod images;
 mod management;
 mod membership;
+mod message_store;
 mod messages;
 mod operations;
 mod robustness;

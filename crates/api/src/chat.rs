@@ -124,19 +124,6 @@ pub async fn destination(state: &AppState, channel: ChannelId) -> Result<Destina
     })
 }
 
-/// Sends a message as `user`; see [`send_message_with_outcome`].
-pub async fn send_message(
-    state: &AppState,
-    user: &UserRef,
-    to: Destination,
-    content: &str,
-    nonce: Option<&str>,
-) -> Result<Message, ChatError> {
-    send_message_with_outcome(state, user, to, content, nonce)
-        .await
-        .map(|(message, _)| message)
-}
-
 /// Sends a message as `user` and tells whether it was new.
 ///
 /// The content is trimmed and must then have 1–2000 characters; the nonce, when given, 1–64
@@ -144,7 +131,6 @@ pub async fn send_message(
 /// is published as `chat.message` once stored; a nonce replay returns the message first sent
 /// with it and publishes nothing (the same nonce in another channel is refused). A channel
 /// deleted meanwhile is `NoSuchChannel` (the store finds no channel row to number from).
-#[tracing::instrument(skip(state, user, content, nonce), fields(user_id = %user.id, channel_id = %to.channel))]
 pub async fn send_message_with_outcome(
     state: &AppState,
     user: &UserRef,
@@ -152,32 +138,104 @@ pub async fn send_message_with_outcome(
     content: &str,
     nonce: Option<&str>,
 ) -> Result<(Message, SendOutcome), ChatError> {
+    send_messages(state, user, to, &[(content, nonce)])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(ChatError::Internal("a send had no outcome".to_owned())))
+}
+
+/// Sends several messages of `user` to one channel, in the order given, with one database round
+/// trip for all of them: what a socket's queue holds when its messages arrive faster than one
+/// round trip each. Each `(content, nonce)` gets the outcome [`send_message_with_outcome`]
+/// would give it, in order; new messages are published in order.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, channel_id = %to.channel, messages = messages.len()))]
+pub async fn send_messages(
+    state: &AppState,
+    user: &UserRef,
+    to: Destination,
+    messages: &[(&str, Option<&str>)],
+) -> Vec<Result<(Message, SendOutcome), ChatError>> {
+    let mut outcomes: Vec<Option<Result<(Message, SendOutcome), ChatError>>> =
+        messages.iter().map(|_| None).collect();
+    // The valid ones are stored; `stored_at` tells where each one's outcome goes.
+    let mut drafts = Vec::with_capacity(messages.len());
+    let mut stored_at = Vec::with_capacity(messages.len());
+    for (i, (content, nonce)) in messages.iter().enumerate() {
+        match draft(content, *nonce) {
+            Ok(draft) => {
+                drafts.push(draft);
+                stored_at.push(i);
+            }
+            Err(e) => outcomes[i] = Some(Err(e)),
+        }
+    }
+    if !drafts.is_empty() {
+        match hearth_db::messages::create_many(&state.db, to.server, to.channel, user, &drafts)
+            .await
+        {
+            Ok(stored) => {
+                for (i, stored) in stored_at.into_iter().zip(stored) {
+                    outcomes[i] = Some(
+                        stored
+                            .map_err(ChatError::from)
+                            .and_then(|stored| accept(state, to, stored)),
+                    );
+                }
+            }
+            Err(e) => {
+                let e = ChatError::from(e);
+                for i in stored_at {
+                    outcomes[i] = Some(Err(e.clone()));
+                }
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| Err(ChatError::Internal("a send had no outcome".to_owned())))
+        })
+        .collect()
+}
+
+/// Checks a message against the rules before it is stored.
+fn draft<'a>(
+    content: &'a str,
+    nonce: Option<&'a str>,
+) -> Result<hearth_db::messages::Draft<'a>, ChatError> {
     let content = normalized(content)?;
     if nonce.is_some_and(|nonce| !rules::nonce_is_valid(nonce)) {
         return Err(ChatError::InvalidMessage(format!(
             "A nonce must have 1 to {NONCE_MAX_CHARS} characters and no control characters"
         )));
     }
-    let message =
-        match hearth_db::messages::create(&state.db, to.server, to.channel, user, content, nonce)
-            .await?
-        {
-            Stored::Created(message) => message,
-            Stored::NotMember => return Err(ChatError::NotMember),
-            Stored::Replayed(message) => {
-                // A nonce names one send; reused for another channel it is a client bug, and
-                // answering with a message from elsewhere would only hide it.
-                if message.channel_id != to.channel {
-                    return Err(ChatError::NonceInUse);
-                }
-                tracing::debug!(message_id = %message.id, "nonce replayed");
-                return Ok((message, SendOutcome::Replayed));
+    Ok(hearth_db::messages::Draft { content, nonce })
+}
+
+/// What a stored message means for its sender; a new one is published.
+fn accept(
+    state: &AppState,
+    to: Destination,
+    stored: Stored,
+) -> Result<(Message, SendOutcome), ChatError> {
+    match stored {
+        Stored::Created(message) => {
+            state.hub.publish(Event::ChatMessage {
+                new_message: message.clone().into(),
+            });
+            Ok((message, SendOutcome::Created))
+        }
+        Stored::NotMember => Err(ChatError::NotMember),
+        Stored::Replayed(message) => {
+            // A nonce names one send; reused for another channel it is a client bug, and
+            // answering with a message from elsewhere would only hide it.
+            if message.channel_id != to.channel {
+                return Err(ChatError::NonceInUse);
             }
-        };
-    state.hub.publish(Event::ChatMessage {
-        new_message: message.clone().into(),
-    });
-    Ok((message, SendOutcome::Created))
+            tracing::debug!(message_id = %message.id, "nonce replayed");
+            Ok((message, SendOutcome::Replayed))
+        }
+    }
 }
 
 /// Replaces the content of a message; only its author may. Published as `message.updated`.

@@ -369,19 +369,22 @@ impl Outbox {
         let (queue, mut pending) = mpsc::channel::<Outgoing>(Self::CAPACITY);
         // Ends once the socket's loop is gone and every accepted message was stored.
         actix_web::rt::spawn(async move {
-            while let Some(message) = pending.recv().await {
-                let stored = chat::send_message(
-                    &state,
-                    &user,
-                    to,
-                    &message.content,
-                    message.nonce.as_deref(),
-                )
-                .await;
+            let mut batch = Vec::new();
+            // Whatever queued up while the previous store ran goes in one round trip, in order:
+            // a busy sender is then not held to one database round trip per message.
+            while pending.recv_many(&mut batch, Self::CAPACITY).await > 0 {
+                let messages: Vec<(&str, Option<&str>)> = batch
+                    .iter()
+                    .map(|m| (m.content.as_str(), m.nonce.as_deref()))
+                    .collect();
+                let outcomes = chat::send_messages(&state, &user, to, &messages).await;
+                drop(messages);
                 // A stored message reaches its socket through the hub, like everyone else's;
                 // a refusal is told to this socket only.
-                if let Err(e) = stored {
-                    let _ = send_frame(&mut session, &chat_error(e).about(message.nonce)).await;
+                for (message, outcome) in batch.drain(..).zip(outcomes) {
+                    if let Err(e) = outcome {
+                        let _ = send_frame(&mut session, &chat_error(e).about(message.nonce)).await;
+                    }
                 }
             }
         });

@@ -9,7 +9,7 @@ mod create;
 mod history;
 
 pub use change::{delete, edit};
-pub use create::{create, Stored};
+pub use create::{create, create_many, Draft, Stored};
 pub use history::{find, last_seq, latest, page, since};
 
 use crate::schema::{messages, users};

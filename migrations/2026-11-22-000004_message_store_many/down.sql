@@ -1,0 +1,1 @@
+DROP FUNCTION message_store_many(BIGINT, BIGINT, BIGINT, TEXT[], TEXT[], INT);
