@@ -72,18 +72,30 @@ async fn a_postgres_restart_gives_fast_503s_recovers_and_loses_no_acknowledged_m
     let mut sender = socket(&app, &path, &token).await;
     let mut listener = socket(&app, &path, &token).await;
 
-    // REST traffic all along.
+    // REST traffic all along: the catalogue (pooled connections) and is_member (a shared,
+    // pipelined connection) in turn.
     let stop = Arc::new(AtomicBool::new(false));
     let rest = {
         let stop = stop.clone();
         let http = app.http.clone();
-        let url = app.url("/api/server/select/?with_num_members=true");
+        let urls = [
+            app.url("/api/server/select/?with_num_members=true"),
+            app.url(&format!(
+                "/api/membership/{}/membership/is_member/",
+                server.0
+            )),
+        ];
+        let token = token.clone();
         tokio::spawn(async move {
             let mut answers = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
+            for url in urls.iter().cycle() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 let started = Instant::now();
                 let response = http
-                    .get(&url)
+                    .get(url)
+                    .bearer_auth(&token)
                     .timeout(Duration::from_secs(15))
                     .send()
                     .await

@@ -294,3 +294,102 @@ async fn member_counts_follow_joins_leaves_removals_and_deleted_accounts() {
     assert_error(&body, "not_member");
     assert_eq!(count().await, 2);
 }
+
+/// is_member's reads share a connection per worker and are pipelined: answers must still reach
+/// the requests that asked, and a connection that dies must be replaced, not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_is_member_answers_reach_their_own_requests_and_a_killed_connection_is_replaced()
+{
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.user_with_token("owner").await;
+    let category = app.category("misc").await;
+    let mut servers = Vec::new();
+    for name in ["A", "B", "C"] {
+        servers.push(app.server(owner, category, name).await);
+    }
+    let mut users = Vec::new();
+    for i in 0..6_usize {
+        let (_, token) = app.user_with_token(&format!("user{i}")).await;
+        for (j, server) in servers.iter().enumerate() {
+            if (i + j) % 2 == 0 {
+                let (status, body) = send(
+                    app.http
+                        .post(app.url(&join_path(server.0)))
+                        .bearer_auth(&token),
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+        }
+        users.push(token);
+    }
+    // (token, server, expected answer: Some(is_member) or None for 404)
+    let mut asks = Vec::new();
+    for round in 0..10 {
+        for (i, token) in users.iter().enumerate() {
+            for (j, server) in servers.iter().enumerate() {
+                asks.push((token.clone(), server.0, Some((i + j) % 2 == 0)));
+            }
+            if (i + round) % 3 == 0 {
+                asks.push((token.clone(), 999_999, None));
+            }
+        }
+    }
+    let ask = |(token, server, expected): (String, i64, Option<bool>)| {
+        let request = app
+            .http
+            .get(app.url(&is_member_path(server)))
+            .bearer_auth(token);
+        async move { (send(request).await, expected) }
+    };
+    let answers = futures_util::future::join_all(asks.into_iter().map(ask)).await;
+    assert!(answers.len() > 180);
+    for ((status, body), expected) in answers {
+        match expected {
+            Some(member) => {
+                assert_eq!(status, StatusCode::OK, "{body}");
+                assert_eq!(body, json!({ "is_member": member }));
+            }
+            None => assert_eq!(status, StatusCode::NOT_FOUND, "{body}"),
+        }
+    }
+
+    // Kill every connection the server has: reads fail fast (503) at most until a fresh
+    // connection replaces the dead one, then answer again.
+    let (admin, connection) = tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(connection);
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut in_a_row = 0;
+    for _ in 0..100 {
+        let (status, body) = send(
+            app.http
+                .get(app.url(&is_member_path(servers[0].0)))
+                .bearer_auth(&users[0]),
+        )
+        .await;
+        match status {
+            StatusCode::OK => {
+                assert_eq!(body, json!({ "is_member": true }));
+                in_a_row += 1;
+                if in_a_row == 10 {
+                    return;
+                }
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_error(&body, "unavailable");
+                in_a_row = 0;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    panic!("is_member did not recover after its connection was killed");
+}

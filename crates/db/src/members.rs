@@ -80,15 +80,14 @@ pub async fn membership(db: &Db, server: ServerId, user: UserId) -> DbResult<Mem
     use crate::schema::{server_members, servers, users};
     use diesel::dsl::exists;
     use diesel::QueryDsl;
-    let mut conn = db.conn().await?;
-    let (account_exists, server_exists, is_member): (bool, bool, bool) = diesel::select((
+    let query = diesel::select((
         exists(users::table.find(user.0)),
         exists(servers::table.find(server.0)),
         exists(server_members::table.find((server.0, user.0))),
-    ))
-    .get_result(&mut conn)
-    .await
-    .map_err(from_diesel)?;
+    ));
+    let (account_exists, server_exists, is_member): (bool, bool, bool) = db
+        .pipelined(|conn| Box::pin(query.get_result(conn)))
+        .await?;
     Ok(match (account_exists, server_exists, is_member) {
         (false, _, _) => return Err(DomainError::AccountGone),
         (true, false, _) => Membership::NoSuchServer,

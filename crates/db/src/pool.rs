@@ -8,7 +8,10 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::future::BoxFuture;
 use hearth_domain::DomainError;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// How the pool is sized and how long a request waits for a connection.
@@ -34,6 +37,20 @@ impl Default for PoolSettings {
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
     url: String,
+    /// Connections taken from the pool for good and shared by short reads (see
+    /// [`Db::pipelined`]), one per worker thread.
+    shared: Arc<[Mutex<Option<AsyncPgConnection>>; SHARED]>,
+}
+
+/// Connections shared by pipelined reads.
+const SHARED: usize = 4;
+
+static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's shared connection: each worker thread uses its own, so a connection's
+    /// task and the requests that use it run on the same thread.
+    static SHARED_SLOT: usize = NEXT_SHARED.fetch_add(1, Ordering::Relaxed) % SHARED;
 }
 
 impl std::fmt::Debug for Db {
@@ -69,6 +86,7 @@ impl Db {
         Ok(Self {
             pool,
             url: url.to_owned(),
+            shared: Arc::new(std::array::from_fn(|_| Mutex::new(None))),
         })
     }
 
@@ -79,6 +97,61 @@ impl Db {
 
     pub(crate) async fn conn(&self) -> DbResult<Conn> {
         self.pool.get().await.map_err(unavailable)
+    }
+
+    /// Runs a short single-statement read on this thread's shared connection. Queries of
+    /// concurrent requests go out on it back to back and PostgreSQL answers them in order
+    /// (pipelining), so a busy server makes one round trip, one read and one backend wake-up
+    /// for many requests instead of one each. `start` only builds the query's future; nothing
+    /// of the connection is borrowed while it runs.
+    ///
+    /// Only for reads that take microseconds: a slow one would hold up the others behind it.
+    /// A connection that fails is given back (the pool discards it) and the next read takes a
+    /// fresh one.
+    pub(crate) async fn pipelined<T>(
+        &self,
+        start: impl FnOnce(&mut AsyncPgConnection) -> BoxFuture<'static, diesel::QueryResult<T>>,
+    ) -> DbResult<T> {
+        let slot = &self.shared[SHARED_SLOT.with(|slot| *slot)];
+        let lock = || slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut start = Some(start);
+        let started = lock()
+            .as_mut()
+            .and_then(|conn| start.take().map(|s| s(conn)));
+        // A pooled connection must not go back to the pool while a query on it runs (the
+        // pool's check would find its state shared), so a connection this read took but could
+        // not share lives until the query is done.
+        let mut spare = None;
+        let query = match (started, start) {
+            (Some(query), _) => query,
+            (None, Some(start)) => {
+                let mut conn = self.conn().await?;
+                let query = start(&mut conn);
+                let mut shared = lock();
+                if shared.is_none() {
+                    // Out of the pool for good: a shared connection is never checked in again.
+                    *shared = Some(Object::take(conn));
+                } else {
+                    spare = Some(conn);
+                }
+                query
+            }
+            (None, None) => {
+                return Err(DomainError::Internal(
+                    "a pipelined read did not start".to_owned(),
+                ))
+            }
+        };
+        let answer = query.await.map_err(|e| {
+            let e = crate::error::from_diesel(e);
+            if matches!(e, DomainError::Unavailable(_)) {
+                // Closed once the reads still on it are done; the next read opens another.
+                lock().take();
+            }
+            e
+        });
+        drop(spare);
+        answer
     }
 
     /// Checks that the database answers (for readiness probes).
