@@ -393,3 +393,55 @@ async fn concurrent_is_member_answers_reach_their_own_requests_and_a_killed_conn
     }
     panic!("is_member did not recover after its connection was killed");
 }
+
+/// A read stuck behind a lock fails fast with 503 instead of hanging, and is_member answers
+/// again once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn is_member_stuck_behind_a_lock_gets_a_fast_503_then_recovers() {
+    let app = TestApp::spawn_with(|s| s.db_timeout = std::time::Duration::from_millis(500)).await;
+    let (owner, token) = app.user_with_token("owner").await;
+    let category = app.category("misc").await;
+    let server = app.server(owner, category, "Place").await;
+    let ask = || {
+        send(
+            app.http
+                .get(app.url(&is_member_path(server.0)))
+                .bearer_auth(&token)
+                .timeout(std::time::Duration::from_secs(10)),
+        )
+    };
+    let (status, body) = ask().await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"is_member": true})));
+
+    let (mut admin, connection) = tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(connection);
+    let lock = admin.transaction().await.unwrap_or_else(|e| panic!("{e}"));
+    lock.batch_execute("LOCK TABLE server_members IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let (status, body) = ask().await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_error(&body, "unavailable");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    }
+    lock.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut answered = false;
+    for _ in 0..50 {
+        let (status, body) = ask().await;
+        if status == StatusCode::OK {
+            assert_eq!(body, json!({"is_member": true}));
+            answered = true;
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        answered,
+        "is_member did not answer again after the lock was released"
+    );
+}

@@ -40,6 +40,8 @@ pub struct Db {
     /// Connections taken from the pool for good and shared by short reads (see
     /// [`Db::pipelined`]), one per worker thread.
     shared: Arc<[Mutex<Option<AsyncPgConnection>>; SHARED]>,
+    /// How long a pipelined read may take before it fails with [`DomainError::Unavailable`].
+    timeout: Duration,
 }
 
 /// Connections shared by pipelined reads.
@@ -87,6 +89,7 @@ impl Db {
             pool,
             url: url.to_owned(),
             shared: Arc::new(std::array::from_fn(|_| Mutex::new(None))),
+            timeout: settings.timeout,
         })
     }
 
@@ -106,8 +109,8 @@ impl Db {
     /// of the connection is borrowed while it runs.
     ///
     /// Only for reads that take microseconds: a slow one would hold up the others behind it.
-    /// A connection that fails is given back (the pool discards it) and the next read takes a
-    /// fresh one.
+    /// A connection that fails, or does not answer within the pool's timeout, is closed once
+    /// the reads on it are done, and the next read takes a fresh one.
     pub(crate) async fn pipelined<T>(
         &self,
         start: impl FnOnce(&mut AsyncPgConnection) -> BoxFuture<'static, diesel::QueryResult<T>>,
@@ -142,14 +145,19 @@ impl Db {
                 ))
             }
         };
-        let answer = query.await.map_err(|e| {
-            let e = crate::error::from_diesel(e);
-            if matches!(e, DomainError::Unavailable(_)) {
-                // Closed once the reads still on it are done; the next read opens another.
-                lock().take();
-            }
-            e
-        });
+        // A read stuck behind a lock or a frozen server fails as fast as a request that cannot
+        // get a pooled connection, and the connection it is stuck on is not handed to the
+        // reads that come next.
+        let answer = match tokio::time::timeout(self.timeout, query).await {
+            Ok(answer) => answer.map_err(crate::error::from_diesel),
+            Err(_) => Err(DomainError::Unavailable(
+                "the database did not answer in time".to_owned(),
+            )),
+        };
+        if matches!(answer, Err(DomainError::Unavailable(_))) {
+            // Closed once the reads still on it are done; the next read opens another.
+            lock().take();
+        }
         drop(spare);
         answer
     }
