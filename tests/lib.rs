@@ -187,6 +187,14 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Settings for tests whose sockets send in bursts: 1,000 messages a second per user, so the
+/// rate limit (tested on its own) stays out of the way.
+pub fn generous_ws_rates(settings: &mut Settings) {
+    let rate = std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
+    settings.ws_rate_per_sec = rate;
+    settings.ws_rate_burst = rate;
+}
+
 /// A running Hearth server on a fresh database.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
@@ -297,6 +305,16 @@ impl TestApp {
     }
 
     /// `address` + `path`.
+    /// A SQL connection of its own to the app's database, for what a test must do behind the
+    /// app's back (locks, killed connections, inspecting rows).
+    pub async fn sql_client(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.database_url, NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the app's database: {e}"));
+        tokio::spawn(connection);
+        client
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

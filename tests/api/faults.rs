@@ -60,8 +60,7 @@ async fn a_postgres_restart_gives_fast_503s_recovers_and_loses_no_acknowledged_m
     let url = pg.create_database("hearth_faults").await;
     let app = TestApp::spawn_on(&url, |s| {
         s.db_timeout = Duration::from_millis(1000);
-        s.ws_rate_per_sec = std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
-        s.ws_rate_burst = std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
+        hearth_tests::generous_ws_rates(s);
     })
     .await;
     let (owner, token) = app.user_with_token("owner").await;

@@ -4,7 +4,7 @@
 use hearth_domain::{ChannelId, ServerId, UserId};
 use hearth_tests::redis_server::PrivateRedis;
 use hearth_tests::ws::{connect, Auth, Next, WsClient};
-use hearth_tests::{send, StatusCode, TestApp};
+use hearth_tests::{generous_ws_rates, send, StatusCode, TestApp};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -484,15 +484,7 @@ async fn sockets_survive_heartbeats_when_they_answer_pings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_senders_are_delivered_in_sequence_once() {
-    let room = room_with(
-        TestApp::spawn_with(|s| {
-            s.ws_rate_per_sec =
-                std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
-            s.ws_rate_burst = std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
-        })
-        .await,
-    )
-    .await;
+    let room = room_with(TestApp::spawn_with(generous_ws_rates).await).await;
     let mut listener = room.socket(&room.owner_token).await;
     let mut senders = Vec::new();
     for name in ["s1", "s2", "s3", "s4"] {
@@ -524,15 +516,7 @@ async fn racing_senders_are_delivered_in_sequence_once() {
 
 #[tokio::test]
 async fn a_burst_of_messages_is_stored_in_order_and_refusals_stay_with_their_own_message() {
-    let room = room_with(
-        TestApp::spawn_with(|s| {
-            s.ws_rate_per_sec =
-                std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
-            s.ws_rate_burst = std::num::NonZeroU32::new(1000).unwrap_or(std::num::NonZeroU32::MIN);
-        })
-        .await,
-    )
-    .await;
+    let room = room_with(TestApp::spawn_with(generous_ws_rates).await).await;
     let mut listener = room.socket(&room.owner_token).await;
     let mut sender = room.socket(&room.owner_token).await;
     // Sent in one go, so most of it queues while the first store runs and is stored together.

@@ -356,10 +356,7 @@ async fn concurrent_is_member_answers_reach_their_own_requests_and_a_killed_conn
 
     // Kill every connection the server has: reads fail fast (503) at most until a fresh
     // connection replaces the dead one, then answer again.
-    let (admin, connection) = tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(connection);
+    let admin = app.sql_client().await;
     admin
         .execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -413,10 +410,7 @@ async fn is_member_stuck_behind_a_lock_gets_a_fast_503_then_recovers() {
     let (status, body) = ask().await;
     assert_eq!((status, body), (StatusCode::OK, json!({"is_member": true})));
 
-    let (mut admin, connection) = tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(connection);
+    let mut admin = app.sql_client().await;
     let lock = admin.transaction().await.unwrap_or_else(|e| panic!("{e}"));
     lock.batch_execute("LOCK TABLE server_members IN ACCESS EXCLUSIVE MODE")
         .await

@@ -2,8 +2,23 @@
 //! the same rules as one message at a time, in order, one outcome per message.
 
 use hearth_db::messages::{create_many, Draft, Stored};
-use hearth_domain::{DomainError, UserRef};
+use hearth_domain::{ChannelId, DomainError, ServerId, UserRef};
 use hearth_tests::TestApp;
+
+async fn user(app: &TestApp, name: &str) -> UserRef {
+    let (id, _) = app.user_with_token(name).await;
+    UserRef {
+        id,
+        username: name.to_owned(),
+    }
+}
+
+/// A server owned by `owner`, with one channel.
+async fn channel_of(app: &TestApp, owner: &UserRef) -> (ServerId, ChannelId) {
+    let category = app.category("misc").await;
+    let server = app.server(owner.id, category, "Place").await;
+    (server, app.channel(server, owner.id, "general").await.id)
+}
 
 fn draft<'a>(content: &'a str, nonce: Option<&'a str>) -> Draft<'a> {
     Draft { content, nonce }
@@ -19,14 +34,8 @@ fn seq_of(outcome: &Result<Stored, DomainError>) -> Option<i64> {
 #[tokio::test]
 async fn a_batch_is_numbered_in_order_and_each_message_gets_its_own_outcome() {
     let app = TestApp::spawn().await;
-    let (alice, _) = app.user_with_token("alice").await;
-    let category = app.category("misc").await;
-    let server = app.server(alice, category, "Place").await;
-    let channel = app.channel(server, alice, "general").await.id;
-    let alice = UserRef {
-        id: alice,
-        username: "alice".to_owned(),
-    };
+    let alice = user(&app, "alice").await;
+    let (server, channel) = channel_of(&app, &alice).await;
 
     let first = [
         draft("one", None),
@@ -100,15 +109,9 @@ async fn a_batch_is_numbered_in_order_and_each_message_gets_its_own_outcome() {
 #[tokio::test]
 async fn a_non_members_batch_stores_nothing() {
     let app = TestApp::spawn().await;
-    let (owner, _) = app.user_with_token("owner").await;
-    let (stranger, _) = app.user_with_token("stranger").await;
-    let category = app.category("misc").await;
-    let server = app.server(owner, category, "Place").await;
-    let channel = app.channel(server, owner, "general").await.id;
-    let stranger = UserRef {
-        id: stranger,
-        username: "stranger".to_owned(),
-    };
+    let owner = user(&app, "owner").await;
+    let stranger = user(&app, "stranger").await;
+    let (server, channel) = channel_of(&app, &owner).await;
     let batch = [draft("hi", None), draft("there", Some("n"))];
     let stored = create_many(&app.db, server, channel, &stranger, &batch)
         .await

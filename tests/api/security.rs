@@ -501,10 +501,7 @@ async fn probe_socket(f: &Fixture, path: &str, in_query: bool, payload: &str, wh
 
 /// The fixture survived: tables, rows, credentials and membership.
 async fn assert_intact(f: &Fixture) {
-    let (client, connection) = tokio_postgres::connect(&f.app.database_url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(connection);
+    let client = f.app.sql_client().await;
     for table in [
         "users",
         "categories",

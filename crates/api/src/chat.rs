@@ -155,45 +155,34 @@ pub async fn send_messages(
     to: Destination,
     messages: &[(&str, Option<&str>)],
 ) -> Vec<Result<(Message, SendOutcome), ChatError>> {
-    let mut outcomes: Vec<Option<Result<(Message, SendOutcome), ChatError>>> =
-        messages.iter().map(|_| None).collect();
-    // The valid ones are stored; `stored_at` tells where each one's outcome goes.
-    let mut drafts = Vec::with_capacity(messages.len());
-    let mut stored_at = Vec::with_capacity(messages.len());
-    for (i, (content, nonce)) in messages.iter().enumerate() {
-        match draft(content, *nonce) {
-            Ok(draft) => {
-                drafts.push(draft);
-                stored_at.push(i);
-            }
-            Err(e) => outcomes[i] = Some(Err(e)),
-        }
-    }
-    if !drafts.is_empty() {
-        match hearth_db::messages::create_many(&state.db, to.server, to.channel, user, &drafts)
+    let checked: Vec<Result<hearth_db::messages::Draft<'_>, ChatError>> = messages
+        .iter()
+        .map(|(content, nonce)| draft(content, *nonce))
+        .collect();
+    // Only the valid ones are stored, one outcome each, in order.
+    let drafts: Vec<_> = checked
+        .iter()
+        .filter_map(|d| d.as_ref().ok().copied())
+        .collect();
+    let mut stored =
+        hearth_db::messages::create_many(&state.db, to.server, to.channel, user, &drafts)
             .await
-        {
-            Ok(stored) => {
-                for (i, stored) in stored_at.into_iter().zip(stored) {
-                    outcomes[i] = Some(
-                        stored
-                            .map_err(ChatError::from)
-                            .and_then(|stored| accept(state, to, stored)),
-                    );
-                }
-            }
-            Err(e) => {
-                let e = ChatError::from(e);
-                for i in stored_at {
-                    outcomes[i] = Some(Err(e.clone()));
-                }
-            }
-        }
-    }
-    outcomes
+            .map(Vec::into_iter)
+            .map_err(ChatError::from);
+    checked
         .into_iter()
-        .map(|outcome| {
-            outcome.unwrap_or_else(|| Err(ChatError::Internal("a send had no outcome".to_owned())))
+        .map(|checked| {
+            checked?;
+            match &mut stored {
+                Ok(outcomes) => outcomes
+                    .next()
+                    .ok_or_else(|| {
+                        ChatError::Internal("a stored message had no outcome".to_owned())
+                    })?
+                    .map_err(ChatError::from)
+                    .and_then(|stored| accept(state, to, stored)),
+                Err(e) => Err(e.clone()),
+            }
         })
         .collect()
 }

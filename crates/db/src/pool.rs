@@ -117,17 +117,15 @@ impl Db {
     ) -> DbResult<T> {
         let slot = &self.shared[SHARED_SLOT.with(|slot| *slot)];
         let lock = || slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut start = Some(start);
-        let started = lock()
-            .as_mut()
-            .and_then(|conn| start.take().map(|s| s(conn)));
         // A pooled connection must not go back to the pool while a query on it runs (the
         // pool's check would find its state shared), so a connection this read took but could
         // not share lives until the query is done.
         let mut spare = None;
-        let query = match (started, start) {
-            (Some(query), _) => query,
-            (None, Some(start)) => {
+        // The guard is a temporary of this statement: released before anything awaits.
+        let started = start_shared(&mut lock(), start);
+        let query = match started {
+            Ok(query) => query,
+            Err(start) => {
                 let mut conn = self.conn().await?;
                 let query = start(&mut conn);
                 let mut shared = lock();
@@ -139,11 +137,6 @@ impl Db {
                 }
                 query
             }
-            (None, None) => {
-                return Err(DomainError::Internal(
-                    "a pipelined read did not start".to_owned(),
-                ))
-            }
         };
         // A read stuck behind a lock or a frozen server fails as fast as a request that cannot
         // get a pooled connection, and the connection it is stuck on is not handed to the
@@ -154,7 +147,7 @@ impl Db {
                 "the database did not answer in time".to_owned(),
             )),
         };
-        if matches!(answer, Err(DomainError::Unavailable(_))) {
+        if spare.is_none() && matches!(answer, Err(DomainError::Unavailable(_))) {
             // Closed once the reads still on it are done; the next read opens another.
             lock().take();
         }
@@ -171,5 +164,16 @@ impl Db {
             .await
             .map_err(crate::error::from_diesel)?;
         Ok(())
+    }
+}
+
+/// Starts a read on the shared connection, or hands `start` back when there is none yet.
+fn start_shared<F, Q>(shared: &mut Option<AsyncPgConnection>, start: F) -> Result<Q, F>
+where
+    F: FnOnce(&mut AsyncPgConnection) -> Q,
+{
+    match shared.as_mut() {
+        Some(conn) => Ok(start(conn)),
+        None => Err(start),
     }
 }

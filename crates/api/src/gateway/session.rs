@@ -378,7 +378,6 @@ impl Outbox {
                     .map(|m| (m.content.as_str(), m.nonce.as_deref()))
                     .collect();
                 let outcomes = chat::send_messages(&state, &user, to, &messages).await;
-                drop(messages);
                 // A stored message reaches its socket through the hub, like everyone else's;
                 // a refusal is told to this socket only.
                 for (message, outcome) in batch.drain(..).zip(outcomes) {
