@@ -615,6 +615,10 @@ async fn two_instances_share_a_conversation_in_order_once_even_when_redis_restar
                     socket
                         .send_json(&json!({"type": "message", "message": format!("{n}-{i}"), "nonce": format!("{n}-{i}")}))
                         .await;
+                    // Read what arrives meanwhile, as a chat client does: a socket that never
+                    // reads is eventually closed as too slow (4009), and what it sent after
+                    // that point is never read by the server.
+                    while let Next::Event(_) = socket.next(Duration::ZERO).await {}
                     if i % 50 == 0 {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
