@@ -86,9 +86,10 @@ seed: ## Load seed data (dev db unless DATABASE_URL is set)
 	@$(with_dev_db); \
 	cargo run -q -p hearth-api -- seed
 
-db-stop: ## Stop the private dev and test PostgreSQL clusters
+db-stop: ## Stop the private dev, test and bench PostgreSQL clusters
 	$(PG) stop dev
 	$(PG) stop test
+	$(PG) stop bench
 
 clean-db: db-stop ## Stop the clusters and delete their data (.hearth/)
 	rm -rf .hearth

@@ -9,7 +9,8 @@
 #
 # Builds `hearth` and `hearth-bench` in release mode, raises the open-files limit as far as this
 # shell may (the idle scenario holds 20,000 sockets on each side), and runs hearth-bench against
-# the project's private test PostgreSQL cluster (or HEARTH_BENCH_ADMIN_URL when set). hearth-bench
+# the project's private bench PostgreSQL cluster (`scripts/pg.sh start bench`: durable defaults,
+# unlike the test cluster; or HEARTH_BENCH_ADMIN_URL when set). hearth-bench
 # creates a database of its own there, starts the server on a free loopback port, runs every
 # scenario for a bounded time, prints the table, writes bench-results/bench-<time>.json, and
 # drops the database and stops the servers again, also on Ctrl-C.
@@ -34,7 +35,7 @@ fi
 note "open-files limit $(ulimit -Sn)"
 
 if [[ -z ${HEARTH_BENCH_ADMIN_URL:-} ]]; then
-  HEARTH_BENCH_ADMIN_URL=$(scripts/pg.sh start test)
+  HEARTH_BENCH_ADMIN_URL=$(scripts/pg.sh start bench)
 fi
 export HEARTH_BENCH_ADMIN_URL
 

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Private PostgreSQL clusters for Hearth, one per purpose (dev, test).
+# Private PostgreSQL clusters for Hearth, one per purpose (dev, test, bench).
 #
-#   scripts/pg.sh start  dev|test   ensure the cluster exists and runs; print its URL
-#   scripts/pg.sh stop   dev|test   fast shutdown if running
-#   scripts/pg.sh url    dev|test   print the URL without starting anything
-#   scripts/pg.sh status dev|test   print whether it runs (exit 0 running, 3 stopped)
+#   scripts/pg.sh start  dev|test|bench   ensure the cluster exists and runs; print its URL
+#   scripts/pg.sh stop   dev|test|bench   fast shutdown if running
+#   scripts/pg.sh url    dev|test|bench   print the URL without starting anything
+#   scripts/pg.sh status dev|test|bench   print whether it runs (exit 0 running, 3 stopped)
+#
+# dev keeps `make run`'s data; test is for disposable test databases and skips fsync; bench is
+# for `make bench`/`make soak`, with PostgreSQL's durable defaults (every commit is flushed, as a
+# user's database would be), so write-heavy figures are not flattered by a database that may lose
+# committed data.
 #
 # Why private clusters: the project must not depend on (or pollute) whatever
 # system PostgreSQL a machine happens to run. Each cluster lives in the
@@ -13,8 +18,8 @@
 # stdout carries only the URL (so `url=$(scripts/pg.sh start dev)` works);
 # every diagnostic goes to stderr.
 #
-# Environment: HEARTH_PG_DEV_PORT (default 25432), HEARTH_PG_TEST_PORT (25433).
-# Both defaults sit below 32768, outside the range Linux hands out to outgoing
+# Environment: HEARTH_PG_DEV_PORT (default 25432), HEARTH_PG_TEST_PORT (25433),
+# HEARTH_PG_BENCH_PORT (25434). The defaults sit below 32768, outside the range Linux hands out to outgoing
 # connections, so a passing client can never be holding them.
 set -euo pipefail
 
@@ -22,7 +27,7 @@ die() { printf 'pg.sh: error: %s\n' "$*" >&2; exit 1; }
 note() { printf 'pg.sh: %s\n' "$*" >&2; }
 
 usage() {
-  printf 'usage: %s start|stop|url|status dev|test\n' "$0" >&2
+  printf 'usage: %s start|stop|url|status dev|test|bench\n' "$0" >&2
   exit 2
 }
 
@@ -42,6 +47,11 @@ case $name in
   test)
     port=${HEARTH_PG_TEST_PORT:-25433}
     # Tests create their own databases; they only need an admin entry point.
+    dbname=postgres
+    ;;
+  bench)
+    port=${HEARTH_PG_BENCH_PORT:-25434}
+    # hearth-bench creates (and drops) a database of its own per run.
     dbname=postgres
     ;;
   *) usage ;;
@@ -330,7 +340,8 @@ start_cluster() {
     -c max_connections=300
   )
   # Test data is thrown away, so trade crash safety for speed. Dev keeps the
-  # durable defaults because people keep real work in it.
+  # durable defaults because people keep real work in it, and bench because
+  # it measures what a user's database would do.
   if [[ $name == test ]]; then
     srv+=(-c fsync=off -c full_page_writes=off -c synchronous_commit=off)
   fi
@@ -351,10 +362,11 @@ Stop that process, or pick another port: HEARTH_PG_$(tr a-z A-Z <<<"$name")_PORT
     fi
   done
 
-  # Our default ports sit inside Linux's ephemeral range (32768-60999), so
-  # an outgoing connection elsewhere on the machine can hold the port for a
-  # few seconds without listening on it; the probe above cannot see that,
-  # but bind() fails. Such collisions are transient, so retry a few times.
+  # A port chosen through HEARTH_PG_*_PORT may sit inside Linux's ephemeral
+  # range (32768-60999 by default), where an outgoing connection elsewhere on
+  # the machine can hold it for a few seconds without listening on it; the
+  # probe above cannot see that, but bind() fails. Such collisions are
+  # transient, so retry a few times.
   local attempt offset
   for attempt in 1 2 3 4 5; do
     offset=1
