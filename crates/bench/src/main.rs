@@ -164,6 +164,8 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         .filter(|(k, _)| k != "HEARTH_JWT_SECRET" && !env.iter().any(|(set, _)| set == k))
         .collect();
 
+    let postgres = process::PostgresSettings::read(database_url).await?;
+    progress(&postgres);
     progress("migrating");
     process::migrate(&args.server, &env).await?;
     progress(format_args!("seeding {sizes:?}"));
@@ -185,6 +187,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
             started_at,
             stamp,
             load_before,
+            postgres,
             sizes,
             env,
             inherited,
@@ -309,6 +312,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
          ({} cores; the load generator shares them).",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     )?;
+    writeln!(stdout, "Database: {postgres}.")?;
 
     let json = serde_json::json!({
         "started_at": started_at.to_rfc3339(),
@@ -316,6 +320,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         "command": std::env::args().collect::<Vec<_>>(),
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "load_average": {"before": load_before, "after": load_after},
+        "postgres": postgres,
         "open_files_limit": files,
         "client_threads": args.client_threads,
         "runs": args.runs,
@@ -341,6 +346,7 @@ struct Setup {
     started_at: chrono::DateTime<chrono::Utc>,
     stamp: String,
     load_before: String,
+    postgres: process::PostgresSettings,
     sizes: Sizes,
     env: Vec<(String, String)>,
     inherited: Vec<(String, String)>,
@@ -380,12 +386,14 @@ async fn run_soak(args: &Args, plan: SoakPlan, setup: Setup) -> anyhow::Result<(
         setup.load_before,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     )?;
+    writeln!(stdout, "Database: {}.", setup.postgres)?;
     let json = serde_json::json!({
         "started_at": setup.started_at.to_rfc3339(),
         "finished_at": chrono::Utc::now().to_rfc3339(),
         "command": std::env::args().collect::<Vec<_>>(),
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "load_average": {"before": setup.load_before, "after": load_after},
+        "postgres": setup.postgres,
         "client_threads": args.client_threads,
         "sizes": setup.sizes,
         "plan": plan,

@@ -206,6 +206,56 @@ impl BenchDatabase {
     }
 }
 
+/// The PostgreSQL a run measured against, and whether it flushes every commit: a run on a
+/// database that skips fsync flatters every write, so the report says which kind it was.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PostgresSettings {
+    pub version: String,
+    pub fsync: String,
+    pub synchronous_commit: String,
+    pub full_page_writes: String,
+}
+
+impl PostgresSettings {
+    /// Reads the settings of the server at `url`.
+    pub async fn read(url: &str) -> anyhow::Result<Self> {
+        let row = admin(url)
+            .await?
+            .query_one(
+                "SELECT current_setting('server_version'), current_setting('fsync'), \
+                 current_setting('synchronous_commit'), current_setting('full_page_writes')",
+                &[],
+            )
+            .await
+            .context("cannot read PostgreSQL's settings")?;
+        Ok(Self {
+            version: row.try_get(0)?,
+            fsync: row.try_get(1)?,
+            synchronous_commit: row.try_get(2)?,
+            full_page_writes: row.try_get(3)?,
+        })
+    }
+
+    /// Whether every commit waits for its write-ahead log to reach the disk.
+    pub fn durable(&self) -> bool {
+        self.fsync == "on" && self.synchronous_commit != "off"
+    }
+}
+
+impl std::fmt::Display for PostgresSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PostgreSQL {}, fsync {}, synchronous_commit {}, full_page_writes {}",
+            self.version, self.fsync, self.synchronous_commit, self.full_page_writes
+        )?;
+        if !self.durable() {
+            f.write_str(" (not durable: write figures are higher than on a database that flushes every commit)")?;
+        }
+        Ok(())
+    }
+}
+
 /// Removes a directory when dropped (the server's media folder, also after a failure).
 pub struct RemoveOnDrop(pub PathBuf);
 
@@ -236,4 +286,34 @@ pub async fn git_commit() -> Option<String> {
     } else {
         commit
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PostgresSettings;
+
+    fn settings(fsync: &str, synchronous_commit: &str) -> PostgresSettings {
+        PostgresSettings {
+            version: "15.20".into(),
+            fsync: fsync.into(),
+            synchronous_commit: synchronous_commit.into(),
+            full_page_writes: "on".into(),
+        }
+    }
+
+    #[test]
+    fn a_database_that_skips_flushes_is_reported_as_not_durable() {
+        assert!(settings("on", "on").durable());
+        // `local` and the replication levels still flush locally before a commit returns.
+        assert!(settings("on", "local").durable());
+        assert!(!settings("off", "on").durable());
+        assert!(!settings("on", "off").durable());
+
+        let durable = settings("on", "on").to_string();
+        assert_eq!(
+            durable,
+            "PostgreSQL 15.20, fsync on, synchronous_commit on, full_page_writes on"
+        );
+        assert!(settings("off", "off").to_string().contains("(not durable"));
+    }
 }
