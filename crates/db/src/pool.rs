@@ -38,7 +38,7 @@ pub struct Db {
     pool: Pool<AsyncPgConnection>,
     url: String,
     /// Connections taken from the pool for good and shared by short reads (see
-    /// [`Db::pipelined`]), one per worker thread.
+    /// [`Db::pipelined`]): one per worker thread, up to [`SHARED`] (further threads share).
     shared: Arc<[Mutex<Option<AsyncPgConnection>>; SHARED]>,
     /// How long a pipelined read may take before it fails with [`DomainError::Unavailable`].
     timeout: Duration,
@@ -50,8 +50,8 @@ const SHARED: usize = 4;
 static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's shared connection: each worker thread uses its own, so a connection's
-    /// task and the requests that use it run on the same thread.
+    /// This thread's shared connection: with up to [`SHARED`] worker threads each uses its
+    /// own, so a connection's task and the requests that use it run on the same thread.
     static SHARED_SLOT: usize = NEXT_SHARED.fetch_add(1, Ordering::Relaxed) % SHARED;
 }
 
@@ -108,9 +108,10 @@ impl Db {
     /// for many requests instead of one each. `start` only builds the query's future; nothing
     /// of the connection is borrowed while it runs.
     ///
-    /// Only for reads that take microseconds: a slow one would hold up the others behind it.
-    /// A connection that fails, or does not answer within the pool's timeout, is closed once
-    /// the reads on it are done, and the next read takes a fresh one.
+    /// Only for reads that take microseconds and fail only when their connection does: a slow
+    /// one would hold up the others behind it. A connection whose read fails, or does not
+    /// answer within the pool's timeout, is closed once the reads on it are done, and the next
+    /// read takes a fresh one.
     pub(crate) async fn pipelined<T>(
         &self,
         start: impl FnOnce(&mut AsyncPgConnection) -> BoxFuture<'static, diesel::QueryResult<T>>,
@@ -147,8 +148,11 @@ impl Db {
                 "the database did not answer in time".to_owned(),
             )),
         };
-        if spare.is_none() && matches!(answer, Err(DomainError::Unavailable(_))) {
-            // Closed once the reads still on it are done; the next read opens another.
+        if spare.is_none() && answer.is_err() {
+            // A shared read fails only when its connection does (the reads are single-row
+            // lookups by key), and a connection in a state we do not recognise must not keep
+            // answering every later read with the same error. Closed once the reads still on
+            // it are done; the next read opens another.
             lock().take();
         }
         drop(spare);
