@@ -19,8 +19,9 @@
 # every diagnostic goes to stderr.
 #
 # Environment: HEARTH_PG_DEV_PORT (default 25432), HEARTH_PG_TEST_PORT (25433),
-# HEARTH_PG_BENCH_PORT (25434). The defaults sit below 32768, outside the range Linux hands out to outgoing
-# connections, so a passing client can never be holding them.
+# HEARTH_PG_BENCH_PORT (25434). The defaults sit below 32768, outside the range
+# Linux hands out to outgoing connections, so a passing client can never be
+# holding them.
 set -euo pipefail
 
 die() { printf 'pg.sh: error: %s\n' "$*" >&2; exit 1; }

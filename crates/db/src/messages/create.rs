@@ -210,6 +210,6 @@ async fn outcome(
             .map(|(message, _)| Stored::Replayed(message))),
         ("not_member", ..) => Ok(Some(Stored::NotMember)),
         ("no_such_channel", ..) => Err(DomainError::NotFound("channel")),
-        (other, ..) => Err(unexpected_outcome("message_store", other)),
+        (other, ..) => Err(unexpected_outcome("message_store_many", other)),
     }
 }
