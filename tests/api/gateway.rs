@@ -10,17 +10,18 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
-struct Room {
-    app: TestApp,
-    server: ServerId,
-    channel: ChannelId,
-    owner: UserId,
-    owner_token: String,
+/// A server with one channel, its owner, and helpers for sockets on it.
+pub(crate) struct Room {
+    pub(crate) app: TestApp,
+    pub(crate) server: ServerId,
+    pub(crate) channel: ChannelId,
+    pub(crate) owner: UserId,
+    pub(crate) owner_token: String,
 }
 
-async fn room_with(app: TestApp) -> Room {
+pub(crate) async fn room_with(app: TestApp) -> Room {
     let (owner, owner_token) = app.user_with_token("owner").await;
     let category = app.category("misc").await;
     let server = app.server(owner, category, "Place").await;
@@ -34,20 +35,20 @@ async fn room_with(app: TestApp) -> Room {
     }
 }
 
-async fn room() -> Room {
+pub(crate) async fn room() -> Room {
     room_with(TestApp::spawn().await).await
 }
 
 impl Room {
-    fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         format!("/ws/servers/{}/channels/{}", self.server.0, self.channel.0)
     }
 
-    fn compat_path(&self) -> String {
+    pub(crate) fn compat_path(&self) -> String {
         format!("/{}/{}", self.server.0, self.channel.0)
     }
 
-    async fn socket(&self, token: &str) -> WsClient {
+    pub(crate) async fn socket(&self, token: &str) -> WsClient {
         let mut socket = connect(self.app.port, &self.path(), Auth::Bearer(token.to_owned()))
             .await
             .unwrap_or_else(|e| panic!("connect: {e}"));
@@ -56,7 +57,7 @@ impl Room {
     }
 
     /// A new user who joined the server, with a token.
-    async fn member(&self, name: &str) -> (UserId, String) {
+    pub(crate) async fn member(&self, name: &str) -> (UserId, String) {
         let (id, token) = self.app.user_with_token(name).await;
         let (status, _) = send(
             self.app
@@ -72,7 +73,7 @@ impl Room {
         (id, token)
     }
 
-    async fn history(&self) -> Vec<Value> {
+    pub(crate) async fn history(&self) -> Vec<Value> {
         let (_, body) = send(
             self.app.http.get(
                 self.app
@@ -156,7 +157,9 @@ async fn cookie_bearer_and_subprotocol_handshakes_all_work() {
         ),
         (Auth::Subprotocol(token.clone()), Some("bearer")),
     ] {
-        for path in [room.path(), room.compat_path()] {
+        // The compatibility path speaks the whole protocol when asked to; without the opt-in
+        // its handshakes are tested in `compat_socket`.
+        for path in [room.path(), format!("{}?protocol=full", room.compat_path())] {
             let mut socket = connect(room.app.port, &path, auth.clone())
                 .await
                 .unwrap_or_else(|e| panic!("{auth:?}: {e}"));

@@ -4,6 +4,7 @@
 mod accounts;
 mod catalogue;
 mod chat_rest;
+mod compat_socket;
 mod faults;
 mod gateway;
 mod images;

@@ -86,6 +86,29 @@ pub struct SocketQuery {
     /// Replay every message with a sequence number above this one before going live.
     #[param(minimum = 0)]
     pub after: Option<i64>,
+    /// `full` opts a compatibility socket (`/{server_id}/{channel_id}`) in to Hearth's whole
+    /// protocol (presence, typing, edits, error frames, ...); without it that path sends only
+    /// `chat.message` frames, as the reference does. The native path always speaks the whole
+    /// protocol.
+    pub protocol: Option<SocketProtocol>,
+}
+
+/// Which frames a socket receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SocketProtocol {
+    /// Every frame of `docs/websocket.md`.
+    Full,
+}
+
+/// What a socket speaks, from its path and its `protocol` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// The reference's: only `chat.message` frames reach the client; refusals are silent and
+    /// messages over the rate limit are held and stored in order instead of refused.
+    Reference,
+    /// Hearth's whole protocol.
+    Full,
 }
 
 async fn open_socket(
@@ -95,6 +118,7 @@ async fn open_socket(
     server: ServerId,
     channel: ChannelId,
     after: Option<i64>,
+    dialect: Dialect,
 ) -> Result<HttpResponse, ApiError> {
     let credentials = credentials(&req);
     if credentials.from_cookie && !origin_allowed(&req, &state) {
@@ -141,6 +165,7 @@ async fn open_socket(
                     server,
                     channel,
                     after,
+                    dialect,
                 };
                 session::run(web::Data::from(state), session, stream, connection).await;
             }
@@ -178,7 +203,7 @@ async fn check_target(
 
 /// Declares a socket endpoint; both paths behave the same and share their documentation.
 macro_rules! socket_endpoint {
-    ($(#[doc = $doc:literal])* $name:ident, $path:literal) => {
+    ($(#[doc = $doc:literal])* $name:ident, $path:literal, $dialect:expr) => {
         $(#[doc = $doc])*
         ///
         /// A WebSocket endpoint: authenticate with the `access_token` cookie,
@@ -210,19 +235,28 @@ macro_rules! socket_endpoint {
             query: web::Query<SocketQuery>,
         ) -> Result<HttpResponse, ApiError> {
             let (server, channel) = path.into_inner();
-            open_socket(req, body, state, ServerId(server), ChannelId(channel), query.after).await
+            let query = query.into_inner();
+            let dialect: fn(Option<SocketProtocol>) -> Dialect = $dialect;
+            let dialect = dialect(query.protocol);
+            open_socket(req, body, state, ServerId(server), ChannelId(channel), query.after, dialect).await
         }
     };
 }
 
 socket_endpoint!(
-    /// Opens a chat socket on a channel (the reference's path).
+    /// Opens a chat socket on a channel (the reference's path). It sends only `chat.message`
+    /// frames, as the reference does, unless opened with `?protocol=full`.
     connect_channel_compat,
-    "/{server_id:\\d+}/{channel_id:\\d+}"
+    "/{server_id:\\d+}/{channel_id:\\d+}",
+    |protocol| match protocol {
+        Some(SocketProtocol::Full) => Dialect::Full,
+        None => Dialect::Reference,
+    }
 );
 
 socket_endpoint!(
-    /// Opens a chat socket on a channel (same behaviour as the compatibility path).
+    /// Opens a chat socket on a channel, speaking Hearth's whole protocol.
     connect_channel,
-    "/ws/servers/{server_id}/channels/{channel_id}"
+    "/ws/servers/{server_id}/channels/{channel_id}",
+    |_| Dialect::Full
 );

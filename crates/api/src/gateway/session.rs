@@ -2,14 +2,16 @@
 
 use super::hub::{Frame, FILL_BATCH};
 use super::protocol::{close, ClientFrame, ServerFrame};
+use super::Dialect;
 use crate::chat::{self, ChatError, Destination};
 use crate::startup::AppState;
 use actix_web::web;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use governor::clock::{Clock, DefaultClock};
-use governor::{Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, NotUntil, Quota, RateLimiter};
 use hearth_domain::{ChannelId, ChatMessage, Event, ServerId, UserRef};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -18,7 +20,8 @@ use tokio::sync::mpsc;
 pub const MAX_FRAME: usize = 64 * 1024;
 /// At most one typing relay per user and socket in this interval.
 const TYPING_THROTTLE: Duration = Duration::from_secs(3);
-/// Refusals within [`ABUSE_WINDOW`] after which the socket is closed with 4008.
+/// Premature sends (frames refused before the `retry_after` the client was given had passed)
+/// within [`ABUSE_WINDOW`] after which the socket is closed with 4008.
 const ABUSE_LIMIT: u32 = 20;
 const ABUSE_WINDOW: Duration = Duration::from_secs(10);
 /// How much more often than chat messages a socket may send frames of any kind.
@@ -30,14 +33,20 @@ const FRAME_FACTOR: NonZeroU32 = match NonZeroU32::new(4) {
 /// Queued frames forwarded per turn of a socket's loop before it looks at its other inputs.
 const FORWARD_BATCH: usize = 64;
 
-/// Sends a frame from the hub unless its sequence number was already sent (by the replay);
-/// `false` when the socket is gone.
-async fn forward(session: &mut Session, frame: Arc<Frame>, last_seq: &mut i64) -> bool {
-    if let Some(seq) = frame.seq {
-        if seq <= *last_seq {
-            return true;
-        }
-        *last_seq = seq;
+/// Sends a frame from the hub unless its sequence number was already sent (by the replay), or
+/// the socket speaks the reference's dialect and the frame is not a new message; `false` when
+/// the socket is gone.
+async fn forward(
+    session: &mut Session,
+    frame: Arc<Frame>,
+    last_seq: &mut i64,
+    dialect: Dialect,
+) -> bool {
+    match frame.seq {
+        Some(seq) if seq <= *last_seq => return true,
+        Some(seq) => *last_seq = seq,
+        None if dialect == Dialect::Reference => return true,
+        None => {}
     }
     session.text(frame.text.clone()).await.is_ok()
 }
@@ -49,19 +58,43 @@ pub struct Connection {
     pub channel: ChannelId,
     /// Replay messages after this sequence number before going live.
     pub after: Option<i64>,
+    /// Which frames the client receives.
+    pub dialect: Dialect,
 }
 
-/// Counts refusals to spot sustained abuse.
+/// Tells a client that ignores the rate limit from one that waits as told: only a frame refused
+/// before the `retry_after` of the previous refusal had passed counts against the socket, so a
+/// client that waits as told is never closed, however long it keeps sending.
 struct Abuse {
+    /// When the client was told it could send again.
+    not_before: Option<Instant>,
     since: Instant,
     count: u32,
 }
 
 impl Abuse {
-    /// Records a refusal; returns whether the socket has crossed the line.
-    fn refuse(&mut self) -> bool {
-        if self.since.elapsed() > ABUSE_WINDOW {
-            self.since = Instant::now();
+    fn new() -> Self {
+        Self {
+            not_before: None,
+            since: Instant::now(),
+            count: 0,
+        }
+    }
+
+    /// Records a refusal that told the client to wait `retry_after`; returns whether the socket
+    /// has crossed the line.
+    fn refused(&mut self, retry_after: Duration) -> bool {
+        let now = Instant::now();
+        let premature = self.not_before.is_some_and(|allowed| now < allowed);
+        self.not_before = Some(now + retry_after);
+        premature && self.strike(now)
+    }
+
+    /// Counts one frame sent in disregard of the limit; returns whether the socket has crossed
+    /// the line.
+    fn strike(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.since) > ABUSE_WINDOW {
+            self.since = now;
             self.count = 0;
         }
         self.count += 1;
@@ -135,11 +168,7 @@ pub async fn run(
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME);
     let user = connection.user;
-    // Checked at the handshake; every message reuses it instead of looking the channel up.
-    let destination = Destination {
-        server: connection.server,
-        channel: connection.channel,
-    };
+    let dialect = connection.dialect;
     let mut subscription = match state
         .hub
         .subscribe(connection.server, connection.channel, user.clone())
@@ -152,15 +181,13 @@ pub async fn run(
             return;
         }
     };
-    tracing::info!(user_id = %user.id, channel_id = %connection.channel, "socket open");
+    tracing::info!(user_id = %user.id, channel_id = %connection.channel, ?dialect, "socket open");
 
     // Sent once; not kept for the socket's lifetime (an idle socket should cost little).
-    let online = ServerFrame::PresenceList {
-        users: std::mem::take(&mut subscription.online),
-    };
-    let sent = send_frame(&mut session, &online).await;
-    drop(online);
-    if !sent {
+    let online = std::mem::take(&mut subscription.online);
+    if dialect == Dialect::Full
+        && !send_frame(&mut session, &ServerFrame::PresenceList { users: online }).await
+    {
         return;
     }
     let mut last_seq = subscription.joined_at_seq;
@@ -182,23 +209,15 @@ pub async fn run(
         }
     }
 
-    let settings = &state.settings;
-    // Frames of any kind (pings, typing, garbage) get a looser limit than chat messages.
-    let frame_quota = Quota::per_second(settings.ws_rate_per_sec.saturating_mul(FRAME_FACTOR))
-        .allow_burst(settings.ws_rate_burst.saturating_mul(FRAME_FACTOR));
-    let frames_limiter = RateLimiter::direct(frame_quota);
-    let mut abuse = Abuse {
-        since: Instant::now(),
-        count: 0,
-    };
-    let mut last_typing: Option<Instant> = None;
-    // Messages are stored by a task of their own, in the order sent, so this loop keeps
-    // delivering frames (and reading) while the database works. Started by the first message:
-    // most sockets only listen.
-    let mut outbox = Outbox { queue: None };
-    let mut heartbeat = tokio::time::interval(settings.ws_ping_interval);
+    let mut heartbeat = tokio::time::interval(state.settings.ws_ping_interval);
     heartbeat.tick().await;
     let mut unanswered_pings = 0_u8;
+    // Checked at the handshake; every message reuses it instead of looking the channel up.
+    let destination = Destination {
+        server: connection.server,
+        channel: connection.channel,
+    };
+    let mut inbox = Inbox::new(state, user, destination, dialect);
 
     let reason = loop {
         // A close from the hub first, then deliveries (at most a batch per turn), then what the
@@ -210,7 +229,7 @@ pub async fn run(
                 // Say why before closing (server.deleted, ...), unless the queue is the problem.
                 if code != Ok(close::TOO_SLOW) {
                     while let Ok(frame) = subscription.frames.try_recv() {
-                        if !forward(&mut session, frame, &mut last_seq).await {
+                        if !forward(&mut session, frame, &mut last_seq, dialect).await {
                             return;
                         }
                     }
@@ -223,55 +242,41 @@ pub async fn run(
             }
             frame = subscription.frames.recv() => {
                 let Some(frame) = frame else { break (close::GOING_AWAY, "closing") };
-                if !forward(&mut session, frame, &mut last_seq).await {
+                if !forward(&mut session, frame, &mut last_seq, dialect).await {
                     return;
                 }
                 // Frames queued meanwhile go out now, without another turn of the select: under
                 // load the connection then writes them in one go instead of one by one.
                 for _ in 1..FORWARD_BATCH {
                     let Ok(frame) = subscription.frames.try_recv() else { break };
-                    if !forward(&mut session, frame, &mut last_seq).await {
+                    if !forward(&mut session, frame, &mut last_seq, dialect).await {
                         return;
                     }
                 }
             }
             message = stream.recv() => {
-                let message = match message {
+                let flow = match message {
                     None => return,
-                    Some(Ok(message)) => message,
                     Some(Err(e)) => {
                         tracing::debug!(error = %e, "websocket protocol error");
                         break protocol_failure(&e);
                     }
-                };
-                let reply = match message {
-                    // Every data frame counts, refused binary ones too, so a flood of either
-                    // ends in 4008.
-                    AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)
-                        if frames_limiter.check().is_err() => Some(rate_limited(None)),
-                    AggregatedMessage::Text(text) => {
-                        handle_text(&state, destination, &mut outbox, &session, &user, &text, &mut last_typing).await
-                    }
-                    AggregatedMessage::Binary(_) => Some(ServerFrame::error("unsupported_frame", "Binary frames are not supported; send JSON text frames")),
-                    AggregatedMessage::Ping(bytes) => {
+                    Some(Ok(AggregatedMessage::Text(text))) => inbox.text(&mut session, &text).await,
+                    Some(Ok(AggregatedMessage::Binary(_))) => inbox.binary(&mut session).await,
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         if session.pong(&bytes).await.is_err() { return; }
-                        None
+                        Flow::Continue
                     }
-                    AggregatedMessage::Pong(_) => {
+                    Some(Ok(AggregatedMessage::Pong(_))) => {
                         unanswered_pings = 0;
-                        None
+                        Flow::Continue
                     }
-                    AggregatedMessage::Close(_) => break (1000, "bye"),
+                    Some(Ok(AggregatedMessage::Close(_))) => break (1000, "bye"),
                 };
-                if let Some(reply) = reply {
-                    if let ServerFrame::Error { code: "rate_limited", .. } = reply {
-                        if abuse.refuse() {
-                            break (close::RATE_LIMITED, "rate limit exceeded repeatedly");
-                        }
-                    }
-                    if !send_frame(&mut session, &reply).await {
-                        return;
-                    }
+                match flow {
+                    Flow::Continue => {}
+                    Flow::Gone => return,
+                    Flow::Close(code, reason) => break (code, reason),
                 }
             }
             _ = heartbeat.tick() => {
@@ -285,7 +290,7 @@ pub async fn run(
             }
         }
     };
-    tracing::info!(user_id = %user.id, channel_id = %connection.channel, code = reason.0, "socket closed");
+    tracing::info!(user_id = %inbox.user.id, channel_id = %destination.channel, code = reason.0, "socket closed");
     close_with(session, reason.0, reason.1).await;
 }
 
@@ -319,15 +324,212 @@ fn protocol_failure(error: &actix_ws::ProtocolError) -> (u16, &'static str) {
     }
 }
 
-fn rate_limited(retry_after: Option<Duration>) -> ServerFrame {
-    let retry_after_ms = retry_after.map_or(1000, |d| {
-        u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
-    });
+fn rate_limited(retry_after: Duration) -> ServerFrame {
     ServerFrame::Error {
         code: "rate_limited",
         error: "Too many messages; slow down".to_owned(),
-        retry_after: Some(retry_after_ms),
+        retry_after: Some(retry_after_ms(retry_after)),
         nonce: None,
+    }
+}
+
+/// Milliseconds, rounded up: a client that waits exactly this long is never early.
+fn retry_after_ms(wait: Duration) -> u64 {
+    let ms = wait.as_nanos().div_ceil(1_000_000);
+    u64::try_from(ms).unwrap_or(u64::MAX).max(1)
+}
+
+/// What a socket's loop does after a frame from its client.
+enum Flow {
+    Continue,
+    /// Close the socket with this code and reason.
+    Close(u16, &'static str),
+    /// The connection is gone.
+    Gone,
+}
+
+/// What a socket does with the frames its client sends: limits, typing, and the outbox that
+/// stores its messages.
+struct Inbox {
+    state: web::Data<AppState>,
+    user: UserRef,
+    to: Destination,
+    dialect: Dialect,
+    /// Frames of any kind (pings, typing, garbage) get a looser limit than chat messages.
+    frames: DefaultDirectRateLimiter,
+    abuse: Abuse,
+    last_typing: Option<Instant>,
+    outbox: Outbox,
+}
+
+impl Inbox {
+    fn new(state: web::Data<AppState>, user: UserRef, to: Destination, dialect: Dialect) -> Self {
+        let settings = &state.settings;
+        let frame_quota = Quota::per_second(settings.ws_rate_per_sec.saturating_mul(FRAME_FACTOR))
+            .allow_burst(settings.ws_rate_burst.saturating_mul(FRAME_FACTOR));
+        Self {
+            frames: RateLimiter::direct(frame_quota),
+            abuse: Abuse::new(),
+            last_typing: None,
+            outbox: Outbox::new(dialect),
+            state,
+            user,
+            to,
+            dialect,
+        }
+    }
+
+    /// A text frame: a client frame, or garbage.
+    async fn text(&mut self, session: &mut Session, text: &str) -> Flow {
+        let parsed = serde_json::from_str::<ClientFrame>(text);
+        // Every data frame counts against the frame limit, refused ones too, so a flood of
+        // anything ends in 4008. Messages to hold (the reference's dialect) have their own bound.
+        let held =
+            self.dialect == Dialect::Reference && matches!(parsed, Ok(ClientFrame::Message { .. }));
+        if !held {
+            if let Err(not_until) = self.frames.check() {
+                let nonce = match parsed {
+                    Ok(ClientFrame::Message { nonce, .. }) => nonce,
+                    _ => None,
+                };
+                return self.refuse(session, wait_from(&not_until), nonce).await;
+            }
+        }
+        match parsed {
+            Ok(ClientFrame::Ping) => self.reply(session, &ServerFrame::Pong).await,
+            Ok(ClientFrame::Typing) => {
+                if self
+                    .last_typing
+                    .is_none_or(|at| at.elapsed() >= TYPING_THROTTLE)
+                {
+                    self.last_typing = Some(Instant::now());
+                    self.state.hub.publish(Event::Typing {
+                        channel_id: self.to.channel,
+                        user: self.user.clone(),
+                    });
+                }
+                Flow::Continue
+            }
+            Ok(ClientFrame::Message { message, nonce }) => {
+                // A message ends a typing burst: the next keystroke is news again.
+                self.last_typing = None;
+                self.message(
+                    session,
+                    Outgoing {
+                        content: message,
+                        nonce,
+                    },
+                )
+                .await
+            }
+            Err(e) => {
+                let error = if e.is_data() {
+                    format!("Unknown or malformed frame: {e}")
+                } else {
+                    format!("Malformed JSON: {e}")
+                };
+                self.reply(session, &ServerFrame::error("invalid_frame", error))
+                    .await
+            }
+        }
+    }
+
+    async fn binary(&mut self, session: &mut Session) -> Flow {
+        if let Err(not_until) = self.frames.check() {
+            return self.refuse(session, wait_from(&not_until), None).await;
+        }
+        let refusal = ServerFrame::error(
+            "unsupported_frame",
+            "Binary frames are not supported; send JSON text frames",
+        );
+        self.reply(session, &refusal).await
+    }
+
+    async fn message(&mut self, session: &mut Session, outgoing: Outgoing) -> Flow {
+        if self.dialect == Dialect::Reference {
+            // Held, not refused: the outbox stores it once the rate limit allows, in order.
+            return match self
+                .outbox
+                .hold(&self.state, &self.user, self.to, session, outgoing)
+            {
+                Ok(()) => Flow::Continue,
+                Err(Held::TooMany) => Flow::Close(
+                    close::RATE_LIMITED,
+                    "rate limit exceeded: too many messages waiting",
+                ),
+                Err(Held::Closed) => {
+                    tracing::warn!(user_id = %self.user.id, "a message was not stored: the store task is gone");
+                    Flow::Continue
+                }
+            };
+        }
+        if let Err(not_until) = self.state.message_limiter.check_key(&self.user.id) {
+            return self
+                .refuse(session, wait_from(&not_until), outgoing.nonce)
+                .await;
+        }
+        // Waits only while the queue is full: then the socket is not read until the store
+        // catches up, which is the back-pressure a sender should feel.
+        let sent = self
+            .outbox
+            .send(&self.state, &self.user, self.to, session, outgoing)
+            .await;
+        match sent {
+            Ok(()) => Flow::Continue,
+            Err(outgoing) => {
+                let refusal = ServerFrame::error(
+                    "unavailable",
+                    "The message was not stored; try again shortly",
+                )
+                .about(outgoing.nonce);
+                self.reply(session, &refusal).await
+            }
+        }
+    }
+
+    /// A frame over a rate limit: the client is told when to send again (the reference's
+    /// dialect tells nothing); only a client that does not wait as told is closed.
+    async fn refuse(
+        &mut self,
+        session: &mut Session,
+        retry_after: Duration,
+        nonce: Option<String>,
+    ) -> Flow {
+        let crossed = match self.dialect {
+            Dialect::Full => self.abuse.refused(retry_after),
+            // Nobody was told to wait: every refusal counts.
+            Dialect::Reference => self.abuse.strike(Instant::now()),
+        };
+        if crossed {
+            return Flow::Close(close::RATE_LIMITED, "rate limit exceeded repeatedly");
+        }
+        self.reply(session, &rate_limited(retry_after).about(nonce))
+            .await
+    }
+
+    /// Answers the client, in the full protocol only; the reference's dialect answers nothing
+    /// (its clients render every frame as a message), so the refusal is only logged.
+    async fn reply(&self, session: &mut Session, frame: &ServerFrame) -> Flow {
+        if self.dialect == Dialect::Reference {
+            log_unsent(&self.user, frame);
+            return Flow::Continue;
+        }
+        if send_frame(session, frame).await {
+            Flow::Continue
+        } else {
+            Flow::Gone
+        }
+    }
+}
+
+fn wait_from(not_until: &NotUntil<<DefaultClock as Clock>::Instant>) -> Duration {
+    not_until.wait_time_from(DefaultClock::default().now())
+}
+
+/// Says in the log what a socket of the reference's dialect was not told.
+fn log_unsent(user: &UserRef, frame: &ServerFrame) {
+    if let ServerFrame::Error { code, error, .. } = frame {
+        tracing::info!(user_id = %user.id, code, error, "refused (not told: reference dialect)");
     }
 }
 
@@ -337,16 +539,36 @@ struct Outgoing {
     nonce: Option<String>,
 }
 
-/// The socket's queue of messages to store, and the task that stores them one by one (started
+/// Why a message could not be held.
+enum Held {
+    /// [`Outbox::CAPACITY`] messages are waiting already.
+    TooMany,
+    /// The store task is gone.
+    Closed,
+}
+
+/// The socket's queue of messages to store, and the task that stores them in order (started
 /// with the first message).
 struct Outbox {
     queue: Option<mpsc::Sender<Outgoing>>,
+    dialect: Dialect,
+    /// Messages queued and not stored yet.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Outbox {
     /// Messages accepted but not stored yet; beyond this the socket is not read until the
-    /// store catches up (rate limits normally keep a socket far below it).
+    /// store catches up (rate limits normally keep a socket far below it). On the reference's
+    /// dialect, where messages over the rate limit wait here, one more closes the socket (4008).
     const CAPACITY: usize = 64;
+
+    fn new(dialect: Dialect) -> Self {
+        Self {
+            queue: None,
+            dialect,
+            waiting: Arc::new(AtomicUsize::new(0)),
+        }
+    }
 
     /// The queue, starting its task on first use.
     fn queue(
@@ -356,8 +578,59 @@ impl Outbox {
         to: Destination,
         session: &Session,
     ) -> &mpsc::Sender<Outgoing> {
-        self.queue
-            .get_or_insert_with(|| Self::spawn(state.clone(), user.clone(), to, session.clone()))
+        self.queue.get_or_insert_with(|| {
+            Self::spawn(
+                state.clone(),
+                user.clone(),
+                to,
+                session.clone(),
+                self.dialect,
+                self.waiting.clone(),
+            )
+        })
+    }
+
+    /// Queues a message that waits here until the rate limit allows it (never refused for
+    /// the rate, and never stored out of order).
+    fn hold(
+        &mut self,
+        state: &web::Data<AppState>,
+        user: &UserRef,
+        to: Destination,
+        session: &Session,
+        outgoing: Outgoing,
+    ) -> Result<(), Held> {
+        // Counted before it is queued, so the store task never counts it off first.
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= Self::CAPACITY {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Held::TooMany);
+        }
+        let queued = self.queue(state, user, to, session).try_send(outgoing);
+        if queued.is_err() {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+        queued.map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Held::TooMany,
+            mpsc::error::TrySendError::Closed(_) => Held::Closed,
+        })
+    }
+
+    /// Queues a message, waiting while the queue is full; gives it back when the store task
+    /// is gone.
+    async fn send(
+        &mut self,
+        state: &web::Data<AppState>,
+        user: &UserRef,
+        to: Destination,
+        session: &Session,
+        outgoing: Outgoing,
+    ) -> Result<(), Outgoing> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let sent = self.queue(state, user, to, session).send(outgoing).await;
+        sent.map_err(|mpsc::error::SendError(outgoing)| {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            outgoing
+        })
     }
 
     fn spawn(
@@ -365,87 +638,82 @@ impl Outbox {
         user: UserRef,
         to: Destination,
         mut session: Session,
+        dialect: Dialect,
+        waiting: Arc<AtomicUsize>,
     ) -> mpsc::Sender<Outgoing> {
         let (queue, mut pending) = mpsc::channel::<Outgoing>(Self::CAPACITY);
+        let store = Store {
+            state,
+            user,
+            to,
+            dialect,
+            waiting,
+        };
         // Ends once the socket's loop is gone and every accepted message was stored.
         actix_web::rt::spawn(async move {
             let mut batch = Vec::new();
             // Whatever queued up while the previous store ran goes in one round trip, in order:
             // a busy sender is then not held to one database round trip per message.
             while pending.recv_many(&mut batch, Self::CAPACITY).await > 0 {
-                let messages: Vec<(&str, Option<&str>)> = batch
-                    .iter()
-                    .map(|m| (m.content.as_str(), m.nonce.as_deref()))
-                    .collect();
-                let outcomes = chat::send_messages(&state, &user, to, &messages).await;
-                // A stored message reaches its socket through the hub, like everyone else's;
-                // a refusal is told to this socket only.
-                for (message, outcome) in batch.drain(..).zip(outcomes) {
-                    if let Err(e) = outcome {
-                        let _ = send_frame(&mut session, &chat_error(e).about(message.nonce)).await;
+                if dialect == Dialect::Reference {
+                    // Each held message waits for its turn under the user's rate limit; those
+                    // whose turn has come are stored together.
+                    let mut ready = 0;
+                    while ready < batch.len() {
+                        match store.state.message_limiter.check_key(&store.user.id) {
+                            Ok(()) => ready += 1,
+                            Err(not_until) => {
+                                store.store(&mut session, batch.drain(..ready)).await;
+                                ready = 0;
+                                tokio::time::sleep(wait_from(&not_until)).await;
+                            }
+                        }
                     }
                 }
+                store.store(&mut session, batch.drain(..)).await;
             }
         });
         queue
     }
 }
 
-/// Handles one text frame; returns the frame to answer with, if any.
-async fn handle_text(
-    state: &web::Data<AppState>,
+/// What the outbox's task needs to store a socket's messages.
+struct Store {
+    state: web::Data<AppState>,
+    user: UserRef,
     to: Destination,
-    outbox: &mut Outbox,
-    session: &Session,
-    user: &UserRef,
-    text: &str,
-    last_typing: &mut Option<Instant>,
-) -> Option<ServerFrame> {
-    let frame = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) => frame,
-        Err(e) => {
-            let (code, error) = if e.is_data() {
-                ("invalid_frame", format!("Unknown or malformed frame: {e}"))
-            } else {
-                ("invalid_frame", format!("Malformed JSON: {e}"))
-            };
-            return Some(ServerFrame::error(code, error));
+    dialect: Dialect,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Store {
+    /// Stores `messages` in one round trip; a refusal is told to this socket only (a stored
+    /// message reaches its socket through the hub, like everyone else's).
+    async fn store(
+        &self,
+        session: &mut Session,
+        messages: impl ExactSizeIterator<Item = Outgoing>,
+    ) {
+        let count = messages.len();
+        if count == 0 {
+            return;
         }
-    };
-    match frame {
-        ClientFrame::Ping => Some(ServerFrame::Pong),
-        ClientFrame::Typing => {
-            if last_typing.is_none_or(|at| at.elapsed() >= TYPING_THROTTLE) {
-                *last_typing = Some(Instant::now());
-                state.hub.publish(Event::Typing {
-                    channel_id: to.channel,
-                    user: user.clone(),
-                });
-            }
-            None
-        }
-        ClientFrame::Message { message, nonce } => {
-            // A message ends a typing burst: the next keystroke is news again.
-            *last_typing = None;
-            if let Err(not_until) = state.message_limiter.check_key(&user.id) {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Some(rate_limited(Some(wait)).about(nonce));
-            }
-            let outgoing = Outgoing {
-                content: message,
-                nonce,
-            };
-            // Waits only while the queue is full: then the socket is not read until the store
-            // catches up, which is the back-pressure a sender should feel.
-            match outbox.queue(state, user, to, session).send(outgoing).await {
-                Ok(()) => None,
-                Err(mpsc::error::SendError(outgoing)) => Some(
-                    ServerFrame::error(
-                        "unavailable",
-                        "The message was not stored; try again shortly",
-                    )
-                    .about(outgoing.nonce),
-                ),
+        let batch: Vec<Outgoing> = messages.collect();
+        let drafts: Vec<(&str, Option<&str>)> = batch
+            .iter()
+            .map(|m| (m.content.as_str(), m.nonce.as_deref()))
+            .collect();
+        let outcomes = chat::send_messages(&self.state, &self.user, self.to, &drafts).await;
+        self.waiting.fetch_sub(count, Ordering::AcqRel);
+        for (message, outcome) in batch.into_iter().zip(outcomes) {
+            if let Err(e) = outcome {
+                let refusal = chat_error(e).about(message.nonce);
+                match self.dialect {
+                    Dialect::Full => {
+                        let _ = send_frame(session, &refusal).await;
+                    }
+                    Dialect::Reference => log_unsent(&self.user, &refusal),
+                }
             }
         }
     }
