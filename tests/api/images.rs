@@ -585,7 +585,8 @@ async fn missing_file_field_returns_400_and_a_non_multipart_body_returns_415() {
     );
     let (status, body) = upload(&w.app, &icon_path(w.server), &w.owner_token, wrong_field).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_error(&body, "missing_file");
+    assert_error(&body, "validation_failed");
+    assert!(body["fields"]["file"][0].is_string(), "{body}");
 
     let (status, body) = upload(&w.app, &icon_path(w.server), &w.owner_token, Form::new()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

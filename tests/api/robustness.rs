@@ -28,17 +28,27 @@ async fn malformed_json_returns_400() {
 }
 
 #[tokio::test]
-async fn wrong_types_and_missing_fields_return_400() {
+async fn wrong_types_and_missing_fields_return_400_naming_the_field() {
     let app = TestApp::spawn().await;
-    for body in [
-        json!({"username": 5, "password": PASSWORD}),
-        json!({"username": "a", "password": ["x"]}),
-        json!({"username": null, "password": PASSWORD}),
-        json!({"username": "alice"}),
-        json!([]),
-        json!("string"),
-        json!(42),
+    for (body, field) in [
+        (json!({"username": 5, "password": PASSWORD}), "username"),
+        (json!({"username": "a", "password": ["x"]}), "password"),
+        (json!({"username": null, "password": PASSWORD}), "username"),
+        (json!({"username": "alice"}), "password"),
+        (json!({"password": PASSWORD}), "username"),
     ] {
+        let (status, response) = send(app.http.post(app.url("/api/register/")).json(&body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_error(&response, "validation_failed");
+        assert!(
+            response["fields"][field]
+                .as_array()
+                .is_some_and(|problems| !problems.is_empty()),
+            "{body}: {response}"
+        );
+    }
+    // Not an object at all: no field to blame.
+    for body in [json!([]), json!("string"), json!(42)] {
         let (status, response) = send(app.http.post(app.url("/api/register/")).json(&body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_error(&response, "invalid_body");

@@ -122,3 +122,42 @@ async fn without_a_built_spa_the_root_shows_the_docs() {
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers()["location"], "/api/docs/");
 }
+
+#[tokio::test]
+async fn get_on_a_post_only_api_path_is_405_with_allow_next_to_the_spa() {
+    let (app, dir) = spa_app().await;
+    for path in [
+        "/api/token/",
+        "/api/token/refresh/",
+        "/api/register/",
+        "/api/logout/",
+        "/api/auth/token/",
+        "/api/auth/refresh/",
+        "/api/servers/",
+        "/api/categories/",
+    ] {
+        for path in hearth_tests::both_slashes(path) {
+            for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+                let response = app
+                    .http
+                    .request(method.clone(), app.url(&path))
+                    .send()
+                    .await;
+                let Ok(response) = response else {
+                    panic!("{method} {path}: {response:?}");
+                };
+                assert_eq!(
+                    response.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+                assert_eq!(response.headers()["allow"], "POST", "{method} {path}");
+                if method == reqwest::Method::GET {
+                    let body: serde_json::Value = response.json().await.unwrap_or_default();
+                    hearth_tests::assert_error(&body, "method_not_allowed");
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

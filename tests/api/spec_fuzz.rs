@@ -309,3 +309,83 @@ async fn a_plain_get_on_the_socket_routes_returns_the_documented_400() {
         }
     }
 }
+
+/// Every JSON body the API takes, sent empty: each field its schema requires is named in
+/// `fields` (as the reference's Django REST Framework does), not only `invalid_body`.
+#[tokio::test]
+async fn every_missing_required_field_is_a_field_error() {
+    let app = TestApp::spawn().await;
+    let (alice, server, general) = alice_with_a_server(&app).await;
+    let (_, staff) = app.staff_with_token("staffer").await;
+    let (status, message) = send(
+        app.http
+            .post(app.url(&format!("/api/channels/{general}/messages/")))
+            .bearer_auth(&alice)
+            .json(&json!({"content": "hello"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    let category = app.category("other").await.0;
+    let ids = [
+        ("{server_id}", server.to_string()),
+        ("{channel_id}", general.to_string()),
+        ("{message_id}", message["id"].to_string()),
+        ("{category_id}", category.to_string()),
+    ];
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/openapi.json");
+    let spec: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| panic!("cannot read {}", path.display()));
+    let mut checked = 0;
+    for (template, item) in spec["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let Some(reference) =
+                operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            else {
+                continue;
+            };
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            let required: Vec<&str> = spec["components"]["schemas"][name]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if required.is_empty() {
+                continue;
+            }
+            let path = ids.iter().fold(template.clone(), |path, (param, id)| {
+                path.replace(param, id)
+            });
+            let token = if path.starts_with("/api/categories") {
+                &staff
+            } else {
+                &alice
+            };
+            let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                .unwrap_or_else(|e| panic!("{method}: {e}"));
+            let (status, body) = send(
+                app.http
+                    .request(method.clone(), app.url(&path))
+                    .bearer_auth(token)
+                    .json(&json!({})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {body}");
+            assert_error(&body, "validation_failed");
+            for field in &required {
+                assert_eq!(
+                    body["fields"][field],
+                    json!(["This field is required."]),
+                    "{method} {path}: {body}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 9,
+        "only {checked} operations with required fields"
+    );
+}

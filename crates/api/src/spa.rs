@@ -2,7 +2,6 @@
 //! a client route such as `/servers/1/channels/2` gets `index.html`, while the API, media and
 //! socket paths keep their own JSON 404s.
 
-use crate::error::ApiError;
 use actix_files::{Files, NamedFile};
 use actix_web::dev::{fn_service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderValue;
@@ -19,7 +18,7 @@ pub fn is_built(dir: &Path) -> bool {
 }
 
 /// Static files from `dir`, `index.html` for client routes. Only GET and HEAD reach it; other
-/// methods fall through to the application's JSON 404.
+/// methods fall through to the application's default service (JSON 404 or 405).
 pub fn service(dir: &Path) -> Files {
     let index: PathBuf = dir.join("index.html");
     Files::new("/", dir)
@@ -32,7 +31,11 @@ pub fn service(dir: &Path) -> Files {
             async move {
                 let (req, _) = req.into_parts();
                 if !is_client_route(req.path()) {
-                    let response = ApiError::not_found("Not found").error_response();
+                    // What the application answers when no route matched: 405 with `Allow` for
+                    // a path the API has (`GET /api/token/`), 404 otherwise.
+                    let response = crate::fallback::no_route(req.clone())
+                        .await
+                        .unwrap_or_else(|e| e.error_response());
                     return Ok(ServiceResponse::new(req, response));
                 }
                 // `Cache-Control` comes from `middleware::page_headers`, as for every file.

@@ -571,7 +571,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Opens a chat socket on a channel (same behaviour as the compatibility path).
+         * Opens a chat socket on a channel, speaking Hearth's whole protocol.
          * @description A WebSocket endpoint: authenticate with the `access_token` cookie,
          *     `Authorization: Bearer`, or `Sec-WebSocket-Protocol: bearer, <jwt>`. See
          *     `docs/websocket.md` for the frames. Closes with 4001 (not authenticated), 4004 (no
@@ -596,7 +596,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Opens a chat socket on a channel (the reference's path).
+         * Opens a chat socket on a channel (the reference's path). It sends only `chat.message`
+         *     frames, as the reference does, unless opened with `?protocol=full`.
          * @description A WebSocket endpoint: authenticate with the `access_token` cookie,
          *     `Authorization: Bearer`, or `Sec-WebSocket-Protocol: bearer, <jwt>`. See
          *     `docs/websocket.md` for the frames. Closes with 4001 (not authenticated), 4004 (no
@@ -2808,7 +2809,7 @@ export interface operations {
                     "application/json": components["schemas"]["ServerView"];
                 };
             };
-            /** @description Not a PNG, JPEG, GIF or WebP image (`unsupported_image`), larger than 70×70 (`image_too_large`), corrupt or truncated (`invalid_image`), or no `file` field (`missing_file`) */
+            /** @description Not a PNG, JPEG, GIF or WebP image (`unsupported_image`), larger than 70×70 (`image_too_large`), corrupt or truncated (`invalid_image`), or no `file` field (`validation_failed`, with `fields.file`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3173,6 +3174,13 @@ export interface operations {
             query?: {
                 /** @description Replay every message with a sequence number above this one before going live. */
                 after?: number | null;
+                /**
+                 * @description `full` opts a compatibility socket (`/{server_id}/{channel_id}`) in to Hearth's whole
+                 *     protocol (presence, typing, edits, error frames, ...); without it that path sends only
+                 *     `chat.message` frames, as the reference does. The native path always speaks the whole
+                 *     protocol.
+                 */
+                protocol?: null | "full";
             };
             header?: never;
             path: {
@@ -3217,6 +3225,13 @@ export interface operations {
             query?: {
                 /** @description Replay every message with a sequence number above this one before going live. */
                 after?: number | null;
+                /**
+                 * @description `full` opts a compatibility socket (`/{server_id}/{channel_id}`) in to Hearth's whole
+                 *     protocol (presence, typing, edits, error frames, ...); without it that path sends only
+                 *     `chat.message` frames, as the reference does. The native path always speaks the whole
+                 *     protocol.
+                 */
+                protocol?: null | "full";
             };
             header?: never;
             path: {

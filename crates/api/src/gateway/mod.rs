@@ -90,6 +90,7 @@ pub struct SocketQuery {
     /// protocol (presence, typing, edits, error frames, ...); without it that path sends only
     /// `chat.message` frames, as the reference does. The native path always speaks the whole
     /// protocol.
+    #[param(inline)]
     pub protocol: Option<SocketProtocol>,
 }
 

@@ -1,7 +1,7 @@
 //! Reading the one `file` field of a `multipart/form-data` upload, within a size limit enforced
 //! while the bytes arrive.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::error::PayloadError;
 use futures_util::StreamExt;
@@ -70,10 +70,13 @@ pub async fn read_file_field(mut multipart: Multipart) -> Result<Vec<u8>, ApiErr
             file = Some(content);
         }
     }
+    // A required field like any other: named in `fields` (as the reference's DRF does).
     file.ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_file",
-            format!("The image must be sent in a multipart field named `{FILE_FIELD}`"),
-        )
+        ApiError::Validation(FieldErrors::from([(
+            FILE_FIELD.to_owned(),
+            vec![format!(
+                "No file was submitted: send the image in a multipart field named `{FILE_FIELD}`."
+            )],
+        )]))
     })
 }

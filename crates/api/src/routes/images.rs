@@ -103,7 +103,7 @@ async fn replace_server_image(
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The server with its new icon", body = ServerView),
-        (status = 400, description = "Not a PNG, JPEG, GIF or WebP image (`unsupported_image`), larger than 70×70 (`image_too_large`), corrupt or truncated (`invalid_image`), or no `file` field (`missing_file`)", body = ErrorBody,
+        (status = 400, description = "Not a PNG, JPEG, GIF or WebP image (`unsupported_image`), larger than 70×70 (`image_too_large`), corrupt or truncated (`invalid_image`), or no `file` field (`validation_failed`, with `fields.file`)", body = ErrorBody,
             example = json!({"error": "An icon may be at most 70×70 pixels; this image is 71×71", "code": "image_too_large"})),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not the server's owner", body = ErrorBody),
