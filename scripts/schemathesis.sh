@@ -11,13 +11,19 @@
 #   3. starts the backend (HEARTH_BIN, default target/debug/hearth, built by
 #      `cargo test --workspace --no-run`) with `serve --seed-if-empty` on a free port;
 #   4. makes the seeded user alice staff, logs her in, and runs every check and every phase
-#      (examples, coverage, fuzzing, stateful) with her bearer token against the committed spec.
+#      (examples, coverage, fuzzing, stateful) with her bearer token against the committed spec;
+#   5. runs every check again without credentials, as an anonymous client (or an attacker)
+#      meets the API: the unsupported-method and authentication checks then cover every path.
+#
+# The server also serves a stand-in for the built SPA, as `make run` does, so that its
+# fallback routes are fuzzed too (a GET on a POST-only API path must stay a 405).
 #
 # Exits non-zero on any failure: a 5xx, a response the spec does not describe (status code,
 # content type, headers, body schema), an accepted invalid request, an unhandled error.
 #
 # Knobs (environment): HEARTH_ST_MAX_EXAMPLES (per operation and phase, default 40),
-# HEARTH_ST_MAX_TIME (seconds for the whole run, default 140), HEARTH_ST_SEED (default a
+# HEARTH_ST_MAX_TIME (seconds for the run with credentials, default 120),
+# HEARTH_ST_ANON_MAX_TIME (seconds for the run without, default 45), HEARTH_ST_SEED (default a
 # fixed seed, so a run is reproducible; `random` for a new one each run, printed),
 # HEARTH_ST_WORKERS (default 2), HEARTH_ST_KEEP_LOG=1 (print the server's log even on success).
 set -euo pipefail
@@ -105,7 +111,11 @@ database_created=1
 # --- 3. the server -----------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base_url=http://127.0.0.1:$port
-# Run from the scratch directory so that no developer .env and no built SPA are picked up.
+# Run from the scratch directory so that no developer .env and no built SPA are picked up; a
+# stand-in SPA instead, and rate limits raised out of the way (tests/api/limits.rs tests them:
+# here they would turn most logins and registrations into 429s that exercise nothing).
+mkdir -p "$work/spa"
+printf '<!doctype html><title>Hearth</title><div id=root></div>\n' >"$work/spa/index.html"
 (
   cd "$work"
   exec env \
@@ -116,7 +126,11 @@ base_url=http://127.0.0.1:$port
     HEARTH_JWT_SECRET="schemathesis-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" \
     HEARTH_ACCESS_TOKEN_TTL_SECS=3600 \
     HEARTH_MEDIA_DIR="$work/media" \
-    HEARTH_STATIC_DIR="$work/no-spa" \
+    HEARTH_STATIC_DIR="$work/spa" \
+    HEARTH_RATE_LOGIN_FAILURES=100000/1 \
+    HEARTH_RATE_LOGIN_ADDRESS=100000/1 \
+    HEARTH_RATE_REGISTER_ADDRESS=100000/1 \
+    HEARTH_RATE_REFRESH_ACCOUNT=100000/1 \
     HEARTH_LOG_FORMAT=pretty \
     RUST_LOG="${RUST_LOG:-warn}" \
     REDIS_URL= \
@@ -150,14 +164,9 @@ if [[ $seed == random ]]; then
 fi
 note "seed $seed (rerun with HEARTH_ST_SEED=$seed)"
 
-# Configuration that the command line cannot express.
-cat >"$work/schemathesis.toml" <<'TOML'
-# The token of the seeded user alice (from the environment, not the command line), declared
-# for the spec's `bearer` scheme: the auth checks then also try each secured operation without
-# it and with a forged one, and expect 401.
-[auth.openapi.bearer]
-bearer = "${HEARTH_ST_TOKEN}"
-
+# Configuration that the command line cannot express: what both runs share, then the
+# credentials of the first.
+cat >"$work/anonymous.toml" <<'TOML'
 # Test data, not a relaxed check: the fuzzing phases create servers in (or move them to) a
 # category that exists, as any real client does, so that they reach the code behind the
 # category lookup. Category 3 (the seed's "programming") keeps existing whatever alice does:
@@ -189,6 +198,17 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 include-path-regex = "^/api/(servers/\\{server_id\\}/(icon|banner)|categories/\\{category_id\\}/icon)/$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 TOML
+{
+  cat <<'TOML'
+# The token of the seeded user alice (from the environment, not the command line), declared
+# for the spec's `bearer` scheme: the auth checks then also try each secured operation without
+# it and with a forged one, and expect 401.
+[auth.openapi.bearer]
+bearer = "${HEARTH_ST_TOKEN}"
+
+TOML
+  cat "$work/anonymous.toml"
+} >"$work/schemathesis.toml"
 
 # The two WebSocket routes are left out: their only valid request is an upgrade handshake,
 # which schemathesis cannot make (it speaks plain HTTP). tests/api/gateway.rs and
@@ -198,26 +218,38 @@ TOML
 # From the scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
 status=0
 cd "$work"
-HEARTH_ST_TOKEN=$token "$VENV/bin/schemathesis" --no-color --config-file "$work/schemathesis.toml" \
-  run "$ROOT/openapi/openapi.json" \
-  --url "$base_url" \
-  --checks all \
-  --phases examples,coverage,fuzzing,stateful \
-  --exclude-path '/ws/servers/{server_id}/channels/{channel_id}' \
-  --exclude-path '/{server_id}/{channel_id}' \
-  --max-examples "${HEARTH_ST_MAX_EXAMPLES:-40}" \
-  --max-time "${HEARTH_ST_MAX_TIME:-140}" \
-  --workers "${HEARTH_ST_WORKERS:-2}" \
-  --seed "$seed" \
-  --request-timeout 10 \
-  --generation-database none \
-  --continue-on-failure \
-  "$@" &
-# In the background and waited for, so that an interrupt stops it at once (bash runs traps
-# only between foreground commands).
-schemathesis_pid=$!
-wait "$schemathesis_pid" || status=$?
-schemathesis_pid=
+# One run of schemathesis: its config file, its time budget, and this script's extra options.
+fuzz() {
+  local config=$1 max_time=$2
+  shift 2
+  HEARTH_ST_TOKEN=$token "$VENV/bin/schemathesis" --no-color --config-file "$config" \
+    run "$ROOT/openapi/openapi.json" \
+    --url "$base_url" \
+    --checks all \
+    --phases examples,coverage,fuzzing,stateful \
+    --exclude-path '/ws/servers/{server_id}/channels/{channel_id}' \
+    --exclude-path '/{server_id}/{channel_id}' \
+    --max-examples "${HEARTH_ST_MAX_EXAMPLES:-40}" \
+    --max-time "$max_time" \
+    --workers "${HEARTH_ST_WORKERS:-2}" \
+    --seed "$seed" \
+    --request-timeout 10 \
+    --generation-database none \
+    --continue-on-failure \
+    "$@" &
+  # In the background and waited for, so that an interrupt stops it at once (bash runs traps
+  # only between foreground commands).
+  schemathesis_pid=$!
+  local run_status=0
+  wait "$schemathesis_pid" || run_status=$?
+  schemathesis_pid=
+  return "$run_status"
+}
+
+note "with alice's credentials"
+fuzz "$work/schemathesis.toml" "${HEARTH_ST_MAX_TIME:-120}" "$@" || status=$?
+note "without credentials"
+fuzz "$work/anonymous.toml" "${HEARTH_ST_ANON_MAX_TIME:-45}" "$@" || status=$?
 
 kill -0 "$server_pid" 2>/dev/null || { note "the server died during the run"; status=1; }
 exit "$status"

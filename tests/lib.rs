@@ -195,11 +195,25 @@ pub fn generous_ws_rates(settings: &mut Settings) {
     settings.ws_rate_burst = rate;
 }
 
+/// REST rate limits far above what any test sends: the tests of the limits set their own.
+pub fn generous_rest_limits(settings: &mut Settings) {
+    let lots = hearth_api::limits::Rate::parse("100000/1").ok().flatten();
+    settings.limits = hearth_api::limits::LimitSettings {
+        login_failures: lots,
+        login_attempts: lots,
+        registrations: lots,
+        refreshes: lots,
+    };
+}
+
 /// A running Hearth server on a fresh database.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub address: String,
     pub port: u16,
+    /// Where `GET /metrics` is served, when the test turned metrics on
+    /// (`settings.metrics_addr`, port 0 for a free one).
+    pub metrics_port: Option<u16>,
     /// The app's database, for fixtures the API cannot create (yet).
     pub db: Db,
     /// A client without a cookie store.
@@ -268,15 +282,18 @@ impl TestApp {
             uuid::Uuid::new_v4().simple()
         ));
         settings.media_dir = scratch_media.clone();
+        generous_rest_limits(&mut settings);
         tweak(&mut settings);
         let media_dir = settings.media_dir.clone();
         let app = Application::build(settings).await?;
         let port = app.port();
+        let metrics_port = app.metrics_port();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         Ok(TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_port,
             db: Db::connect(&database_url, &Default::default())?,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))

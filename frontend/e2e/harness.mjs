@@ -91,6 +91,12 @@ export async function startBackend({ env = {}, name = 'backend' } = {}) {
       HEARTH_STATIC_DIR: dist,
       HEARTH_MEDIA_DIR: media,
       HEARTH_WORKERS: '2',
+      // Every test logs in and registers from this one address: limits out of the way (the
+      // Rust tests cover them).
+      HEARTH_RATE_LOGIN_FAILURES: '10000/1',
+      HEARTH_RATE_LOGIN_ADDRESS: '10000/1',
+      HEARTH_RATE_REGISTER_ADDRESS: '10000/1',
+      HEARTH_RATE_REFRESH_ACCOUNT: '10000/1',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
       ...env,
     },

@@ -3,7 +3,7 @@
 
 use hearth_domain::model::Channel;
 use hearth_domain::{ChannelId, ServerId, UserId};
-use hearth_tests::{assert_error, both_slashes, send, StatusCode, TestApp};
+use hearth_tests::{assert_error, both_slashes, generous_ws_rates, send, StatusCode, TestApp};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -21,7 +21,16 @@ struct Chat {
 }
 
 async fn setup() -> Chat {
-    let app = TestApp::spawn().await;
+    setup_on(TestApp::spawn().await).await
+}
+
+/// For tests that post more messages at once than a user's rate limit lets through (tested in
+/// `rest_posts_share_the_sockets_rate_limit`).
+async fn setup_for_bursts() -> Chat {
+    setup_on(TestApp::spawn_with(generous_ws_rates).await).await
+}
+
+async fn setup_on(app: TestApp) -> Chat {
     let (owner_id, owner) = app.user_with_token("owner").await;
     let category = app.category("misc").await;
     let server = app.server(owner_id, category, "Place").await;
@@ -391,7 +400,7 @@ async fn the_nonce_of_a_deleted_message_stores_a_new_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_posts_with_one_nonce_store_exactly_one_message() {
-    let chat = setup().await;
+    let chat = setup_for_bursts().await;
     let url = chat.app.url(&messages_path(chat.channel.id));
     let requests = (0..50).map(|i| {
         let request = chat
@@ -431,7 +440,7 @@ async fn fifty_concurrent_posts_with_one_nonce_store_exactly_one_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_posts_get_sequence_numbers_1_to_50_without_gap_or_duplicate() {
-    let chat = setup().await;
+    let chat = setup_for_bursts().await;
     let url = chat.app.url(&messages_path(chat.channel.id));
     let requests = (0..50).map(|i| {
         let token = if i % 2 == 0 {

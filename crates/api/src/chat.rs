@@ -209,6 +209,7 @@ fn accept(
 ) -> Result<(Message, SendOutcome), ChatError> {
     match stored {
         Stored::Created(message) => {
+            state.metrics.messages_stored.increment(1);
             state.hub.publish(Event::ChatMessage {
                 new_message: message.clone().into(),
             });

@@ -1,7 +1,9 @@
 //! Settings, read from the environment (and an optional `.env` file) with safe local defaults.
 
+use crate::limits::{LimitSettings, Rate, TrustedProxies};
 use anyhow::{bail, Context};
 use rand::RngCore;
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -139,6 +141,15 @@ pub struct Settings {
     /// `HEARTH_WS_PING_SECS`: the server pings every socket this often, default 20; a socket
     /// that misses two pongs is closed.
     pub ws_ping_interval: Duration,
+    /// `HEARTH_RATE_LOGIN_FAILURES`, `HEARTH_RATE_LOGIN_ADDRESS`, `HEARTH_RATE_REGISTER_ADDRESS`,
+    /// `HEARTH_RATE_REFRESH_ACCOUNT`: the REST rate limits (`<requests>/<seconds>` or `off`).
+    pub limits: LimitSettings,
+    /// `HEARTH_TRUSTED_PROXIES`: proxies whose `Forwarded` / `X-Forwarded-For` is believed;
+    /// default none (the peer address is the client).
+    pub trusted_proxies: TrustedProxies,
+    /// `HEARTH_METRICS_ADDR`: where `GET /metrics` is served (say `127.0.0.1:9100`); default
+    /// off.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/hearth";
@@ -183,6 +194,9 @@ impl Settings {
             ws_rate_per_sec: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             ws_rate_burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             ws_ping_interval: Duration::from_secs(20),
+            limits: LimitSettings::default(),
+            trusted_proxies: TrustedProxies::default(),
+            metrics_addr: None,
         }
     }
 
@@ -266,6 +280,37 @@ impl Settings {
         settings.ws_rate_burst = parse(&get, "HEARTH_WS_RATE_BURST", settings.ws_rate_burst)?;
         settings.ws_ping_interval =
             Duration::from_secs(parse(&get, "HEARTH_WS_PING_SECS", 20_u64)?.max(1));
+        for (key, limit) in [
+            (
+                "HEARTH_RATE_LOGIN_FAILURES",
+                &mut settings.limits.login_failures,
+            ),
+            (
+                "HEARTH_RATE_LOGIN_ADDRESS",
+                &mut settings.limits.login_attempts,
+            ),
+            (
+                "HEARTH_RATE_REGISTER_ADDRESS",
+                &mut settings.limits.registrations,
+            ),
+            (
+                "HEARTH_RATE_REFRESH_ACCOUNT",
+                &mut settings.limits.refreshes,
+            ),
+        ] {
+            if let Some(raw) = get(key) {
+                *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+            }
+        }
+        if let Some(list) = get("HEARTH_TRUSTED_PROXIES") {
+            settings.trusted_proxies = TrustedProxies::parse(&list)
+                .map_err(|e| anyhow::anyhow!("HEARTH_TRUSTED_PROXIES: {e}"))?;
+        }
+        if let Some(addr) = get("HEARTH_METRICS_ADDR") {
+            settings.metrics_addr = Some(addr.trim().parse().with_context(|| {
+                format!("HEARTH_METRICS_ADDR must be an address and port (127.0.0.1:9100), not `{addr}`")
+            })?);
+        }
         settings.log_format = match get("HEARTH_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -387,6 +432,39 @@ mod tests {
         assert_eq!(settings(&[])?.media_dir, PathBuf::from(".hearth/media"));
         let s = settings(&[("HEARTH_MEDIA_DIR", "/var/lib/hearth/media")])?;
         assert_eq!(s.media_dir, PathBuf::from("/var/lib/hearth/media"));
+        Ok(())
+    }
+
+    #[test]
+    fn rate_limits_proxies_and_the_metrics_address_are_read() -> anyhow::Result<()> {
+        let s = settings(&[])?;
+        assert_eq!(s.limits, LimitSettings::default());
+        assert_eq!(s.metrics_addr, None, "metrics are off by default");
+        let s = settings(&[
+            ("HEARTH_RATE_LOGIN_FAILURES", "3/60"),
+            ("HEARTH_RATE_REGISTER_ADDRESS", "off"),
+            ("HEARTH_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("HEARTH_METRICS_ADDR", "127.0.0.1:9100"),
+        ])?;
+        assert_eq!(s.limits.login_failures, Rate::parse("3/60").ok().flatten());
+        assert_eq!(s.limits.registrations, None);
+        assert_eq!(
+            s.limits.login_attempts,
+            LimitSettings::default().login_attempts
+        );
+        assert_ne!(s.trusted_proxies, TrustedProxies::default());
+        assert_eq!(s.metrics_addr.map(|a| a.port()), Some(9100));
+        for (key, bad) in [
+            ("HEARTH_RATE_LOGIN_ADDRESS", "lots"),
+            ("HEARTH_TRUSTED_PROXIES", "proxy.internal"),
+            ("HEARTH_METRICS_ADDR", "9100"),
+        ] {
+            let err = settings(&[(key, bad)]).err();
+            assert!(
+                err.is_some_and(|e| e.to_string().contains(key)),
+                "{key}={bad}"
+            );
+        }
         Ok(())
     }
 

@@ -23,6 +23,9 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<std::collections::HashMap<String, Vec<String>>>)]
     pub fields: Option<FieldErrors>,
+    /// With `rate_limited`: milliseconds until the request would be accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// What every endpoint with a JSON body may answer before its handler runs (add to its
@@ -35,6 +38,22 @@ pub enum JsonBodyErrors {
     /// Not a JSON body: `Content-Type: application/json` missing or different
     #[response(status = 415)]
     UnsupportedMediaType(ErrorBody),
+}
+
+/// What a rate-limited endpoint may answer (add to its `responses(...)`).
+#[derive(IntoResponses)]
+pub enum RateLimitedErrors {
+    /// Too many requests (`rate_limited`): wait `retry_after` milliseconds
+    #[response(
+        status = 429,
+        headers(
+            ("Retry-After" = u64, description = "Seconds to wait, rounded up"),
+            ("X-RateLimit-Limit" = u32, description = "Requests the limit allows at once"),
+            ("X-RateLimit-Remaining" = u32, description = "Requests left now (0)"),
+            ("X-RateLimit-Reset" = u64, description = "When the limit is whole again, in Unix seconds"),
+        )
+    )]
+    TooManyRequests(ErrorBody),
 }
 
 /// Every way a request can fail.
@@ -57,6 +76,13 @@ pub enum ApiError {
     MethodNotAllowed { method: String, allow: String },
     #[error("request body too large")]
     PayloadTooLarge,
+    /// Over the rate limit called `limit`.
+    #[error("Too many requests; try again in {} ms", crate::limits::millis_ceil(*retry_after))]
+    RateLimited {
+        limit: &'static str,
+        retry_after: std::time::Duration,
+        allowance: crate::limits::Allowance,
+    },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("service unavailable: {0}")]
@@ -108,6 +134,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "not_authenticated",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -125,6 +152,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -155,10 +183,24 @@ impl ResponseError for ApiError {
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
         }
+        let mut retry_after = None;
+        if let ApiError::RateLimited {
+            limit,
+            retry_after: wait,
+            allowance,
+        } = self
+        {
+            let ms = crate::limits::millis_ceil(*wait);
+            tracing::info!(limit, retry_after_ms = ms, "rate limited");
+            response.insert_header((actix_web::http::header::RETRY_AFTER, ms.div_ceil(1000)));
+            crate::limits::Allowance::apply(Some(*allowance), &mut response);
+            retry_after = Some(ms);
+        }
         response.json(ErrorBody {
             error,
             code: self.code(),
             fields,
+            retry_after,
         })
     }
 }

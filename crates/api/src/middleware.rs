@@ -37,6 +37,47 @@ pub async fn api_trailing_slash(
     next.call(req).await
 }
 
+/// Counts a request and its latency by route template, method and status
+/// (`hearth_http_requests_total`, `hearth_http_request_duration_seconds`). Installed only when
+/// metrics are on.
+pub async fn count_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let state = req
+        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .cloned();
+    let method = method_label(req.method());
+    let response = next.call(req).await?;
+    if let Some(state) = state {
+        // The template, never the path: ids would make a series per request.
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        state
+            .metrics
+            .http_request(route, method, response.status().as_u16(), started.elapsed());
+    }
+    Ok(response)
+}
+
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        // Made-up methods would each make a series.
+        _ => "OTHER",
+    }
+}
+
 /// Echoes the request id tracing assigned as `X-Request-Id`, so a client can quote it.
 pub async fn request_id_header(
     req: ServiceRequest,

@@ -7,8 +7,10 @@ use crate::fallback::{self, KnownPaths};
 use crate::gateway::protocol::close;
 use crate::gateway::takeover;
 use crate::gateway::{Bridge, Hub};
+use crate::limits::{Limits, MessageLimit};
 use crate::media::MediaStore;
 use crate::middleware::{api_trailing_slash, page_headers, request_id_header};
+use crate::monitoring::{Metrics, Snapshot};
 use crate::telemetry::RequestLog;
 use crate::{openapi, routes, spa};
 use actix_cors::Cors;
@@ -19,22 +21,17 @@ use actix_web::dev::{
     AppConfig, Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse,
 };
 use actix_web::http::header;
+use actix_web::middleware::Condition;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpResponse};
 use anyhow::Context;
-use governor::clock::DefaultClock;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use hearth_db::{Db, PoolSettings};
-use hearth_domain::UserId;
 use std::net::TcpListener;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
-
-/// Chat messages per user, shared by every socket of this process.
-pub type MessageLimiter = RateLimiter<UserId, DefaultKeyedStateStore<UserId>, DefaultClock>;
 
 /// What every request handler can reach.
 pub struct AppState {
@@ -42,7 +39,11 @@ pub struct AppState {
     pub tokens: TokenService,
     pub hasher: PasswordHasher,
     pub hub: Hub,
-    pub message_limiter: MessageLimiter,
+    /// Chat messages per user, whatever the transport.
+    pub messages: MessageLimit,
+    /// The REST endpoints' rate limits.
+    pub limits: Limits,
+    pub metrics: Metrics,
     /// Uploaded images (`HEARTH_MEDIA_DIR`).
     pub media: MediaStore,
     pub settings: Settings,
@@ -53,6 +54,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// `GET /metrics`, on a listener of its own (`HEARTH_METRICS_ADDR`).
+    metrics_server: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -88,7 +91,12 @@ impl Application {
             None => {}
         }
         let media = MediaStore::open(&settings.media_dir)?;
-        let hub = Hub::new(db.clone());
+        let metrics = if settings.metrics_addr.is_some() {
+            Metrics::enabled()?
+        } else {
+            Metrics::disabled()
+        };
+        let hub = Hub::new(db.clone(), metrics.clone());
         if let Some(url) = &settings.redis_url {
             hub.set_bridge(Bridge::start(url, &settings.redis_prefix, hub.clone())?);
         }
@@ -100,9 +108,9 @@ impl Application {
             ),
             hasher: PasswordHasher::new(settings.hash_concurrency)?,
             hub,
-            message_limiter: RateLimiter::keyed(
-                Quota::per_second(settings.ws_rate_per_sec).allow_burst(settings.ws_rate_burst),
-            ),
+            messages: MessageLimit::new(settings.ws_rate_per_sec, settings.ws_rate_burst, &metrics),
+            limits: Limits::new(&settings.limits, &metrics),
+            metrics,
             media,
             db,
             settings,
@@ -151,11 +159,22 @@ impl Application {
             address = %format!("http://{}:{port}", state.settings.host),
             "Hearth is listening"
         );
+        let metrics_server = match state.settings.metrics_addr {
+            Some(addr) => Some(metrics_server(addr, state.clone())?),
+            None => None,
+        };
+        tokio::spawn(housekeeping(Arc::downgrade(&state.clone().into_inner())));
         Ok(Self {
             port,
             server,
             state,
+            metrics_server,
         })
+    }
+
+    /// The port `GET /metrics` is served on, when metrics are on.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// The port actually bound.
@@ -184,9 +203,76 @@ impl Application {
             hub.close_all(close::GOING_AWAY);
             handle.stop(true).await;
         });
+        // The metrics listener lives as long as the application's (it is stopped with it).
+        let metrics = self.metrics_server.map(|(_, server)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let result = self.server.await;
         watcher.abort();
+        if let Some((running, handle)) = metrics {
+            handle.stop(false).await;
+            let _ = running.await;
+        }
         result
+    }
+}
+
+/// Periodic upkeep while the application lives: rate-limit state of keys that are whole again
+/// is dropped every minute, and histogram samples are folded into buckets every 5 s (metrics on).
+async fn housekeeping(state: Weak<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    for round in 0_u64.. {
+        tick.tick().await;
+        let Some(state) = state.upgrade() else { return };
+        state.metrics.upkeep();
+        if round % 12 == 11 {
+            state.limits.shrink();
+            state.messages.shrink();
+        }
+    }
+}
+
+/// `GET /metrics` on `addr`: Prometheus' text format, one worker, nothing else served.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> anyhow::Result<(u16, Server)> {
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "metrics are served on a non-loopback address: keep it off the public network");
+    }
+    let listener = TcpListener::bind(addr)
+        .with_context(|| format!("cannot listen on {addr} for metrics (HEARTH_METRICS_ADDR)"))?;
+    let port = listener.local_addr()?.port();
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(render_metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    tracing::info!(address = %format!("http://{addr}/metrics"), "serving metrics");
+    Ok((port, server))
+}
+
+async fn render_metrics(state: web::Data<AppState>) -> HttpResponse {
+    let (sockets_open, queue_depth, queue_depth_max) = state.hub.queue_stats();
+    let pool = state.db.pool_status();
+    let page = state.metrics.render(Snapshot {
+        sockets_open,
+        queue_depth,
+        queue_depth_max,
+        db_pool_size: pool.size,
+        db_pool_in_use: pool.in_use,
+        db_pool_waiting: pool.waiting,
+    });
+    match page {
+        Some(page) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(page),
+        None => HttpResponse::NotFound().finish(),
     }
 }
 
@@ -285,5 +371,9 @@ pub fn build_app(
                 .add((header::X_FRAME_OPTIONS, "DENY")),
         )
         .wrap(from_fn(request_id_header))
+        .wrap(Condition::new(
+            settings.metrics_addr.is_some(),
+            from_fn(crate::middleware::count_request),
+        ))
         .wrap(TracingLogger::<RequestLog>::new())
 }

@@ -151,6 +151,11 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         // The chat scenarios send up to 400 messages per second per user.
         ("HEARTH_WS_RATE_PER_SEC".into(), "1000".into()),
         ("HEARTH_WS_RATE_BURST".into(), "1000".into()),
+        // Logins at 40/s and joins of 1,000 users, all from this one address.
+        ("HEARTH_RATE_LOGIN_FAILURES".into(), "off".into()),
+        ("HEARTH_RATE_LOGIN_ADDRESS".into(), "off".into()),
+        ("HEARTH_RATE_REGISTER_ADDRESS".into(), "off".into()),
+        ("HEARTH_RATE_REFRESH_ACCOUNT".into(), "off".into()),
         ("HEARTH_MEDIA_DIR".into(), media.display().to_string()),
         ("HEARTH_LOG_FORMAT".into(), "pretty".into()),
     ];

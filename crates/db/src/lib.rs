@@ -17,7 +17,7 @@ pub mod servers;
 pub mod users;
 
 pub use hearth_domain::DomainError;
-pub use pool::{Db, PoolSettings};
+pub use pool::{Db, PoolSettings, PoolStatus};
 
 /// The result of every query in this crate.
 pub type DbResult<T> = Result<T, DomainError>;

@@ -66,6 +66,14 @@ impl std::fmt::Debug for Db {
 
 pub(crate) type Conn = Object<AsyncPgConnection>;
 
+/// A moment's state of the pool (the shared connections of pipelined reads not included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: usize,
+    pub in_use: usize,
+    pub waiting: usize,
+}
+
 impl Db {
     /// Builds the pool. No connection is opened until one is needed.
     pub fn connect(url: &str, settings: &PoolSettings) -> DbResult<Self> {
@@ -91,6 +99,16 @@ impl Db {
             shared: Arc::new(std::array::from_fn(|_| Mutex::new(None))),
             timeout: settings.timeout,
         })
+    }
+
+    /// The pool's connections, how many are lent out, and how many requests wait for one.
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            size: status.size,
+            in_use: status.size.saturating_sub(status.available),
+            waiting: status.waiting,
+        }
     }
 
     /// The URL the pool connects to (for migrations, which need a connection of their own).

@@ -175,6 +175,7 @@ async fn publish_loop(
 
 async fn subscribe_loop(client: redis::Client, topics: Topics, instance: String, hub: Hub) {
     let mut backoff = Duration::from_millis(100);
+    let mut subscribed_before = false;
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub
@@ -184,6 +185,10 @@ async fn subscribe_loop(client: redis::Client, topics: Topics, instance: String,
                 Ok(()) => {
                     tracing::info!(topic = %topics.events, "subscribed to redis");
                     backoff = Duration::from_millis(100);
+                    if subscribed_before {
+                        hub.metrics().redis_reconnects.increment(1);
+                    }
+                    subscribed_before = true;
                     // Whatever other instances sent while we were not listening is in the
                     // database.
                     hub.resync();
@@ -242,6 +247,14 @@ fn receive(hub: &Hub, instance: &str, payload: &[u8], presence: bool) {
         tracing::warn!("ignoring an undecodable redis message");
         return;
     };
+    if let Event::ChatMessage { new_message } = &event {
+        // Stored (and published) on the other instance at `timestamp`: clocks of one cluster
+        // agree closely enough for a lag in milliseconds.
+        let lag = chrono::Utc::now() - new_message.timestamp;
+        hub.metrics()
+            .redis_lag
+            .record(lag.to_std().unwrap_or_default().as_secs_f64());
+    }
     let frame = Frame {
         text: ByteString::from(text),
         seq: event.seq(),

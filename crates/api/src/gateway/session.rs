@@ -33,22 +33,34 @@ const FRAME_FACTOR: NonZeroU32 = match NonZeroU32::new(4) {
 /// Queued frames forwarded per turn of a socket's loop before it looks at its other inputs.
 const FORWARD_BATCH: usize = 64;
 
+/// What became of a frame from the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forwarded {
+    Written,
+    /// Already sent (by the replay), or not for this socket's dialect.
+    Skipped,
+    /// The socket is gone.
+    Gone,
+}
+
 /// Sends a frame from the hub unless its sequence number was already sent (by the replay), or
-/// the socket speaks the reference's dialect and the frame is not a new message; `false` when
-/// the socket is gone.
+/// the socket speaks the reference's dialect and the frame is not a new message.
 async fn forward(
     session: &mut Session,
     frame: Arc<Frame>,
     last_seq: &mut i64,
     dialect: Dialect,
-) -> bool {
+) -> Forwarded {
     match frame.seq {
-        Some(seq) if seq <= *last_seq => return true,
+        Some(seq) if seq <= *last_seq => return Forwarded::Skipped,
         Some(seq) => *last_seq = seq,
-        None if dialect == Dialect::Reference => return true,
+        None if dialect == Dialect::Reference => return Forwarded::Skipped,
         None => {}
     }
-    session.text(frame.text.clone()).await.is_ok()
+    match session.text(frame.text.clone()).await {
+        Ok(()) => Forwarded::Written,
+        Err(_) => Forwarded::Gone,
+    }
 }
 
 /// Who connected where, as established by the handshake.
@@ -151,6 +163,7 @@ async fn replay(
                 continue;
             };
             session.text(frame.text).await.map_err(|_| ())?;
+            state.metrics.frames_delivered.increment(1);
         }
     }
     Ok(until.max(cursor))
@@ -229,7 +242,7 @@ pub async fn run(
                 // Say why before closing (server.deleted, ...), unless the queue is the problem.
                 if code != Ok(close::TOO_SLOW) {
                     while let Ok(frame) = subscription.frames.try_recv() {
-                        if !forward(&mut session, frame, &mut last_seq, dialect).await {
+                        if forward(&mut session, frame, &mut last_seq, dialect).await == Forwarded::Gone {
                             return;
                         }
                     }
@@ -242,17 +255,20 @@ pub async fn run(
             }
             frame = subscription.frames.recv() => {
                 let Some(frame) = frame else { break (close::GOING_AWAY, "closing") };
-                if !forward(&mut session, frame, &mut last_seq, dialect).await {
-                    return;
-                }
+                let mut written = 0;
+                let mut next = Some(frame);
                 // Frames queued meanwhile go out now, without another turn of the select: under
                 // load the connection then writes them in one go instead of one by one.
-                for _ in 1..FORWARD_BATCH {
-                    let Ok(frame) = subscription.frames.try_recv() else { break };
-                    if !forward(&mut session, frame, &mut last_seq, dialect).await {
-                        return;
+                for _ in 0..FORWARD_BATCH {
+                    let Some(frame) = next.take().or_else(|| subscription.frames.try_recv().ok()) else { break };
+                    match forward(&mut session, frame, &mut last_seq, dialect).await {
+                        Forwarded::Written => written += 1,
+                        Forwarded::Skipped => {}
+                        Forwarded::Gone => return,
                     }
                 }
+                // One add per batch, not per frame.
+                inbox.state.metrics.frames_delivered.increment(written);
             }
             message = stream.recv() => {
                 let flow = match message {
@@ -328,15 +344,9 @@ fn rate_limited(retry_after: Duration) -> ServerFrame {
     ServerFrame::Error {
         code: "rate_limited",
         error: "Too many messages; slow down".to_owned(),
-        retry_after: Some(retry_after_ms(retry_after)),
+        retry_after: Some(crate::limits::millis_ceil(retry_after)),
         nonce: None,
     }
-}
-
-/// Milliseconds, rounded up: a client that waits exactly this long is never early.
-fn retry_after_ms(wait: Duration) -> u64 {
-    let ms = wait.as_nanos().div_ceil(1_000_000);
-    u64::try_from(ms).unwrap_or(u64::MAX).max(1)
 }
 
 /// What a socket's loop does after a frame from its client.
@@ -388,6 +398,7 @@ impl Inbox {
             self.dialect == Dialect::Reference && matches!(parsed, Ok(ClientFrame::Message { .. }));
         if !held {
             if let Err(not_until) = self.frames.check() {
+                self.state.messages.frames_refused.increment(1);
                 let nonce = match parsed {
                     Ok(ClientFrame::Message { nonce, .. }) => nonce,
                     _ => None,
@@ -436,6 +447,7 @@ impl Inbox {
 
     async fn binary(&mut self, session: &mut Session) -> Flow {
         if let Err(not_until) = self.frames.check() {
+            self.state.messages.frames_refused.increment(1);
             return self.refuse(session, wait_from(&not_until), None).await;
         }
         let refusal = ServerFrame::error(
@@ -463,10 +475,8 @@ impl Inbox {
                 }
             };
         }
-        if let Err(not_until) = self.state.message_limiter.check_key(&self.user.id) {
-            return self
-                .refuse(session, wait_from(&not_until), outgoing.nonce)
-                .await;
+        if let Err(wait) = self.state.messages.take(self.user.id) {
+            return self.refuse(session, wait, outgoing.nonce).await;
         }
         // Waits only while the queue is full: then the socket is not read until the store
         // catches up, which is the back-pressure a sender should feel.
@@ -660,12 +670,12 @@ impl Outbox {
                     // whose turn has come are stored together.
                     let mut ready = 0;
                     while ready < batch.len() {
-                        match store.state.message_limiter.check_key(&store.user.id) {
+                        match store.state.messages.take_held(store.user.id) {
                             Ok(()) => ready += 1,
-                            Err(not_until) => {
+                            Err(wait) => {
                                 store.store(&mut session, batch.drain(..ready)).await;
                                 ready = 0;
-                                tokio::time::sleep(wait_from(&not_until)).await;
+                                tokio::time::sleep(wait).await;
                             }
                         }
                     }

@@ -167,6 +167,7 @@ where
                 error: "The request was not complete in time".to_owned(),
                 code: "request_timeout",
                 fields: None,
+                retry_after: None,
             })
             .into(),
     };

@@ -3,8 +3,9 @@
 
 use crate::auth::AuthUser;
 use crate::chat::{self, SendOutcome};
-use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
+use crate::error::{ApiError, ErrorBody, JsonBodyErrors, RateLimitedErrors};
 use crate::json::JsonObject;
+use crate::limits::Allowance;
 use crate::routes::text::{MessageContent, Nonce};
 use crate::startup::AppState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -140,8 +141,16 @@ pub struct CreateMessageRequest {
     request_body = CreateMessageRequest,
     security(("cookie" = []), ("bearer" = [])),
     responses(
-        (status = 201, description = "Stored and published", body = MessageDto),
-        (status = 200, description = "Nonce replay: the message stored the first time", body = MessageDto),
+        (status = 201, description = "Stored and published", body = MessageDto, headers(
+            ("X-RateLimit-Limit" = u32, description = "Requests the limit allows at once"),
+            ("X-RateLimit-Remaining" = u32, description = "Requests left now"),
+            ("X-RateLimit-Reset" = u64, description = "When the limit is whole again, in Unix seconds"),
+        )),
+        (status = 200, description = "Nonce replay: the message stored the first time", body = MessageDto, headers(
+            ("X-RateLimit-Limit" = u32, description = "Requests the limit allows at once"),
+            ("X-RateLimit-Remaining" = u32, description = "Requests left now"),
+            ("X-RateLimit-Reset" = u64, description = "When the limit is whole again, in Unix seconds"),
+        )),
         (status = 400, description = "Empty or too long content, or an invalid nonce", body = ErrorBody,
             example = json!({"error": "A message must have 1 to 2000 characters (leading and trailing spaces do not count)", "code": "invalid_message"})),
         (status = 401, description = "Not authenticated", body = ErrorBody),
@@ -150,6 +159,7 @@ pub struct CreateMessageRequest {
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 409, description = "The nonce already names a message in another channel", body = ErrorBody,
             example = json!({"error": "This nonce was already used for a message in another channel", "code": "nonce_in_use"})),
+        RateLimitedErrors,
         JsonBodyErrors,
     )
 )]
@@ -163,6 +173,8 @@ pub async fn create_message(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     request.validate()?;
+    // The same per-user bucket as the sockets': the limit holds whatever the transport.
+    let allowance = state.messages.check(user.id)?;
     let to = chat::destination(&state, ChannelId(channel_id.into_inner())).await?;
     let sender = UserRef {
         id: user.id,
@@ -180,6 +192,7 @@ pub async fn create_message(
         SendOutcome::Created => HttpResponse::Created(),
         SendOutcome::Replayed => HttpResponse::Ok(),
     };
+    Allowance::apply(Some(allowance), &mut response);
     Ok(response.json(MessageDto::from(message)))
 }
 

@@ -3,6 +3,7 @@
 use crate::gateway::protocol::close;
 use bytestring::ByteString;
 use hearth_domain::{Event, ServerId, UserId, UserRef};
+use metrics::Counter;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -42,7 +43,8 @@ pub(super) struct Subscriber {
 }
 
 impl Subscriber {
-    pub(super) fn send(&mut self, frame: &Arc<Frame>) {
+    /// Queues `frame`; a socket whose queue is full is closed (4009) and counted in `too_slow`.
+    pub(super) fn send(&mut self, frame: &Arc<Frame>, too_slow: &Counter) {
         if self.kick.is_none() {
             return;
         }
@@ -50,6 +52,7 @@ impl Subscriber {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(user_id = %self.user, "socket too slow; closing it");
+                too_slow.increment(1);
                 self.close(close::TOO_SLOW);
             }
             // The socket is going away; its subscription unregisters itself.
@@ -75,6 +78,8 @@ pub(super) struct ChannelState {
     pub(super) subscribers: Vec<Subscriber>,
     /// Online users and how many sockets each has open here.
     pub(super) online: HashMap<UserId, (UserRef, usize)>,
+    /// Sockets closed for being too slow (the hub's metrics handle).
+    pub(super) too_slow: Counter,
 }
 
 impl ChannelState {
@@ -88,7 +93,7 @@ impl ChannelState {
         let frame = Arc::new(frame.clone());
         for subscriber in &mut self.subscribers {
             if Some(subscriber.user) != except {
-                subscriber.send(&frame);
+                subscriber.send(&frame, &self.too_slow);
             }
         }
     }
@@ -153,6 +158,7 @@ mod tests {
                 kick: Some(kick),
             }],
             online: HashMap::new(),
+            too_slow: Counter::noop(),
         };
         (state, rx, kicked)
     }

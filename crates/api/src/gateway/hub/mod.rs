@@ -11,6 +11,7 @@
 
 use super::protocol::close;
 use super::redis::Bridge;
+use crate::monitoring::Metrics;
 use hearth_db::Db;
 use hearth_domain::{Audience, ChannelId, ChatMessage, Event, ServerId, UserId, UserRef};
 use std::collections::{BTreeMap, HashMap};
@@ -66,6 +67,7 @@ pub struct Hub {
 struct Inner {
     channels: Mutex<HashMap<ChannelId, ChannelState>>,
     db: Db,
+    metrics: Metrics,
     next_id: AtomicU64,
     bridge: OnceLock<Bridge>,
     /// Who is online through other instances, by instance id (learned through Redis).
@@ -73,16 +75,33 @@ struct Inner {
 }
 
 impl Hub {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, metrics: Metrics) -> Self {
         Self {
             inner: Arc::new(Inner {
                 channels: Mutex::new(HashMap::new()),
                 db,
+                metrics,
                 next_id: AtomicU64::new(1),
                 bridge: OnceLock::new(),
                 remote: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Open sockets, the frames queued for them in all, and the longest queue.
+    pub fn queue_stats(&self) -> (usize, usize, usize) {
+        let channels = self.channels();
+        let queues = channels
+            .values()
+            .flat_map(|state| &state.subscribers)
+            .map(|s| QUEUE.saturating_sub(s.tx.capacity()));
+        queues.fold((0, 0, 0), |(sockets, total, longest), queued| {
+            (sockets + 1, total + queued, longest.max(queued))
+        })
     }
 
     /// Connects the hub to other instances. Only the first bridge set is used.
@@ -198,6 +217,7 @@ impl Hub {
                             filling: false,
                             subscribers: Vec::new(),
                             online: HashMap::new(),
+                            too_slow: self.inner.metrics.too_slow.clone(),
                         }))
                     }
                     (None, None) => None,
@@ -327,6 +347,7 @@ impl Hub {
     /// deleted; anything later is waited for and read again, never skipped (skipping it would
     /// drop the message when its announcement arrives).
     async fn fill(&self, channel: ChannelId) {
+        self.inner.metrics.gap_fills.increment(1);
         let mut failures = 0_u32;
         let mut rounds_without_progress = 0_u32;
         loop {
