@@ -203,6 +203,8 @@ pub fn generous_rest_limits(settings: &mut Settings) {
         login_attempts: lots,
         registrations: lots,
         refreshes: lots,
+        conversations: lots,
+        blocks: lots,
     };
 }
 

@@ -97,6 +97,8 @@ export async function startBackend({ env = {}, name = 'backend' } = {}) {
       HEARTH_RATE_LOGIN_ADDRESS: '10000/1',
       HEARTH_RATE_REGISTER_ADDRESS: '10000/1',
       HEARTH_RATE_REFRESH_ACCOUNT: '10000/1',
+      HEARTH_RATE_CONVERSATIONS_ACCOUNT: '10000/1',
+      HEARTH_RATE_BLOCKS_ACCOUNT: '10000/1',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
       ...env,
     },

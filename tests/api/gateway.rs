@@ -817,7 +817,7 @@ async fn a_gap_still_being_committed_is_filled_not_skipped() {
     for content in ["first", "second"] {
         hearth_db::messages::create(
             &room.app.db,
-            room.server,
+            Some(room.server),
             room.channel,
             &owner,
             content,
@@ -943,7 +943,7 @@ async fn a_message_whose_announcement_was_lost_still_arrives() {
     };
     hearth_db::messages::create(
         &room.app.db,
-        room.server,
+        Some(room.server),
         room.channel,
         &owner,
         "unannounced",

@@ -5,6 +5,7 @@ mod accounts;
 mod catalogue;
 mod chat_rest;
 mod compat_socket;
+mod conversations;
 mod faults;
 mod gateway;
 mod images;

@@ -42,7 +42,7 @@ async fn a_batch_is_numbered_in_order_and_each_message_gets_its_own_outcome() {
         draft("two", Some("n-2")),
         draft("three", None),
     ];
-    let stored = create_many(&app.db, server, channel, &alice, &first)
+    let stored = create_many(&app.db, Some(server), channel, &alice, &first)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -67,7 +67,7 @@ async fn a_batch_is_numbered_in_order_and_each_message_gets_its_own_outcome() {
         draft("four again", Some("n-4")),
         draft("five", None),
     ];
-    let stored = create_many(&app.db, server, channel, &alice, &second)
+    let stored = create_many(&app.db, Some(server), channel, &alice, &second)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stored.len(), 5);
@@ -113,7 +113,7 @@ async fn a_non_members_batch_stores_nothing() {
     let stranger = user(&app, "stranger").await;
     let (server, channel) = channel_of(&app, &owner).await;
     let batch = [draft("hi", None), draft("there", Some("n"))];
-    let stored = create_many(&app.db, server, channel, &stranger, &batch)
+    let stored = create_many(&app.db, Some(server), channel, &stranger, &batch)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -125,7 +125,7 @@ async fn a_non_members_batch_stores_nothing() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(history.is_empty());
     // No batch at all is no call at all.
-    let none = create_many(&app.db, server, channel, &stranger, &[])
+    let none = create_many(&app.db, Some(server), channel, &stranger, &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(none.is_empty());

@@ -16,7 +16,7 @@ async fn compat_history_returns_the_newest_50_oldest_first() {
     for i in 1..=55 {
         hearth_db::messages::create(
             &app.db,
-            server,
+            Some(server),
             channel.id,
             &alice,
             &format!("message {i}"),
@@ -25,7 +25,7 @@ async fn compat_history_returns_the_newest_50_oldest_first() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     }
-    hearth_db::messages::create(&app.db, server, other.id, &alice, "elsewhere", None)
+    hearth_db::messages::create(&app.db, Some(server), other.id, &alice, "elsewhere", None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for path in both_slashes(&format!("/api/messages/?channel_id={}", channel.id.0)) {

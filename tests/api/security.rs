@@ -260,6 +260,15 @@ fn baseline_body(method: &str, path: &str, n: usize) -> Option<Value> {
             json!({"content": "hello", "nonce": format!("nonce-{n}")})
         }
         ("patch", "/api/messages/{message_id}/") => json!({"content": "edited"}),
+        ("post", "/api/dms/{conversation_id}/messages/") => {
+            json!({"content": "hello", "nonce": format!("dm-nonce-{n}")})
+        }
+        ("post", "/api/dms/" | "/api/dms/{conversation_id}/participants/") => {
+            json!({"user_id": 1})
+        }
+        ("post", "/api/dms/groups/") => {
+            json!({"name": format!("group {n}"), "user_ids": [1, 2, 3]})
+        }
         _ => return None,
     };
     Some(body)
@@ -275,6 +284,8 @@ struct Fixture {
     server: ServerId,
     channel: i64,
     message: i64,
+    /// alice's 1:1 conversation with bob.
+    conversation: i64,
 }
 
 async fn fixture() -> Fixture {
@@ -312,6 +323,14 @@ async fn fixture_with(app: TestApp) -> Fixture {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let (status, conversation) = send(
+        app.http
+            .post(app.url("/api/dms/"))
+            .bearer_auth(&alice)
+            .json(&json!({"user_id": bob_id.0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{conversation}");
     Fixture {
         app,
         alice,
@@ -321,6 +340,7 @@ async fn fixture_with(app: TestApp) -> Fixture {
         server: server_id,
         channel,
         message: message["id"].as_i64().unwrap_or_default(),
+        conversation: conversation["id"].as_i64().unwrap_or_default(),
     }
 }
 
@@ -333,6 +353,7 @@ impl Fixture {
             "message_id" => self.message.to_string(),
             "category_id" => "1".to_owned(),
             "user_id" => self.bob_id.0.to_string(),
+            "conversation_id" => self.conversation.to_string(),
             "name" => format!("{}.png", "ab".repeat(32)),
             other => panic!("no fixture value for path parameter {other}"),
         }

@@ -326,7 +326,17 @@ async fn every_missing_required_field_is_a_field_error() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{message}");
     let category = app.category("other").await.0;
+    let (bob, _) = app.user_with_token("bob").await;
+    let (status, conversation) = send(
+        app.http
+            .post(app.url("/api/dms/"))
+            .bearer_auth(&alice)
+            .json(&json!({"user_id": bob.0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{conversation}");
     let ids = [
+        ("{conversation_id}", conversation["id"].to_string()),
         ("{server_id}", server.to_string()),
         ("{channel_id}", general.to_string()),
         ("{message_id}", message["id"].to_string()),

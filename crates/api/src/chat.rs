@@ -20,6 +20,9 @@ pub enum ChatError {
     /// Only members of a server may post in its channels.
     #[error("You must be a member of this server to post in it")]
     NotMember,
+    /// One of the two users of a direct conversation blocked the other.
+    #[error("You cannot send messages in this conversation")]
+    Blocked,
     #[error("Channel not found")]
     NoSuchChannel,
     /// The message does not exist or was deleted.
@@ -44,6 +47,7 @@ impl ChatError {
             ChatError::InvalidMessage(_) => "invalid_message",
             ChatError::NonceInUse => "nonce_in_use",
             ChatError::NotMember => "not_member",
+            ChatError::Blocked => "blocked",
             ChatError::NoSuchChannel | ChatError::NoSuchMessage => "not_found",
             ChatError::NotAllowed(_) => "forbidden",
             ChatError::Unavailable(_) => "unavailable",
@@ -55,7 +59,9 @@ impl ChatError {
 impl From<DomainError> for ChatError {
     fn from(err: DomainError) -> Self {
         match err {
-            DomainError::NotFound("channel" | "server") => ChatError::NoSuchChannel,
+            DomainError::NotFound("channel" | "server" | "conversation") => {
+                ChatError::NoSuchChannel
+            }
             DomainError::NotFound("message") => ChatError::NoSuchMessage,
             // A deleted account is a member of nothing (its memberships went with it).
             DomainError::AccountGone => ChatError::NotMember,
@@ -76,7 +82,7 @@ impl From<ChatError> for ApiError {
             ChatError::InvalidMessage(message) => ApiError::bad_request(code, message),
             // A well-formed request that clashes with what is stored.
             ChatError::NonceInUse => ApiError::conflict(code, err.to_string()),
-            ChatError::NotMember | ChatError::NotAllowed(_) => {
+            ChatError::NotMember | ChatError::Blocked | ChatError::NotAllowed(_) => {
                 ApiError::forbidden(code, err.to_string())
             }
             ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
@@ -106,11 +112,22 @@ fn normalized(content: &str) -> Result<&str, ChatError> {
     })
 }
 
-/// Where a message goes: a channel and the server it belongs to.
+/// Where a message goes: a channel and the server it belongs to, or a conversation (no server:
+/// only its participants may post).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Destination {
-    pub server: ServerId,
+    pub server: Option<ServerId>,
     pub channel: ChannelId,
+}
+
+impl Destination {
+    /// The conversation `channel`.
+    pub fn conversation(channel: ChannelId) -> Self {
+        Self {
+            server: None,
+            channel,
+        }
+    }
 }
 
 /// Looks up which server `channel` belongs to (a socket knows it from its handshake already).
@@ -119,7 +136,7 @@ pub async fn destination(state: &AppState, channel: ChannelId) -> Result<Destina
         .await?
         .ok_or(ChatError::NoSuchChannel)?;
     Ok(Destination {
-        server: channel.server_id,
+        server: Some(channel.server_id),
         channel: channel.id,
     })
 }
@@ -216,6 +233,7 @@ fn accept(
             Ok((message, SendOutcome::Created))
         }
         Stored::NotMember => Err(ChatError::NotMember),
+        Stored::Blocked => Err(ChatError::Blocked),
         Stored::Replayed(message) => {
             // A nonce names one send; reused for another channel it is a client bug, and
             // answering with a message from elsewhere would only hide it.
@@ -228,6 +246,22 @@ fn accept(
     }
 }
 
+/// A conversation's message does not exist for anyone who does not take part in it (not even
+/// its author, once they left a group).
+async fn hidden_unless_participant(
+    state: &AppState,
+    message: &Message,
+    server: Option<ServerId>,
+    user: UserId,
+) -> Result<(), ChatError> {
+    if server.is_none()
+        && !hearth_db::conversations::is_participant(&state.db, message.channel_id, user).await?
+    {
+        return Err(ChatError::NoSuchMessage);
+    }
+    Ok(())
+}
+
 /// Replaces the content of a message; only its author may. Published as `message.updated`.
 #[tracing::instrument(skip(state, content), fields(user_id = %user, message_id = %id))]
 pub async fn edit_message(
@@ -237,9 +271,10 @@ pub async fn edit_message(
     content: &str,
 ) -> Result<Message, ChatError> {
     let content = normalized(content)?;
-    let (message, _) = hearth_db::messages::find(&state.db, id)
+    let (message, server) = hearth_db::messages::find(&state.db, id)
         .await?
         .ok_or(ChatError::NoSuchMessage)?;
+    hidden_unless_participant(state, &message, server, user).await?;
     // The author of a message never changes, so checking before writing cannot race.
     if !rules::may_edit_message(message.sender_id, user) {
         return Err(ChatError::NotAllowed(
@@ -265,10 +300,13 @@ pub async fn delete_message(
     let (message, server) = hearth_db::messages::find(&state.db, id)
         .await?
         .ok_or(ChatError::NoSuchMessage)?;
-    let owner = if message.sender_id == user {
-        None
-    } else {
-        hearth_db::servers::owner_of(&state.db, server).await?
+    hidden_unless_participant(state, &message, server, user).await?;
+    // A conversation has no owner: only authors delete there.
+    let owner = match server {
+        Some(server) if message.sender_id != user => {
+            hearth_db::servers::owner_of(&state.db, server).await?
+        }
+        _ => None,
     };
     if !rules::may_delete_message(message.sender_id, owner, user) {
         return Err(ChatError::NotAllowed(

@@ -297,6 +297,11 @@ impl Settings {
                 "HEARTH_RATE_REFRESH_ACCOUNT",
                 &mut settings.limits.refreshes,
             ),
+            (
+                "HEARTH_RATE_CONVERSATIONS_ACCOUNT",
+                &mut settings.limits.conversations,
+            ),
+            ("HEARTH_RATE_BLOCKS_ACCOUNT", &mut settings.limits.blocks),
         ] {
             if let Some(raw) = get(key) {
                 *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;

@@ -33,6 +33,7 @@ use utoipa_actix_web::AppExt;
         (name = "categories", description = "Managing categories (staff)"),
         (name = "images", description = "Server icons and banners, category icons (multipart uploads), and the stored files"),
         (name = "messages", description = "Message history; posting, editing and deleting messages"),
+        (name = "conversations", description = "Direct messages: 1:1 and group conversations, their messages and sockets, and blocks"),
         (name = "chat", description = "Live chat over WebSocket (frames: the Event, ClientFrame and ServerFrame schemas; see docs/websocket.md)"),
         (name = "operations", description = "Health probes"),
     )

@@ -170,7 +170,7 @@ pub async fn run(db: &Db, hasher: &PasswordHasher) -> anyhow::Result<SeedReport>
                         username: (*sender).to_owned(),
                     };
                     let stored =
-                        hearth_db::messages::create(db, server, channel, &sender, text, None)
+                        hearth_db::messages::create(db, Some(server), channel, &sender, text, None)
                             .await?;
                     if !matches!(stored, hearth_db::messages::Stored::Created(_)) {
                         anyhow::bail!("seed message not stored: {stored:?}");

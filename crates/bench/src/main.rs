@@ -156,6 +156,8 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         ("HEARTH_RATE_LOGIN_ADDRESS".into(), "off".into()),
         ("HEARTH_RATE_REGISTER_ADDRESS".into(), "off".into()),
         ("HEARTH_RATE_REFRESH_ACCOUNT".into(), "off".into()),
+        ("HEARTH_RATE_CONVERSATIONS_ACCOUNT".into(), "off".into()),
+        ("HEARTH_RATE_BLOCKS_ACCOUNT".into(), "off".into()),
         ("HEARTH_MEDIA_DIR".into(), media.display().to_string()),
         ("HEARTH_LOG_FORMAT".into(), "pretty".into()),
     ];

@@ -1,4 +1,6 @@
-//! Channels of servers.
+//! Channels of servers. Conversations (direct messages) are channels without a server; every
+//! query here reads and writes servers' channels only (`kind = 'text'`, which by the table's
+//! constraints always has a server and an owner), so a conversation's id is no channel's.
 
 use crate::error::{from_diesel, unique_violation};
 use crate::pool::Conn;
@@ -14,18 +16,19 @@ use std::collections::HashMap;
 #[diesel(table_name = channels, check_for_backend(diesel::pg::Pg))]
 struct ChannelRow {
     id: i64,
-    server_id: i64,
-    owner_id: i64,
+    server_id: Option<i64>,
+    owner_id: Option<i64>,
     name: String,
     topic: String,
 }
 
 impl From<ChannelRow> for Channel {
     fn from(row: ChannelRow) -> Self {
+        // Never `None`: only text channels are read here (see the module's documentation).
         Channel {
             id: ChannelId(row.id),
-            server_id: ServerId(row.server_id),
-            owner_id: UserId(row.owner_id),
+            server_id: ServerId(row.server_id.unwrap_or_default()),
+            owner_id: UserId(row.owner_id.unwrap_or_default()),
             name: row.name,
             topic: row.topic,
         }
@@ -50,10 +53,11 @@ pub(crate) async fn channels_of(
         .map_err(from_diesel)?;
     let mut by_server: HashMap<ServerId, Vec<Channel>> = HashMap::new();
     for row in rows {
+        let channel = Channel::from(row);
         by_server
-            .entry(ServerId(row.server_id))
+            .entry(channel.server_id)
             .or_default()
-            .push(row.into());
+            .push(channel);
     }
     Ok(by_server)
 }
@@ -91,6 +95,7 @@ pub async fn find(db: &Db, id: ChannelId) -> DbResult<Option<Channel>> {
     let mut conn = db.conn().await?;
     channels::table
         .find(id.0)
+        .filter(channels::server_id.is_not_null())
         .select(ChannelRow::as_select())
         .first(&mut conn)
         .await
@@ -118,30 +123,38 @@ pub async fn update(
         return find(db, id).await;
     }
     let mut conn = db.conn().await?;
-    diesel::update(channels::table.find(id.0))
-        .set(ChannelChangeset { name, topic })
-        .returning(ChannelRow::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map(|row| row.map(Channel::from))
-        .map_err(|e| match unique_violation(&e) {
-            Some(_) => DomainError::Conflict("channel"),
-            None => from_diesel(e),
-        })
+    diesel::update(
+        channels::table
+            .find(id.0)
+            .filter(channels::server_id.is_not_null()),
+    )
+    .set(ChannelChangeset { name, topic })
+    .returning(ChannelRow::as_returning())
+    .get_result(&mut conn)
+    .await
+    .optional()
+    .map(|row| row.map(Channel::from))
+    .map_err(|e| match unique_violation(&e) {
+        Some(_) => DomainError::Conflict("channel"),
+        None => from_diesel(e),
+    })
 }
 
 /// Deletes a channel and its messages; returns it, or `None` when there was none.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &Db, id: ChannelId) -> DbResult<Option<Channel>> {
     let mut conn = db.conn().await?;
-    diesel::delete(channels::table.find(id.0))
-        .returning(ChannelRow::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map(|row| row.map(Channel::from))
-        .map_err(from_diesel)
+    diesel::delete(
+        channels::table
+            .find(id.0)
+            .filter(channels::server_id.is_not_null()),
+    )
+    .returning(ChannelRow::as_returning())
+    .get_result(&mut conn)
+    .await
+    .optional()
+    .map(|row| row.map(Channel::from))
+    .map_err(from_diesel)
 }
 
 /// The last sequence number of each of `ids` that exists, in one query.

@@ -9,6 +9,7 @@ mod schema;
 
 pub mod categories;
 pub mod channels;
+pub mod conversations;
 pub mod images;
 pub mod members;
 pub mod messages;

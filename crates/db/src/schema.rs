@@ -45,11 +45,36 @@ diesel::table! {
 diesel::table! {
     channels (id) {
         id -> Int8,
-        server_id -> Int8,
-        owner_id -> Int8,
+        server_id -> Nullable<Int8>,
+        owner_id -> Nullable<Int8>,
         name -> Text,
         topic -> Text,
         last_seq -> Int8,
+        created_at -> Timestamptz,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    conversation_participants (channel_id, user_id) {
+        channel_id -> Int8,
+        user_id -> Int8,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    direct_pairs (low_id, high_id) {
+        low_id -> Int8,
+        high_id -> Int8,
+        channel_id -> Int8,
+    }
+}
+
+diesel::table! {
+    user_blocks (blocker_id, blocked_id) {
+        blocker_id -> Int8,
+        blocked_id -> Int8,
         created_at -> Timestamptz,
     }
 }
@@ -85,6 +110,8 @@ diesel::joinable!(channels -> servers (server_id));
 diesel::joinable!(messages -> channels (channel_id));
 diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(message_nonces -> messages (message_id));
+diesel::joinable!(conversation_participants -> channels (channel_id));
+diesel::joinable!(conversation_participants -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -94,4 +121,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     channels,
     messages,
     message_nonces,
+    conversation_participants,
+    direct_pairs,
+    user_blocks,
 );

@@ -173,6 +173,18 @@ pub enum Event {
         channel_id: ChannelId,
         user: UserRef,
     },
+    /// Someone was added to a group conversation.
+    #[serde(rename = "conversation.participant_added")]
+    ParticipantAdded {
+        channel_id: ChannelId,
+        user: UserRef,
+    },
+    /// Someone left a group conversation; their sockets on it are closed next (4004).
+    #[serde(rename = "conversation.participant_left")]
+    ParticipantLeft {
+        channel_id: ChannelId,
+        user_id: UserId,
+    },
 }
 
 /// Which sockets an event is for.
@@ -194,7 +206,9 @@ impl Event {
             Event::MessageDeleted { channel_id, .. }
             | Event::PresenceJoin { channel_id, .. }
             | Event::PresenceLeave { channel_id, .. }
-            | Event::Typing { channel_id, .. } => Audience::Channel(*channel_id),
+            | Event::Typing { channel_id, .. }
+            | Event::ParticipantAdded { channel_id, .. }
+            | Event::ParticipantLeft { channel_id, .. } => Audience::Channel(*channel_id),
             Event::MemberJoined { server_id, .. }
             | Event::MemberLeft { server_id, .. }
             | Event::ServerDeleted { server_id }

@@ -136,3 +136,60 @@ impl ServerChanges {
         self.name.is_none() && self.description.is_none() && self.category.is_none()
     }
 }
+
+/// What kind of conversation a direct-message channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationKind {
+    /// Two users; there is at most one per pair.
+    Direct,
+    /// 3 to 10 users with a name; anyone in it may add others, anyone may leave.
+    Group,
+}
+
+/// A conversation (a channel with no server), as one of its participants sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ChannelId,
+    pub kind: ConversationKind,
+    /// A group's name; `None` for a direct conversation.
+    pub name: Option<String>,
+    /// Everyone in it, by user id.
+    pub participants: Vec<crate::UserRef>,
+    /// The newest message that is not deleted.
+    pub last_message: Option<Message>,
+    /// The sequence number of its newest message (0 before the first).
+    pub last_seq: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Conversation {
+    /// When something last happened in it: its newest message, or its creation.
+    pub fn active_at(&self) -> DateTime<Utc> {
+        self.last_message
+            .as_ref()
+            .map_or(self.created_at, |m| m.created_at.max(self.created_at))
+    }
+}
+
+/// How opening a direct conversation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectOutcome {
+    Created(ChannelId),
+    Existing(ChannelId),
+    /// The other user does not exist.
+    NoSuchUser,
+    /// The other user blocked the caller.
+    Blocked,
+}
+
+/// How adding someone to a group conversation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added,
+    AlreadyParticipant,
+    /// It has the most participants a group may have.
+    Full,
+    NoSuchUser,
+    /// No such group, or the caller does not take part in it.
+    NoSuchConversation,
+}

@@ -21,6 +21,43 @@ pub const HISTORY_PAGE_DEFAULT: i64 = 50;
 /// The most messages one history page may hold.
 pub const HISTORY_PAGE_MAX: i64 = 100;
 
+/// Fewest participants of a group conversation (fewer is a direct conversation).
+pub const GROUP_MIN_PARTICIPANTS: usize = 3;
+/// Most participants of a group conversation.
+pub const GROUP_MAX_PARTICIPANTS: usize = 10;
+/// Longest group conversation name, after trimming.
+pub const GROUP_NAME_MAX_CHARS: usize = 100;
+
+/// A group conversation's name, trimmed, if it has 1 to 100 characters then.
+pub fn normalize_group_name(name: &str) -> Option<&str> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    (1..=GROUP_NAME_MAX_CHARS)
+        .contains(&chars)
+        .then_some(name)
+        .filter(|n| !n.chars().any(char::is_control))
+}
+
+/// The other participants of a new group conversation, checked: `creator` is left out of
+/// `others` (naming yourself is harmless), duplicates are dropped, and the group with its
+/// creator must have 3 to 10 participants. `Err` says what is wrong.
+pub fn group_participants(creator: UserId, others: &[UserId]) -> Result<Vec<UserId>, String> {
+    let mut unique: Vec<UserId> = Vec::with_capacity(others.len());
+    for &other in others {
+        if other != creator && !unique.contains(&other) {
+            unique.push(other);
+        }
+    }
+    let total = unique.len() + 1;
+    if !(GROUP_MIN_PARTICIPANTS..=GROUP_MAX_PARTICIPANTS).contains(&total) {
+        return Err(format!(
+            "A group has {GROUP_MIN_PARTICIPANTS} to {GROUP_MAX_PARTICIPANTS} participants, \
+             you included: name 2 to 9 other users"
+        ));
+    }
+    Ok(unique)
+}
+
 /// Names nobody may register, so that nobody can pose as the operators (as in the reference).
 const RESERVED_USERNAMES: [&str; 3] = ["admin", "root", "superuser"];
 
@@ -130,6 +167,41 @@ pub fn name_is_valid(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            normalize_group_name("  weekend plans "),
+            Some("weekend plans")
+        );
+        assert_eq!(normalize_group_name("   "), None);
+        assert_eq!(
+            normalize_group_name(&"x".repeat(100)),
+            Some("x".repeat(100).as_str())
+        );
+        assert_eq!(normalize_group_name(&"x".repeat(101)), None);
+        assert_eq!(normalize_group_name("a\u{0}b"), None);
+    }
+
+    #[test]
+    fn a_group_has_three_to_ten_participants_without_duplicates() {
+        let me = UserId(1);
+        let ids = |range: std::ops::RangeInclusive<i64>| range.map(UserId).collect::<Vec<_>>();
+        assert_eq!(group_participants(me, &ids(2..=3)), Ok(ids(2..=3)));
+        assert_eq!(group_participants(me, &ids(2..=10)), Ok(ids(2..=10)));
+        assert!(group_participants(me, &ids(2..=11)).is_err(), "eleven");
+        assert!(
+            group_participants(me, &ids(2..=2)).is_err(),
+            "two is a direct conversation"
+        );
+        assert!(group_participants(me, &[]).is_err());
+        // Yourself and repeats do not count.
+        assert!(group_participants(me, &[UserId(1), UserId(2), UserId(2)]).is_err());
+        assert_eq!(
+            group_participants(me, &[UserId(3), UserId(1), UserId(2), UserId(3)]),
+            Ok(vec![UserId(3), UserId(2)])
+        );
+    }
 
     #[test]
     fn usernames_follow_django_rules() {

@@ -157,6 +157,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/dms/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My conversations, the most recently active first, each with its participants and its last
+         *     message.
+         */
+        get: operations["list_conversations"];
+        put?: never;
+        /**
+         * Opens the 1:1 conversation with a user: the existing one (`200`), or a new one (`201`).
+         * @description Either of the two may open it, any number of times; concurrent opens create one.
+         */
+        post: operations["open_direct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dms/groups/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Creates a group conversation of 3 to 10 participants, you included. */
+        post: operations["create_group"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dms/{conversation_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my conversations. */
+        get: operations["get_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dms/{conversation_id}/messages/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A page of a conversation's history, oldest first, deleted messages left out (as a
+         *     channel's history).
+         */
+        get: operations["list_conversation_messages"];
+        put?: never;
+        /**
+         * Posts a message to a conversation you take part in, exactly as to a channel: stored, then
+         *     published to its sockets as `chat.message`; a repeated `nonce` within 10 minutes answers 200
+         *     with the first message. The rate limit is the same per-user bucket as every other post.
+         */
+        post: operations["create_conversation_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dms/{conversation_id}/participants/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adds someone to a group conversation you take part in (at most 10 participants).
+         * @description Its sockets receive `conversation.participant_added`.
+         */
+        post: operations["add_participant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dms/{conversation_id}/participants/me/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Leaves a group conversation. The last one out deletes it, with its messages.
+         * @description Its sockets receive `conversation.participant_left`; yours on it are closed (4004).
+         *     A 1:1 conversation cannot be left (`404`: it is not a group).
+         */
+        delete: operations["leave_group"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/logout/": {
         parameters: {
             query?: never;
@@ -186,6 +310,44 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/blocks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The users I blocked. */
+        get: operations["list_blocks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/blocks/{user_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Blocks a user (idempotent): they can no longer open a 1:1 conversation with you, and
+         *     neither of you can post in the one you have (`403 blocked`). They are not told.
+         */
+        put: operations["block_user"];
+        post?: never;
+        /** Lifts a block (idempotent). */
+        delete: operations["unblock_user"];
         options?: never;
         head?: never;
         patch?: never;
@@ -563,6 +725,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ws/dms/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Opens a chat socket on a conversation (a direct message or a group), speaking Hearth's
+         *     whole protocol, exactly as a channel's socket: `chat.message` with `seq`, edits, deletions,
+         *     presence, typing, `?after=` replay. Only participants may open it; to anyone else the
+         *     conversation does not exist (4004).
+         * @description A WebSocket endpoint: authenticate with the `access_token` cookie, `Authorization: Bearer`,
+         *     or `Sec-WebSocket-Protocol: bearer, <jwt>`. See `docs/websocket.md` for the frames. Closes
+         *     with 4001 (not authenticated), 4004 (no such conversation, or the user left it), 4008, 4009,
+         *     1009, 1002 and 1007 as a channel's socket does.
+         */
+        get: operations["connect_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ws/servers/{server_id}/channels/{channel_id}": {
         parameters: {
             query?: never;
@@ -621,6 +809,11 @@ export interface components {
         /** @description Public facts about an account. */
         AccountResponse: {
             username: string;
+        };
+        /** @description Whom to add to a group. */
+        AddParticipantRequest: {
+            /** Format: int64 */
+            user_id: number;
         };
         /** @description A category servers are browsed by. */
         CategoryDto: {
@@ -722,6 +915,39 @@ export interface components {
              */
             timestamp: string;
         };
+        /** @description A conversation as its participants see it. */
+        ConversationDto: {
+            /**
+             * Format: int64
+             * @description Its id: the channel id its messages carry, and the id of its socket
+             *     (`/ws/dms/{id}`).
+             */
+            id: number;
+            kind: components["schemas"]["ConversationKindDto"];
+            /** @description A group's name; null for a 1:1 conversation. */
+            name?: string | null;
+            /** @description Everyone in it (you included), by user id. */
+            participants: components["schemas"]["UserRef"][];
+            last_message?: null | components["schemas"]["MessageDto"];
+            /**
+             * Format: int64
+             * @description The sequence number of the newest message (0 before the first): a socket opened with
+             *     `?after=<last seq you saw>` replays what came after.
+             */
+            last_seq: number;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Its newest message's time, or its creation's: what the list is sorted by.
+             */
+            active_at: string;
+        };
+        /**
+         * @description What kind of conversation.
+         * @enum {string}
+         */
+        ConversationKindDto: "dm" | "group";
         /** @description A new category; names are stored lower-case and unique. */
         CreateCategoryRequest: {
             name: components["schemas"]["Name"];
@@ -731,6 +957,12 @@ export interface components {
         CreateChannelRequest: {
             name: components["schemas"]["Name"];
             topic?: components["schemas"]["Topic"];
+        };
+        /** @description A new group conversation. */
+        CreateGroupRequest: {
+            name: components["schemas"]["Name"];
+            /** @description The other participants: 2 to 9 user ids (you are added yourself). */
+            user_ids: number[];
         };
         /** @description A message to post. */
         CreateMessageRequest: {
@@ -847,6 +1079,16 @@ export interface components {
             user: components["schemas"]["UserRef"];
             /** @enum {string} */
             type: "typing";
+        } | {
+            channel_id: components["schemas"]["ChannelId"];
+            user: components["schemas"]["UserRef"];
+            /** @enum {string} */
+            type: "conversation.participant_added";
+        } | {
+            channel_id: components["schemas"]["ChannelId"];
+            user_id: components["schemas"]["UserId"];
+            /** @enum {string} */
+            type: "conversation.participant_left";
         };
         /** @description The state of a probe. */
         HealthResponse: {
@@ -947,6 +1189,14 @@ export interface components {
          * @example 5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10
          */
         Nonce: string;
+        /** @description Whom to open a 1:1 conversation with. */
+        OpenDirectRequest: {
+            /**
+             * Format: int64
+             * @description The other user's id.
+             */
+            user_id: number;
+        };
         /** @description A refresh token sent in the body instead of the cookie. */
         RefreshRequest: {
             refresh?: string | null;
@@ -1964,6 +2214,599 @@ export interface operations {
             };
         };
     };
+    list_conversations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Conversations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    open_direct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenDirectRequest"];
+            };
+        };
+        responses: {
+            /** @description It existed already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description A conversation with yourself */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description That user blocked you (`blocked`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "blocked",
+                     *       "error": "You cannot message this user"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Invalid name, or too few or too many participants */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description One of the users does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or you do not take part in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_conversation_messages: {
+        parameters: {
+            query?: {
+                /** @description The newest messages older than this message id (scrolling back). */
+                before?: number;
+                /**
+                 * @description The oldest messages newer than this message id (catching up). With `before` as well: the
+                 *     oldest messages strictly between the two.
+                 */
+                after?: number;
+                /** @description How many messages, 1–100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The conversation's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Messages, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"][];
+                };
+            };
+            /** @description Malformed parameter, or `limit` out of 1–100 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or you do not take part in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_conversation_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Nonce replay: the message stored the first time */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description Stored and published */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description Empty or too long content, or an invalid nonce */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description One of you blocked the other (`blocked`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "blocked",
+                     *       "error": "You cannot send messages in this conversation"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or you do not take part in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The nonce already names a message elsewhere */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_participant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The group's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddParticipantRequest"];
+            };
+        };
+        responses: {
+            /** @description Added; the group as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such group, you do not take part in it, or no such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already in it (`already_participant`), or the group is full (`group_full`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    leave_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The group's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Left */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such group, or you do not take part in it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     logout: {
         parameters: {
             query?: never;
@@ -2005,6 +2848,147 @@ export interface operations {
             /** @description Not authenticated, or the account no longer exists */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_blocks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Blocked users, by id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRef"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    block_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user to block */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Blocked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Yourself */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unblock_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user to unblock */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not blocked (any more) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,6 +4293,48 @@ export interface operations {
             };
             /** @description The database is unreachable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    connect_conversation: {
+        parameters: {
+            query?: {
+                /** @description Replay every message with a sequence number above this one before going live. */
+                after?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description The conversation's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the WebSocket protocol */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a WebSocket handshake */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cookie handshake from a foreign origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -112,12 +112,20 @@ pub enum Dialect {
     Full,
 }
 
+/// What a socket is opened on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A server's channel.
+    Channel(ServerId, ChannelId),
+    /// A conversation the user takes part in.
+    Conversation(ChannelId),
+}
+
 async fn open_socket(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-    server: ServerId,
-    channel: ChannelId,
+    target: Target,
     after: Option<i64>,
     dialect: Dialect,
 ) -> Result<HttpResponse, ApiError> {
@@ -158,9 +166,13 @@ async fn open_socket(
         let Some(user) = user else {
             return session::refuse(session, close::NOT_AUTHENTICATED, "not authenticated").await;
         };
-        let checked = Box::pin(check_target(&state, user, server, channel)).await;
+        let checked = Box::pin(check_target(&state, user, target)).await;
         match checked {
             Ok(Some(user)) => {
+                let (server, channel) = match target {
+                    Target::Channel(server, channel) => (Some(server), channel),
+                    Target::Conversation(channel) => (None, channel),
+                };
                 let connection = Connection {
                     user,
                     server,
@@ -180,12 +192,12 @@ async fn open_socket(
     Ok(response)
 }
 
-/// The user behind the token, if the channel exists in that server; `Ok(None)` otherwise.
+/// The user behind the token, if the channel exists in that server (or the user takes part in
+/// the conversation); `Ok(None)` otherwise.
 async fn check_target(
     state: &AppState,
     user: UserId,
-    server: ServerId,
-    channel: ChannelId,
+    target: Target,
 ) -> Result<Option<UserRef>, u16> {
     let account = hearth_db::users::find(&state.db, user)
         .await
@@ -193,10 +205,18 @@ async fn check_target(
     let Some(account) = account else {
         return Err(close::NOT_AUTHENTICATED);
     };
-    let found = hearth_db::channels::find(&state.db, channel)
-        .await
-        .map_err(|_| 1011_u16)?;
-    Ok(found.filter(|c| c.server_id == server).map(|_| UserRef {
+    let exists = match target {
+        Target::Channel(server, channel) => hearth_db::channels::find(&state.db, channel)
+            .await
+            .map_err(|_| 1011_u16)?
+            .is_some_and(|c| c.server_id == server),
+        Target::Conversation(channel) => {
+            hearth_db::conversations::is_participant(&state.db, channel, account.id)
+                .await
+                .map_err(|_| 1011_u16)?
+        }
+    };
+    Ok(exists.then_some(UserRef {
         id: account.id,
         username: account.username,
     }))
@@ -239,7 +259,8 @@ macro_rules! socket_endpoint {
             let query = query.into_inner();
             let dialect: fn(Option<SocketProtocol>) -> Dialect = $dialect;
             let dialect = dialect(query.protocol);
-            open_socket(req, body, state, ServerId(server), ChannelId(channel), query.after, dialect).await
+            let target = Target::Channel(ServerId(server), ChannelId(channel));
+            open_socket(req, body, state, target, query.after, dialect).await
         }
     };
 }
@@ -261,3 +282,45 @@ socket_endpoint!(
     "/ws/servers/{server_id}/channels/{channel_id}",
     |_| Dialect::Full
 );
+
+/// Query parameters of a conversation's socket.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConversationSocketQuery {
+    /// Replay every message with a sequence number above this one before going live.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+}
+
+/// Opens a chat socket on a conversation (a direct message or a group), speaking Hearth's
+/// whole protocol, exactly as a channel's socket: `chat.message` with `seq`, edits, deletions,
+/// presence, typing, `?after=` replay. Only participants may open it; to anyone else the
+/// conversation does not exist (4004).
+///
+/// A WebSocket endpoint: authenticate with the `access_token` cookie, `Authorization: Bearer`,
+/// or `Sec-WebSocket-Protocol: bearer, <jwt>`. See `docs/websocket.md` for the frames. Closes
+/// with 4001 (not authenticated), 4004 (no such conversation, or the user left it), 4008, 4009,
+/// 1009, 1002 and 1007 as a channel's socket does.
+#[utoipa::path(
+    tag = "chat",
+    params(
+        ("conversation_id" = i64, Path, description = "The conversation's id"),
+        ConversationSocketQuery,
+    ),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
+        (status = 403, description = "Cookie handshake from a foreign origin", body = ErrorBody),
+    )
+)]
+#[get("/ws/dms/{conversation_id}")]
+pub async fn connect_conversation(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<ConversationSocketQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let target = Target::Conversation(ChannelId(path.into_inner()));
+    open_socket(req, body, state, target, query.after, Dialect::Full).await
+}

@@ -66,7 +66,8 @@ async fn forward(
 /// Who connected where, as established by the handshake.
 pub struct Connection {
     pub user: UserRef,
-    pub server: ServerId,
+    /// `None` for a conversation.
+    pub server: Option<ServerId>,
     pub channel: ChannelId,
     /// Replay messages after this sequence number before going live.
     pub after: Option<i64>,
@@ -738,6 +739,7 @@ fn chat_error(error: ChatError) -> ServerFrame {
             "not_member",
             "Only members of this server can post; join it first",
         ),
+        error @ ChatError::Blocked => ServerFrame::error("blocked", error.to_string()),
         ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
             ServerFrame::error("not_found", "This channel no longer exists")
         }

@@ -201,6 +201,11 @@ pub struct LimitSettings {
     pub registrations: Option<Rate>,
     /// Session refreshes per account.
     pub refreshes: Option<Rate>,
+    /// Conversation changes per account: opening a direct conversation, creating a group,
+    /// adding someone to one, leaving one.
+    pub conversations: Option<Rate>,
+    /// Blocks and unblocks per account.
+    pub blocks: Option<Rate>,
 }
 
 const fn rate(burst: u32, seconds: u64) -> Option<Rate> {
@@ -223,6 +228,10 @@ impl Default for LimitSettings {
             registrations: rate(10, 600),
             // 20 at once, then one every 10 s per account (a session refreshes every 5 min).
             refreshes: rate(20, 200),
+            // 30 at once, then one every 10 s: far more than people start conversations.
+            conversations: rate(30, 300),
+            // 30 at once, then one every 2 s.
+            blocks: rate(30, 60),
         }
     }
 }
@@ -235,6 +244,8 @@ pub struct Limits {
     pub login_attempts: Limit<IpAddr>,
     pub registrations: Limit<IpAddr>,
     pub refreshes: Limit<hearth_domain::UserId>,
+    pub conversations: Limit<hearth_domain::UserId>,
+    pub blocks: Limit<hearth_domain::UserId>,
     usernames: RandomState,
 }
 
@@ -245,6 +256,8 @@ impl Limits {
             login_attempts: Limit::new("login_attempts", settings.login_attempts, metrics),
             registrations: Limit::new("registrations", settings.registrations, metrics),
             refreshes: Limit::new("refreshes", settings.refreshes, metrics),
+            conversations: Limit::new("conversations", settings.conversations, metrics),
+            blocks: Limit::new("blocks", settings.blocks, metrics),
             usernames: RandomState::new(),
         }
     }
@@ -260,6 +273,8 @@ impl Limits {
         self.login_attempts.shrink();
         self.registrations.shrink();
         self.refreshes.shrink();
+        self.conversations.shrink();
+        self.blocks.shrink();
     }
 }
 

@@ -243,6 +243,7 @@ pub async fn list_messages(
     let messages = hearth_db::messages::page(
         &state.db,
         channel,
+        hearth_db::messages::Reader::Anyone,
         query.before.map(MessageId),
         query.after.map(MessageId),
         query.limit.unwrap_or(HISTORY_PAGE_DEFAULT),

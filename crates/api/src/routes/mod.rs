@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod catalogue;
 pub mod categories;
 pub mod channels;
+pub mod conversations;
 pub mod health;
 pub mod images;
 pub mod membership;
@@ -50,6 +51,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(categories::delete_category)
         .service(crate::gateway::connect_channel)
         .service(crate::gateway::connect_channel_compat)
+        .service(conversations::create_group)
+        .service(conversations::open_direct)
+        .service(conversations::list_conversations)
+        .service(conversations::get_conversation)
+        .service(conversations::add_participant)
+        .service(conversations::leave_group)
+        .service(conversations::list_conversation_messages)
+        .service(conversations::create_conversation_message)
+        .service(conversations::list_blocks)
+        .service(conversations::block_user)
+        .service(conversations::unblock_user)
+        .service(crate::gateway::connect_conversation)
         .service(images::set_server_icon)
         .service(images::set_server_banner)
         .service(images::set_category_icon)

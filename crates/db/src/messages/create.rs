@@ -15,7 +15,7 @@ diesel::define_sql_function! {
     /// numbering, the message and its nonce claim, so a batch is one round trip and one cached
     /// plan however many messages it holds.
     fn message_store_many(
-        server: diesel::sql_types::BigInt,
+        server: diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
         channel: diesel::sql_types::BigInt,
         sender: diesel::sql_types::BigInt,
         contents: diesel::sql_types::Array<diesel::sql_types::Text>,
@@ -45,6 +45,8 @@ pub enum Stored {
     Replayed(Message),
     /// The sender is not a member of the server.
     NotMember,
+    /// A 1:1 conversation where one of the two blocked the other.
+    Blocked,
 }
 
 /// A message to store: normalised content and an optional validated nonce.
@@ -56,8 +58,8 @@ pub struct Draft<'a> {
 
 type StoreRow = (i32, String, Option<i64>, Option<i64>, Option<DateTime<Utc>>);
 
-/// Stores a message from `sender` in `channel` of `server`, with the channel's next sequence
-/// number, unless `nonce` was already used by `sender` within the last 10 minutes: then the
+/// Stores a message from `sender` in `channel` of `server` (`None`: `channel` is a
+/// conversation, and only its participants may post), with the channel's next sequence number, unless `nonce` was already used by `sender` within the last 10 minutes: then the
 /// message stored with it is returned instead. Membership is checked in the same statement.
 /// A missing server or channel is `NotFound("channel")`.
 ///
@@ -70,7 +72,7 @@ type StoreRow = (i32, String, Option<i64>, Option<i64>, Option<DateTime<Utc>>);
 /// (it still holds the channel row, so numbering stays gap-free) and answers with the winner's.
 pub async fn create(
     db: &Db,
-    server: ServerId,
+    server: Option<ServerId>,
     channel: ChannelId,
     sender: &UserRef,
     content: &str,
@@ -96,7 +98,7 @@ pub async fn create(
 #[tracing::instrument(skip(db, drafts), fields(messages = drafts.len()))]
 pub async fn create_many(
     db: &Db,
-    server: ServerId,
+    server: Option<ServerId>,
     channel: ChannelId,
     sender: &UserRef,
     drafts: &[Draft<'_>],
@@ -131,7 +133,7 @@ pub async fn create_many(
 }
 
 /// Where messages go and who sends them.
-type To<'a> = (ServerId, ChannelId, &'a UserRef);
+type To<'a> = (Option<ServerId>, ChannelId, &'a UserRef);
 
 /// Stores one message, asking again while its nonce replays a message that vanishes.
 async fn create_on(conn: &mut Conn, to: To<'_>, draft: &Draft<'_>) -> DbResult<Stored> {
@@ -155,7 +157,7 @@ async fn store(conn: &mut Conn, to: To<'_>, drafts: &[Draft<'_>]) -> DbResult<Ve
     let contents: Vec<&str> = drafts.iter().map(|d| d.content).collect();
     let nonces: Vec<Option<&str>> = drafts.iter().map(|d| d.nonce).collect();
     let mut rows: Vec<StoreRow> = diesel::select(message_store_many(
-        server.0,
+        server.map(|s| s.0),
         channel.0,
         sender.id.0,
         contents,
@@ -209,6 +211,7 @@ async fn outcome(
             .await?
             .map(|(message, _)| Stored::Replayed(message))),
         ("not_member", ..) => Ok(Some(Stored::NotMember)),
+        ("blocked", ..) => Ok(Some(Stored::Blocked)),
         ("no_such_channel", ..) => Err(DomainError::NotFound("channel")),
         (other, ..) => Err(unexpected_outcome("message_store_many", other)),
     }

@@ -3,17 +3,27 @@
 use super::{to_message, MessageRow, COLUMNS};
 use crate::error::from_diesel;
 use crate::pool::Conn;
-use crate::schema::{channels, messages, users};
+use crate::schema::{channels, conversation_participants, messages, users};
 use crate::{Db, DbResult};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use hearth_domain::model::Message;
-use hearth_domain::{ChannelId, MessageId, ServerId};
+use hearth_domain::{ChannelId, MessageId, ServerId, UserId};
 
-/// The newest `limit` messages of a channel that are not deleted, oldest first.
+/// Who reads a history page, which decides what it may show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Anyone: servers' channels are public, conversations are not (their pages are empty).
+    Anyone,
+    /// A participant of the conversation: only a conversation this user takes part in shows
+    /// messages (a server's channel shows none).
+    Participant(UserId),
+}
+
+/// The newest `limit` messages of a server's channel that are not deleted, oldest first.
 #[tracing::instrument(skip(db))]
 pub async fn latest(db: &Db, channel: ChannelId, limit: i64) -> DbResult<Vec<Message>> {
-    page(db, channel, None, None, limit).await
+    page(db, channel, Reader::Anyone, None, None, limit).await
 }
 
 /// A page of a channel's history by message id, oldest first, deleted messages left out.
@@ -25,6 +35,7 @@ pub async fn latest(db: &Db, channel: ChannelId, limit: i64) -> DbResult<Vec<Mes
 pub async fn page(
     db: &Db,
     channel: ChannelId,
+    reader: Reader,
     before: Option<MessageId>,
     after: Option<MessageId>,
     limit: i64,
@@ -37,6 +48,25 @@ pub async fn page(
         .select(COLUMNS)
         .limit(limit)
         .into_boxed();
+    // The access rule is part of the page's statement: one round trip either way.
+    query = match reader {
+        Reader::Anyone => query.filter(
+            messages::channel_id.eq_any(
+                channels::table
+                    .filter(channels::id.eq(channel.0))
+                    .filter(channels::server_id.is_not_null())
+                    .select(channels::id),
+            ),
+        ),
+        Reader::Participant(user) => query.filter(
+            messages::channel_id.eq_any(
+                conversation_participants::table
+                    .filter(conversation_participants::channel_id.eq(channel.0))
+                    .filter(conversation_participants::user_id.eq(user.0))
+                    .select(conversation_participants::channel_id),
+            ),
+        ),
+    };
     if let Some(before) = before {
         query = query.filter(messages::id.lt(before.0));
     }
@@ -98,9 +128,10 @@ pub async fn last_seq(db: &Db, channel: ChannelId) -> DbResult<Option<i64>> {
         .map_err(from_diesel)
 }
 
-/// A message that is not deleted, with the server its channel belongs to.
+/// A message that is not deleted, with the server its channel belongs to (`None` for a
+/// conversation's).
 #[tracing::instrument(skip(db))]
-pub async fn find(db: &Db, id: MessageId) -> DbResult<Option<(Message, ServerId)>> {
+pub async fn find(db: &Db, id: MessageId) -> DbResult<Option<(Message, Option<ServerId>)>> {
     let mut conn = db.conn().await?;
     find_on(&mut conn, id).await
 }
@@ -109,16 +140,16 @@ pub async fn find(db: &Db, id: MessageId) -> DbResult<Option<(Message, ServerId)
 pub(crate) async fn find_on(
     conn: &mut Conn,
     id: MessageId,
-) -> DbResult<Option<(Message, ServerId)>> {
+) -> DbResult<Option<(Message, Option<ServerId>)>> {
     messages::table
         .inner_join(users::table)
         .inner_join(channels::table)
         .filter(messages::id.eq(id.0))
         .filter(messages::deleted_at.is_null())
         .select((COLUMNS, channels::server_id))
-        .first::<(MessageRow, i64)>(conn)
+        .first::<(MessageRow, Option<i64>)>(conn)
         .await
         .optional()
-        .map(|row| row.map(|(message, server)| (to_message(message), ServerId(server))))
+        .map(|row| row.map(|(message, server)| (to_message(message), server.map(ServerId))))
         .map_err(from_diesel)
 }

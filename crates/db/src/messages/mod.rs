@@ -10,7 +10,7 @@ mod history;
 
 pub use change::{delete, edit};
 pub use create::{create, create_many, Draft, Stored};
-pub use history::{find, last_seq, latest, page, since};
+pub use history::{find, last_seq, latest, page, since, Reader};
 
 use crate::schema::{messages, users};
 use chrono::{DateTime, Utc};

@@ -68,7 +68,8 @@ impl Subscriber {
 }
 
 pub(super) struct ChannelState {
-    pub(super) server: ServerId,
+    /// `None` for a conversation.
+    pub(super) server: Option<ServerId>,
     /// The last sequence number delivered to this channel's sockets.
     pub(super) last_seq: i64,
     /// Messages that arrived before their predecessors, by sequence number.
@@ -85,6 +86,13 @@ pub(super) struct ChannelState {
 impl ChannelState {
     pub(super) fn close_all(&mut self, code: u16) {
         for subscriber in &mut self.subscribers {
+            subscriber.close(code);
+        }
+    }
+
+    /// Closes the sockets of one user (who lost access).
+    pub(super) fn close_user(&mut self, user: UserId, code: u16) {
+        for subscriber in self.subscribers.iter_mut().filter(|s| s.user == user) {
             subscriber.close(code);
         }
     }
@@ -147,7 +155,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(capacity);
         let (kick, kicked) = oneshot::channel();
         let state = ChannelState {
-            server: ServerId(1),
+            server: Some(ServerId(1)),
             last_seq: 0,
             pending: BTreeMap::new(),
             filling: false,

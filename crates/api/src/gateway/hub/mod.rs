@@ -158,7 +158,7 @@ impl Hub {
                     }
                 }
                 Audience::Server(server) => {
-                    for state in channels.values_mut().filter(|s| s.server == server) {
+                    for state in channels.values_mut().filter(|s| s.server == Some(server)) {
                         state.broadcast(&frame, None);
                     }
                 }
@@ -167,13 +167,24 @@ impl Hub {
             // since remote events arrive here too).
             match event {
                 Event::ServerDeleted { server_id } => {
-                    for state in channels.values_mut().filter(|s| s.server == *server_id) {
+                    for state in channels
+                        .values_mut()
+                        .filter(|s| s.server == Some(*server_id))
+                    {
                         state.close_all(close::NOT_FOUND);
                     }
                 }
                 Event::ChannelDeleted { channel_id, .. } => {
                     if let Some(state) = channels.get_mut(channel_id) {
                         state.close_all(close::NOT_FOUND);
+                    }
+                }
+                Event::ParticipantLeft {
+                    channel_id,
+                    user_id,
+                } => {
+                    if let Some(state) = channels.get_mut(channel_id) {
+                        state.close_user(*user_id, close::NOT_FOUND);
                     }
                 }
                 _ => {}
@@ -184,10 +195,10 @@ impl Hub {
         }
     }
 
-    /// Registers a socket of `user` on `channel` (of `server`).
+    /// Registers a socket of `user` on `channel` (of `server`; `None` for a conversation).
     pub async fn subscribe(
         &self,
-        server: ServerId,
+        server: Option<ServerId>,
         channel: ChannelId,
         user: UserRef,
     ) -> Result<Subscription, hearth_db::DomainError> {
