@@ -7,6 +7,7 @@ use hearth_domain::UserId;
 use hearth_tests::ws::{connect, Auth, WsClient};
 use hearth_tests::{assert_error, send, StatusCode, TestApp};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 struct Person {
     id: UserId,
@@ -595,4 +596,127 @@ async fn opening_conversations_is_rate_limited_per_account() {
     // Someone else is not held up.
     let (status, _) = open(&app, &bob, alice.id).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn pm_in_a_channel_goes_privately_to_every_socket_of_the_target() {
+    let room = crate::gateway::room().await;
+    let app = &room.app;
+    let (alice_id, alice_token) = room.member("alice").await;
+    let (bob_id, bob_token) = room.member("bob").await;
+    let (_, carol_token) = room.member("carol").await;
+    let bob = Person {
+        id: bob_id,
+        token: bob_token.clone(),
+    };
+    let mut alices = room.socket(&alice_token).await;
+    let mut bobs = room.socket(&bob_token).await;
+    let mut carols = room.socket(&carol_token).await;
+    // Bob's compatibility socket without the opt-in must not receive the frame.
+    let mut bobs_compat = connect(
+        app.port,
+        &room.compat_path(),
+        Auth::Bearer(bob_token.clone()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    alices
+        .send_json(&json!({"type": "message", "message": "/pm BOB   psst, bob ", "nonce": "p1"}))
+        .await;
+    let delivered = alices.recv_type("private_message_delivered", WAIT).await;
+    assert_eq!(
+        delivered,
+        json!({"type": "private_message_delivered", "target": "bob", "message": "psst, bob"})
+    );
+    let private = bobs.recv_type("private_message", WAIT).await;
+    assert_eq!(private["user"], "alice");
+    assert_eq!(private["message"], "psst, bob");
+    assert_eq!(private["to"], bob_id.0);
+    let conversation = private["conversation_id"].as_i64().unwrap_or_default();
+
+    // Stored in their 1:1 conversation, not in the channel.
+    let (status, page) = history(app, &bob, conversation).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page[0]["content"], "psst, bob");
+    assert_eq!(page[0]["sender_id"], alice_id.0);
+    assert_eq!(page[0]["nonce"], "p1");
+    assert_eq!(
+        room.history().await,
+        Vec::<Value>::new(),
+        "nothing posted to the channel"
+    );
+    carols
+        .assert_no_type("private_message", Duration::from_millis(300))
+        .await;
+    carols
+        .assert_no_type("chat.message", Duration::from_millis(100))
+        .await;
+    bobs_compat
+        .assert_no_type("private_message", Duration::from_millis(100))
+        .await;
+
+    // Errors: nobody by that name, yourself, no text, a block.
+    for (command, code) in [
+        ("/pm nobody hello", "unknown_user"),
+        ("/pm alice hello", "invalid_message"),
+        ("/pm bob   ", "invalid_message"),
+        ("/pm", "invalid_message"),
+    ] {
+        alices
+            .send_json(&json!({"type": "message", "message": command}))
+            .await;
+        let error = alices.recv_type("error", WAIT).await;
+        assert_eq!(error["code"], code, "{command}: {error}");
+    }
+    let (status, _) = send(
+        app.http
+            .put(app.url(&format!("/api/me/blocks/{}/", alice_id.0)))
+            .bearer_auth(&bob_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    alices
+        .send_json(&json!({"type": "message", "message": "/pm bob still there?"}))
+        .await;
+    let error = alices.recv_type("error", WAIT).await;
+    assert_eq!(error["code"], "blocked");
+    bobs.assert_no_type("private_message", Duration::from_millis(300))
+        .await;
+}
+
+#[tokio::test]
+async fn pm_from_a_compatibility_socket_is_delivered_privately_and_tells_the_sender_nothing() {
+    let room = crate::gateway::room().await;
+    let app = &room.app;
+    let (_, alice_token) = room.member("alice").await;
+    let (bob_id, bob_token) = room.member("bob").await;
+    let mut bobs = room.socket(&bob_token).await;
+    let mut alices = connect(
+        app.port,
+        &room.compat_path(),
+        Auth::Bearer(alice_token.clone()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    alices
+        .send_json(&json!({"type": "message", "message": "/pm bob from the old app"}))
+        .await;
+    let private = bobs.recv_type("private_message", WAIT).await;
+    assert_eq!(private["message"], "from the old app");
+    // An ordinary message after it still reaches the channel, and is all alice's socket sees.
+    alices
+        .send_json(&json!({"type": "message", "message": "hello everyone"}))
+        .await;
+    let next = alices.recv_type("chat.message", WAIT).await;
+    assert_eq!(next["new_message"]["content"], "hello everyone");
+    let history = room.history().await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    let conversation = private["conversation_id"].as_i64().unwrap_or_default();
+    let bob = Person {
+        id: bob_id,
+        token: bob_token,
+    };
+    let (_, page) = crate::conversations::history(app, &bob, conversation).await;
+    assert_eq!(page[0]["content"], "from the old app");
 }

@@ -11,6 +11,28 @@ use hearth_domain::model::Message;
 use hearth_domain::rules::{self, MESSAGE_MAX_CHARS, NONCE_MAX_CHARS};
 use hearth_domain::{ChannelId, DomainError, Event, MessageId, ServerId, UserId, UserRef};
 
+#[cfg(test)]
+mod tests {
+    use super::private_message_command;
+
+    #[test]
+    fn pm_commands_name_a_user_and_a_text() {
+        assert_eq!(
+            private_message_command("/pm bob hi there"),
+            Some(("bob", "hi there"))
+        );
+        assert_eq!(
+            private_message_command("  /pm   bob   hi  "),
+            Some(("bob", "hi"))
+        );
+        assert_eq!(private_message_command("/pm bob"), Some(("bob", "")));
+        assert_eq!(private_message_command("/pm"), Some(("", "")));
+        assert_eq!(private_message_command("/pmbob hi"), None);
+        assert_eq!(private_message_command("hello /pm bob hi"), None);
+        assert_eq!(private_message_command("/PM bob hi"), None);
+    }
+}
+
 /// Why a chat action was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChatError {
@@ -25,6 +47,9 @@ pub enum ChatError {
     Blocked,
     #[error("Channel not found")]
     NoSuchChannel,
+    /// A `/pm` named nobody.
+    #[error("No user has this name")]
+    UnknownUser,
     /// The message does not exist or was deleted.
     #[error("Message not found")]
     NoSuchMessage,
@@ -49,6 +74,7 @@ impl ChatError {
             ChatError::NotMember => "not_member",
             ChatError::Blocked => "blocked",
             ChatError::NoSuchChannel | ChatError::NoSuchMessage => "not_found",
+            ChatError::UnknownUser => "unknown_user",
             ChatError::NotAllowed(_) => "forbidden",
             ChatError::Unavailable(_) => "unavailable",
             ChatError::Internal(_) => "internal_error",
@@ -85,7 +111,7 @@ impl From<ChatError> for ApiError {
             ChatError::NotMember | ChatError::Blocked | ChatError::NotAllowed(_) => {
                 ApiError::forbidden(code, err.to_string())
             }
-            ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
+            ChatError::NoSuchChannel | ChatError::NoSuchMessage | ChatError::UnknownUser => {
                 ApiError::not_found(err.to_string())
             }
             ChatError::Unavailable(cause) => ApiError::Unavailable(cause),
@@ -202,6 +228,84 @@ pub async fn send_messages(
             }
         })
         .collect()
+}
+
+/// A `/pm <username> <text>` typed in a channel: the recipient and the text, or `None` when
+/// `content` is not a private message command. The command is case-sensitive, as a chat
+/// command is; the username is the first word after it.
+pub fn private_message_command(content: &str) -> Option<(&str, &str)> {
+    let rest = content.trim_start().strip_prefix("/pm")?;
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None; // "/pmx" is an ordinary message
+    }
+    let rest = rest.trim_start();
+    let (target, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    Some((target, text.trim()))
+}
+
+/// What a delivered private message was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The recipient's username, as stored.
+    pub target: String,
+    pub message: Message,
+}
+
+/// Sends `text` privately from `sender` to the user named `target` (`/pm`): stored in their
+/// 1:1 conversation (opened if needed; `chat.message` to its sockets) and announced to every
+/// socket of the recipient as `private_message`. Refused like a message to that conversation
+/// (`Blocked`, `InvalidMessage`, ...), or `UnknownUser`.
+#[tracing::instrument(skip_all, fields(user_id = %sender.id))]
+pub async fn send_private_message(
+    state: &AppState,
+    sender: &UserRef,
+    target: &str,
+    text: &str,
+    nonce: Option<&str>,
+) -> Result<(Delivered, SendOutcome), ChatError> {
+    if target.is_empty() {
+        return Err(ChatError::InvalidMessage(
+            "Write /pm <username> <message>".to_owned(),
+        ));
+    }
+    let recipient = hearth_db::users::find_by_name(&state.db, target)
+        .await?
+        .ok_or(ChatError::UnknownUser)?;
+    if recipient.id == sender.id {
+        return Err(ChatError::InvalidMessage(
+            "A private message goes to someone else".to_owned(),
+        ));
+    }
+    let conversation =
+        match hearth_db::conversations::open_direct(&state.db, sender.id, recipient.id).await? {
+            hearth_domain::model::DirectOutcome::Created(id)
+            | hearth_domain::model::DirectOutcome::Existing(id) => id,
+            hearth_domain::model::DirectOutcome::NoSuchUser => return Err(ChatError::UnknownUser),
+            hearth_domain::model::DirectOutcome::Blocked => return Err(ChatError::Blocked),
+        };
+    let (message, outcome) = send_message_with_outcome(
+        state,
+        sender,
+        Destination::conversation(conversation),
+        text,
+        nonce,
+    )
+    .await?;
+    if outcome == SendOutcome::Created {
+        state.hub.publish(Event::PrivateMessage {
+            user: sender.username.clone(),
+            message: message.content.clone(),
+            to: recipient.id,
+            conversation_id: conversation,
+        });
+    }
+    Ok((
+        Delivered {
+            target: recipient.username,
+            message,
+        },
+        outcome,
+    ))
 }
 
 /// Checks a message against the rules before it is stored.

@@ -78,6 +78,20 @@ pub async fn credentials(db: &Db, username: &str) -> DbResult<Option<Credentials
     }))
 }
 
+/// The account with this username, in any letter case.
+#[tracing::instrument(skip(db))]
+pub async fn find_by_name(db: &Db, username: &str) -> DbResult<Option<User>> {
+    let mut conn = db.conn().await?;
+    users::table
+        .filter(lower(users::username).eq(lower(username)))
+        .select(UserRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(User::from))
+        .map_err(from_diesel)
+}
+
 /// The account with this id.
 #[tracing::instrument(skip(db))]
 pub async fn find(db: &Db, id: UserId) -> DbResult<Option<User>> {

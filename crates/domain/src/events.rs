@@ -173,6 +173,20 @@ pub enum Event {
         channel_id: ChannelId,
         user: UserRef,
     },
+    /// A private message (`/pm <username> <text>` on a socket) for the user `to`: every socket
+    /// of theirs that speaks the full protocol receives it. The message itself is stored in
+    /// the two users' 1:1 conversation, `conversation_id`.
+    #[serde(rename = "private_message")]
+    PrivateMessage {
+        /// The sender's username.
+        user: String,
+        /// The text.
+        message: String,
+        /// The recipient's user id.
+        to: UserId,
+        /// The 1:1 conversation the message is stored in.
+        conversation_id: ChannelId,
+    },
     /// Someone was added to a group conversation.
     #[serde(rename = "conversation.participant_added")]
     ParticipantAdded {
@@ -190,6 +204,8 @@ pub enum Event {
 /// Which sockets an event is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
+    /// Every socket of this user, wherever it is open.
+    User(UserId),
     /// Every socket open on this channel.
     Channel(ChannelId),
     /// Every socket open on any channel of this server.
@@ -214,6 +230,7 @@ impl Event {
             | Event::ServerDeleted { server_id }
             | Event::ChannelDeleted { server_id, .. } => Audience::Server(*server_id),
             Event::ServerUpdated { server } => Audience::Server(server.id),
+            Event::PrivateMessage { to, .. } => Audience::User(*to),
             Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
                 Audience::Server(channel.server)
             }

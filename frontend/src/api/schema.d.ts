@@ -1080,6 +1080,17 @@ export interface components {
             /** @enum {string} */
             type: "typing";
         } | {
+            /** @description The sender's username. */
+            user: string;
+            /** @description The text. */
+            message: string;
+            /** @description The recipient's user id. */
+            to: components["schemas"]["UserId"];
+            /** @description The 1:1 conversation the message is stored in. */
+            conversation_id: components["schemas"]["ChannelId"];
+            /** @enum {string} */
+            type: "private_message";
+        } | {
             channel_id: components["schemas"]["ChannelId"];
             user: components["schemas"]["UserRef"];
             /** @enum {string} */
@@ -1251,6 +1262,13 @@ export interface components {
         } | {
             /** @enum {string} */
             type: "pong";
+        } | {
+            /** @description The recipient's username. */
+            target: string;
+            /** @description The text. */
+            message: string;
+            /** @enum {string} */
+            type: "private_message_delivered";
         } | {
             /**
              * @description `not_member`, `invalid_message`, `rate_limited`, `invalid_frame`, `unsupported_frame`,

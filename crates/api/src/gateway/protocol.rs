@@ -35,6 +35,15 @@ pub enum ServerFrame {
     /// Answer to a client `ping`.
     #[serde(rename = "pong")]
     Pong,
+    /// A `/pm <username> <text>` this socket sent was stored in the 1:1 conversation with
+    /// `target` and delivered to their sockets.
+    #[serde(rename = "private_message_delivered")]
+    PrivateMessageDelivered {
+        /// The recipient's username.
+        target: String,
+        /// The text.
+        message: String,
+    },
     /// Something the client sent was refused; the socket stays open.
     #[serde(rename = "error")]
     Error {

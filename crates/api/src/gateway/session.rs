@@ -709,7 +709,28 @@ impl Store {
         if count == 0 {
             return;
         }
-        let batch: Vec<Outgoing> = messages.collect();
+        let mut batch: Vec<Outgoing> = messages.collect();
+        // In the order sent: the channel's messages between two `/pm`s go together, each
+        // `/pm` on its own (it goes to another conversation).
+        while !batch.is_empty() {
+            let run = batch
+                .iter()
+                .position(|m| chat::private_message_command(&m.content).is_some())
+                .unwrap_or(batch.len());
+            if run == 0 {
+                let private = batch.remove(0);
+                self.private(session, private).await;
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                continue;
+            }
+            let rest = batch.split_off(run);
+            self.channel_messages(session, std::mem::replace(&mut batch, rest))
+                .await;
+        }
+    }
+
+    async fn channel_messages(&self, session: &mut Session, batch: Vec<Outgoing>) {
+        let count = batch.len();
         let drafts: Vec<(&str, Option<&str>)> = batch
             .iter()
             .map(|m| (m.content.as_str(), m.nonce.as_deref()))
@@ -718,14 +739,44 @@ impl Store {
         self.waiting.fetch_sub(count, Ordering::AcqRel);
         for (message, outcome) in batch.into_iter().zip(outcomes) {
             if let Err(e) = outcome {
-                let refusal = chat_error(e).about(message.nonce);
-                match self.dialect {
-                    Dialect::Full => {
-                        let _ = send_frame(session, &refusal).await;
-                    }
-                    Dialect::Reference => log_unsent(&self.user, &refusal),
-                }
+                self.tell(session, &chat_error(e).about(message.nonce))
+                    .await;
             }
+        }
+    }
+
+    /// A `/pm <username> <text>`: stored in the 1:1 conversation with that user, never in
+    /// this channel; the sender hears `private_message_delivered` (or why not).
+    async fn private(&self, session: &mut Session, outgoing: Outgoing) {
+        let Some((target, text)) = chat::private_message_command(&outgoing.content) else {
+            return;
+        };
+        let sent = chat::send_private_message(
+            &self.state,
+            &self.user,
+            target,
+            text,
+            outgoing.nonce.as_deref(),
+        )
+        .await;
+        let frame = match sent {
+            Ok((delivered, _)) => ServerFrame::PrivateMessageDelivered {
+                target: delivered.target,
+                message: delivered.message.content,
+            },
+            Err(e) => chat_error(e).about(outgoing.nonce),
+        };
+        self.tell(session, &frame).await;
+    }
+
+    /// Tells this socket's client, in the full protocol only (the reference's dialect is told
+    /// nothing; the server logs what it was not told).
+    async fn tell(&self, session: &mut Session, frame: &ServerFrame) {
+        match self.dialect {
+            Dialect::Full => {
+                let _ = send_frame(session, frame).await;
+            }
+            Dialect::Reference => log_unsent(&self.user, frame),
         }
     }
 }
@@ -740,6 +791,7 @@ fn chat_error(error: ChatError) -> ServerFrame {
             "Only members of this server can post; join it first",
         ),
         error @ ChatError::Blocked => ServerFrame::error("blocked", error.to_string()),
+        error @ ChatError::UnknownUser => ServerFrame::error("unknown_user", error.to_string()),
         ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
             ServerFrame::error("not_found", "This channel no longer exists")
         }

@@ -90,6 +90,13 @@ impl ChannelState {
         }
     }
 
+    /// Queues `frame` for the sockets of one user only.
+    pub(super) fn send_to(&mut self, user: UserId, frame: &Arc<Frame>) {
+        for subscriber in self.subscribers.iter_mut().filter(|s| s.user == user) {
+            subscriber.send(frame, &self.too_slow);
+        }
+    }
+
     /// Closes the sockets of one user (who lost access).
     pub(super) fn close_user(&mut self, user: UserId, code: u16) {
         for subscriber in self.subscribers.iter_mut().filter(|s| s.user == user) {

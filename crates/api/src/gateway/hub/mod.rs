@@ -162,6 +162,14 @@ impl Hub {
                         state.broadcast(&frame, None);
                     }
                 }
+                Audience::User(user) => {
+                    // Rare (a private message): a walk over the sockets beats an index that
+                    // every connect and disconnect would have to keep.
+                    let frame = Arc::new(frame);
+                    for state in channels.values_mut() {
+                        state.send_to(user, &frame);
+                    }
+                }
             }
             // Sockets of what no longer exists are told why, then closed (on every instance,
             // since remote events arrive here too).
