@@ -1,10 +1,11 @@
 //! One channel's state on this instance: its sockets, its sequence and its online users.
 
+use super::sequence::{AfterRead, Read, Sequencer};
 use crate::gateway::protocol::close;
 use bytestring::ByteString;
 use hearth_domain::{Event, ServerId, UserId, UserRef};
 use metrics::Counter;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -70,12 +71,8 @@ impl Subscriber {
 pub(super) struct ChannelState {
     /// `None` for a conversation.
     pub(super) server: Option<ServerId>,
-    /// The last sequence number delivered to this channel's sockets.
-    pub(super) last_seq: i64,
-    /// Messages that arrived before their predecessors, by sequence number.
-    pub(super) pending: BTreeMap<i64, Frame>,
-    /// Whether a gap fill is scheduled.
-    pub(super) filling: bool,
+    /// The order of the channel's messages: what was delivered, what waits for a gap.
+    pub(super) sequence: Sequencer<Frame>,
     pub(super) subscribers: Vec<Subscriber>,
     /// Online users and how many sockets each has open here.
     pub(super) online: HashMap<UserId, (UserRef, usize)>,
@@ -113,29 +110,50 @@ impl ChannelState {
         }
     }
 
-    /// Delivers a sequenced frame in order; returns whether a gap is waiting to be filled.
-    pub(super) fn sequence(&mut self, seq: i64, frame: Frame) -> bool {
-        if seq <= self.last_seq {
-            return false; // already delivered (a replay, or the database filled it)
-        }
-        self.pending.insert(seq, frame);
-        self.drain();
-        !self.pending.is_empty()
+    /// Delivers a sequenced frame in order; `ask` is called with the number to read after
+    /// when a gap opens.
+    pub(super) fn sequence(&mut self, seq: i64, frame: Frame, ask: impl FnOnce(i64)) {
+        let Self {
+            sequence,
+            subscribers,
+            too_slow,
+            ..
+        } = self;
+        sequence.offer(seq, frame, &mut deliver_to(subscribers, too_slow), ask);
     }
 
-    /// Delivers held frames while they are next in line; drops ones already delivered.
-    pub(super) fn drain(&mut self) {
-        while let Some(entry) = self.pending.first_entry() {
-            let seq = *entry.key();
-            if seq <= self.last_seq {
-                entry.remove();
-            } else if seq == self.last_seq + 1 {
-                let frame = entry.remove();
-                self.broadcast(&frame, None);
-                self.last_seq = seq;
-            } else {
-                break;
-            }
+    /// Applies a read of the channel's gap from the database.
+    pub(super) fn filled(&mut self, read: Read<Frame>) -> AfterRead {
+        let Self {
+            sequence,
+            subscribers,
+            too_slow,
+            ..
+        } = self;
+        sequence.filled(read, &mut deliver_to(subscribers, too_slow))
+    }
+
+    /// Gives up on the channel's gap; the skipped range, if any.
+    pub(super) fn skip_gap(&mut self) -> Option<(i64, i64)> {
+        let Self {
+            sequence,
+            subscribers,
+            too_slow,
+            ..
+        } = self;
+        sequence.skip_gap(&mut deliver_to(subscribers, too_slow))
+    }
+}
+
+/// Delivery of a channel's frames to its sockets, for the sequencer.
+fn deliver_to<'a>(
+    subscribers: &'a mut [Subscriber],
+    too_slow: &'a Counter,
+) -> impl FnMut(Frame) + 'a {
+    move |frame: Frame| {
+        let frame = Arc::new(frame);
+        for subscriber in subscribers.iter_mut() {
+            subscriber.send(&frame, too_slow);
         }
     }
 }
@@ -163,9 +181,7 @@ mod tests {
         let (kick, kicked) = oneshot::channel();
         let state = ChannelState {
             server: Some(ServerId(1)),
-            last_seq: 0,
-            pending: BTreeMap::new(),
-            filling: false,
+            sequence: Sequencer::new(0),
             subscribers: vec![Subscriber {
                 id: 1,
                 user: UserId(1),
@@ -196,17 +212,20 @@ mod tests {
     #[test]
     fn early_messages_wait_for_their_predecessors_and_duplicates_are_dropped() {
         let (mut state, mut rx, _kicked) = state_with(16);
-        assert!(state.sequence(2, frame(Some(2))), "2 before 1 is a gap");
-        assert!(state.sequence(3, frame(Some(3))));
+        let mut asked = Vec::new();
+        state.sequence(2, frame(Some(2)), |after| asked.push(after));
+        state.sequence(3, frame(Some(3)), |after| asked.push(after));
+        assert_eq!(asked, [0], "2 before 1 is a gap, read once");
         assert!(
             rx.try_recv().is_err(),
             "nothing delivered while 1 is missing"
         );
-        assert!(!state.sequence(1, frame(Some(1))), "the gap closed");
-        assert!(!state.sequence(2, frame(Some(2))), "a duplicate is dropped");
+        state.sequence(1, frame(Some(1)), |after| asked.push(after));
+        state.sequence(2, frame(Some(2)), |after| asked.push(after));
         let delivered: Vec<Option<i64>> =
             std::iter::from_fn(|| rx.try_recv().ok().map(|f| f.seq)).collect();
         assert_eq!(delivered, vec![Some(1), Some(2), Some(3)]);
-        assert_eq!(state.last_seq, 3);
+        assert_eq!(state.sequence.last(), 3);
+        assert_eq!(asked, [0]);
     }
 }

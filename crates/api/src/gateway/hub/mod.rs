@@ -14,7 +14,7 @@ use super::redis::Bridge;
 use crate::monitoring::Metrics;
 use hearth_db::Db;
 use hearth_domain::{Audience, ChannelId, ChatMessage, Event, ServerId, UserId, UserRef};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -29,11 +29,13 @@ pub const FILL_BATCH: i64 = 500;
 
 mod channel;
 mod presence;
+mod sequence;
 
 pub use channel::Frame;
 use channel::{ChannelState, Subscriber};
 use presence::RemoteInstance;
 pub use presence::RemotePresence;
+use sequence::{AfterRead, Sequencer};
 
 /// A socket's registration with a channel; unregisters when dropped.
 pub struct Subscription {
@@ -147,12 +149,7 @@ impl Hub {
                 Audience::Channel(channel) => {
                     if let Some(state) = channels.get_mut(&channel) {
                         match frame.seq {
-                            Some(seq) => {
-                                if state.sequence(seq, frame) && !state.filling {
-                                    state.filling = true;
-                                    gap = Some(channel);
-                                }
-                            }
+                            Some(seq) => state.sequence(seq, frame, |_| gap = Some(channel)),
                             None => state.broadcast(&frame, echo_exception(event)),
                         }
                     }
@@ -231,9 +228,7 @@ impl Hub {
                     (None, Some(last_seq)) => {
                         Some(channels.entry(channel).or_insert(ChannelState {
                             server,
-                            last_seq,
-                            pending: BTreeMap::new(),
-                            filling: false,
+                            sequence: Sequencer::new(last_seq),
                             subscribers: Vec::new(),
                             online: HashMap::new(),
                             too_slow: self.inner.metrics.too_slow.clone(),
@@ -248,7 +243,7 @@ impl Hub {
                     let first_socket = *count == 1;
                     let online: Vec<UserRef> =
                         state.online.values().map(|(u, _)| u.clone()).collect();
-                    break (state.last_seq, online, first_socket);
+                    break (state.sequence.last(), online, first_socket);
                 }
             }
             database_seq = Some(
@@ -327,7 +322,7 @@ impl Hub {
         let delivered: Vec<(ChannelId, i64)> = self
             .channels()
             .iter()
-            .map(|(channel, state)| (*channel, state.last_seq))
+            .map(|(channel, state)| (*channel, state.sequence.last()))
             .collect();
         let ids: Vec<ChannelId> = delivered.iter().map(|(id, _)| *id).collect();
         match hearth_db::channels::last_seqs(&self.inner.db, &ids).await {
@@ -370,7 +365,7 @@ impl Hub {
         let mut failures = 0_u32;
         let mut rounds_without_progress = 0_u32;
         loop {
-            let Some(from) = self.channels().get(&channel).map(|s| s.last_seq) else {
+            let Some(from) = self.channels().get(&channel).map(|s| s.sequence.last()) else {
                 return;
             };
             let read = async {
@@ -394,47 +389,33 @@ impl Hub {
                     continue;
                 }
             };
-            let full_batch = i64::try_from(messages.len()).unwrap_or(i64::MAX) >= FILL_BATCH;
-            {
+            let truncated = i64::try_from(messages.len()).unwrap_or(i64::MAX) >= FILL_BATCH;
+            let items = messages
+                .into_iter()
+                .filter_map(|message| {
+                    let event = Event::ChatMessage {
+                        new_message: ChatMessage::from(message),
+                    };
+                    Some((event.seq()?, Frame::of(&event)?))
+                })
+                .collect();
+            let read = sequence::Read {
+                committed,
+                items,
+                truncated,
+            };
+            let after = {
                 let mut channels = self.channels();
                 let Some(state) = channels.get_mut(&channel) else {
                     return;
                 };
-                for message in messages {
-                    let event = Event::ChatMessage {
-                        new_message: ChatMessage::from(message),
-                    };
-                    if let Some(frame) = Frame::of(&event) {
-                        let seq = event.seq().unwrap_or_default();
-                        if seq > state.last_seq {
-                            state.broadcast(&frame, None);
-                            state.last_seq = seq;
-                        }
-                    }
-                }
-                state.drain();
-                if !full_batch {
-                    if let Some((&next, _)) = state.pending.first_key_value() {
-                        // Committed numbers the read left out were deleted: move past them.
-                        let deleted_up_to = (next - 1).min(committed);
-                        if deleted_up_to > state.last_seq {
-                            state.last_seq = deleted_up_to;
-                            state.drain();
-                        }
-                    }
-                }
-                state.filling = !state.pending.is_empty();
-                if !state.filling {
-                    return;
-                }
-                if state.last_seq > from {
-                    rounds_without_progress = 0;
-                } else {
-                    rounds_without_progress += 1;
-                }
-            }
-            if full_batch {
-                continue;
+                state.filled(read)
+            };
+            match after {
+                AfterRead::Closed => return,
+                AfterRead::ReadOn => continue,
+                AfterRead::Wait { progressed: true } => rounds_without_progress = 0,
+                AfterRead::Wait { progressed: false } => rounds_without_progress += 1,
             }
             // What is still missing was committed after the read: its announcement (or the
             // next read) brings it. A number that never appears (a sender's transaction lost
@@ -451,12 +432,9 @@ impl Hub {
     /// Gives up on a gap the database cannot fill (it stays down): deliver what is held.
     fn skip_gap(&self, channel: ChannelId) {
         if let Some(state) = self.channels().get_mut(&channel) {
-            if let Some((&next, _)) = state.pending.first_key_value() {
-                tracing::error!(%channel, from = state.last_seq, to = next, "skipping a gap");
-                state.last_seq = next - 1;
-                state.drain();
+            if let Some((from, to)) = state.skip_gap() {
+                tracing::error!(%channel, from, to, "skipping a gap");
             }
-            state.filling = false;
         }
     }
 }
