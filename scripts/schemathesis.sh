@@ -231,6 +231,8 @@ fuzz() {
     --phases examples,coverage,fuzzing,stateful \
     --exclude-path '/ws/servers/{server_id}/channels/{channel_id}' \
     --exclude-path '/{server_id}/{channel_id}' \
+    --exclude-path '/ws/dms/{conversation_id}' \
+    --exclude-path '/ws/me' \
     --max-examples "${HEARTH_ST_MAX_EXAMPLES:-40}" \
     --max-time "$max_time" \
     --workers "${HEARTH_ST_WORKERS:-2}" \

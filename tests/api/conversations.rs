@@ -103,7 +103,26 @@ async fn either_user_opens_the_same_direct_conversation_once() {
 
     // Yourself and nobody are refused.
     let (status, body) = open(&app, &alice, alice.id).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_error(&body, "invalid_participant");
+    // An integral number is an id (JSON Schema counts 7.0 as an integer); 7.5 is not.
+    let (status, _) = send(
+        app.http
+            .post(app.url("/api/dms/"))
+            .bearer_auth(&alice.token)
+            .json(&json!({"user_id": bob.id.0 as f64})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = send(
+        app.http
+            .post(app.url("/api/dms/"))
+            .bearer_auth(&alice.token)
+            .json(&json!({"user_id": 7.5})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["fields"]["user_id"].is_array(), "{body}");
     let (status, _) = open(&app, &alice, UserId(987_654)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = send(
@@ -409,6 +428,16 @@ async fn groups_have_three_to_ten_participants_who_add_and_leave() {
     let (status, body) = group(&app, creator, &[&rest[0], &rest[1]], "   ").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["fields"]["name"].is_array(), "{body}");
+    // Yourself and repeats do not count.
+    let (status, body) = send(
+        app.http
+            .post(app.url("/api/dms/groups/"))
+            .bearer_auth(&creator.token)
+            .json(&json!({"name": "me twice", "user_ids": [creator.id.0, rest[0].id.0]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_error(&body, "invalid_participants");
     let (status, _) = send(
         app.http
             .post(app.url("/api/dms/groups/"))
@@ -541,7 +570,7 @@ async fn a_block_stops_direct_messages_both_ways_on_both_transports() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list, json!([{"id": mallory.id.0, "username": "mallory"}]));
     let (status, _) = block(reqwest::Method::PUT, alice.id).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "not yourself");
+    assert_eq!(status, StatusCode::CONFLICT, "not yourself");
     let (status, _) = block(reqwest::Method::PUT, UserId(999_999)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

@@ -16,6 +16,7 @@ mod message_store;
 mod messages;
 mod metrics;
 mod operations;
+mod personal;
 mod robustness;
 mod security;
 mod spa;

@@ -278,8 +278,11 @@ pub async fn send_private_message(
     }
     let conversation =
         match hearth_db::conversations::open_direct(&state.db, sender.id, recipient.id).await? {
-            hearth_domain::model::DirectOutcome::Created(id)
-            | hearth_domain::model::DirectOutcome::Existing(id) => id,
+            hearth_domain::model::DirectOutcome::Created(id) => {
+                announce_conversation(state, id, &[recipient.id]);
+                id
+            }
+            hearth_domain::model::DirectOutcome::Existing(id) => id,
             hearth_domain::model::DirectOutcome::NoSuchUser => return Err(ChatError::UnknownUser),
             hearth_domain::model::DirectOutcome::Blocked => return Err(ChatError::Blocked),
         };
@@ -306,6 +309,16 @@ pub async fn send_private_message(
         },
         outcome,
     ))
+}
+
+/// Tells `users` (their personal sockets) that they take part in `conversation` now.
+pub fn announce_conversation(state: &AppState, conversation: ChannelId, users: &[UserId]) {
+    for &to in users {
+        state.hub.publish(Event::ConversationAdded {
+            conversation_id: conversation,
+            to,
+        });
+    }
 }
 
 /// Checks a message against the rules before it is stored.

@@ -21,6 +21,8 @@ use utoipa_actix_web::AppExt;
         hearth_domain::ChatMessage,
         hearth_domain::UserRef,
         crate::gateway::protocol::ClientFrame,
+        crate::gateway::protocol::PersonalClientFrame,
+        crate::gateway::protocol::SubscribeTo,
         crate::gateway::protocol::ServerFrame,
     )),
     tags(

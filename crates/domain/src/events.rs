@@ -187,6 +187,13 @@ pub enum Event {
         /// The 1:1 conversation the message is stored in.
         conversation_id: ChannelId,
     },
+    /// The user `to` takes part in a conversation they did not know of (opened with them, or
+    /// they were added to a group): their personal sockets may subscribe to it.
+    #[serde(rename = "conversation.added")]
+    ConversationAdded {
+        conversation_id: ChannelId,
+        to: UserId,
+    },
     /// Someone was added to a group conversation.
     #[serde(rename = "conversation.participant_added")]
     ParticipantAdded {
@@ -230,7 +237,9 @@ impl Event {
             | Event::ServerDeleted { server_id }
             | Event::ChannelDeleted { server_id, .. } => Audience::Server(*server_id),
             Event::ServerUpdated { server } => Audience::Server(server.id),
-            Event::PrivateMessage { to, .. } => Audience::User(*to),
+            Event::PrivateMessage { to, .. } | Event::ConversationAdded { to, .. } => {
+                Audience::User(*to)
+            }
             Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
                 Audience::Server(channel.server)
             }

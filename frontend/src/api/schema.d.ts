@@ -751,6 +751,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ws/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Opens the caller's personal socket: one per client session, for everything addressed to
+         *     the user (`private_message`, `conversation.added`) and for the channels and conversations
+         *     it subscribes to (`{"type":"subscribe","channels":[{"id","after"?}]}`, at most 200), each
+         *     with a channel socket's guarantees. See `docs/websocket.md`.
+         * @description A WebSocket endpoint: authenticate with the `access_token` cookie, `Authorization: Bearer`,
+         *     or `Sec-WebSocket-Protocol: bearer, <jwt>`. Closes with 4001 (not authenticated), 4008, 4009
+         *     (too slow: reconnect and subscribe again with `after`), 1009, 1002 and 1007 as a channel's
+         *     socket does.
+         */
+        get: operations["connect_personal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ws/servers/{server_id}/channels/{channel_id}": {
         parameters: {
             query?: never;
@@ -961,7 +987,10 @@ export interface components {
         /** @description A new group conversation. */
         CreateGroupRequest: {
             name: components["schemas"]["Name"];
-            /** @description The other participants: 2 to 9 user ids (you are added yourself). */
+            /**
+             * @description The other participants: 2 to 9 user ids (you are added yourself; naming yourself
+             *     does not count).
+             */
             user_ids: number[];
         };
         /** @description A message to post. */
@@ -1091,6 +1120,11 @@ export interface components {
             /** @enum {string} */
             type: "private_message";
         } | {
+            conversation_id: components["schemas"]["ChannelId"];
+            to: components["schemas"]["UserId"];
+            /** @enum {string} */
+            type: "conversation.added";
+        } | {
             channel_id: components["schemas"]["ChannelId"];
             user: components["schemas"]["UserRef"];
             /** @enum {string} */
@@ -1208,6 +1242,23 @@ export interface components {
              */
             user_id: number;
         };
+        /** @description What a client may send on its personal socket (`/ws/me`). */
+        PersonalClientFrame: {
+            channels: components["schemas"]["SubscribeTo"][];
+            /** @enum {string} */
+            type: "subscribe";
+        } | {
+            channels: components["schemas"]["ChannelId"][];
+            /** @enum {string} */
+            type: "unsubscribe";
+        } | {
+            channel_id: components["schemas"]["ChannelId"];
+            /** @enum {string} */
+            type: "typing";
+        } | {
+            /** @enum {string} */
+            type: "ping";
+        };
         /** @description A refresh token sent in the body instead of the cookie. */
         RefreshRequest: {
             refresh?: string | null;
@@ -1263,6 +1314,23 @@ export interface components {
             /** @enum {string} */
             type: "pong";
         } | {
+            user: components["schemas"]["UserRef"];
+            max_subscriptions: number;
+            /** @enum {string} */
+            type: "ready";
+        } | {
+            channel_id: components["schemas"]["ChannelId"];
+            /** Format: int64 */
+            last_seq: number;
+            online: components["schemas"]["UserRef"][];
+            /** @enum {string} */
+            type: "subscribed";
+        } | {
+            channel_id: components["schemas"]["ChannelId"];
+            reason: string;
+            /** @enum {string} */
+            type: "unsubscribed";
+        } | {
             /** @description The recipient's username. */
             target: string;
             /** @description The text. */
@@ -1307,6 +1375,16 @@ export interface components {
             icon?: string | null;
             /** @description A `/media/...` path, or null. */
             banner?: string | null;
+        };
+        /** @description A channel or conversation for a personal socket to follow. */
+        SubscribeTo: {
+            /** @description The channel's (or the conversation's) id. */
+            id: components["schemas"]["ChannelId"];
+            /**
+             * Format: int64
+             * @description Replay its messages with a sequence number above this one first.
+             */
+            after?: number | null;
         };
         /** @description A refresh token to trade for a new access token. */
         TokenRefreshRequest: {
@@ -2292,7 +2370,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConversationDto"];
                 };
             };
-            /** @description A conversation with yourself */
+            /** @description Malformed body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2327,6 +2405,15 @@ export interface operations {
             };
             /** @description No such user */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A conversation with yourself (`invalid_participant`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2393,7 +2480,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConversationDto"];
                 };
             };
-            /** @description Invalid name, or too few or too many participants */
+            /** @description Invalid name, or not 2 to 9 other participants */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2413,6 +2500,15 @@ export interface operations {
             };
             /** @description One of the users does not exist */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Fewer than 3 different participants once you and repeats are counted once (`invalid_participants`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2705,6 +2801,15 @@ export interface operations {
                     "application/json": components["schemas"]["ConversationDto"];
                 };
             };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not authenticated */
             401: {
                 headers: {
@@ -2922,15 +3027,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Yourself */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Not authenticated */
             401: {
                 headers: {
@@ -2942,6 +3038,15 @@ export interface operations {
             };
             /** @description No such user */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Yourself (`invalid_user`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2989,6 +3094,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a user id */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4331,6 +4445,42 @@ export interface operations {
                 /** @description The conversation's id */
                 conversation_id: number;
             };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the WebSocket protocol */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a WebSocket handshake */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cookie handshake from a foreign origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    connect_personal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;

@@ -3,6 +3,7 @@
 
 mod frames;
 mod hub;
+mod personal;
 pub mod protocol;
 mod redis;
 mod session;
@@ -119,6 +120,8 @@ enum Target {
     Channel(ServerId, ChannelId),
     /// A conversation the user takes part in.
     Conversation(ChannelId),
+    /// The user's personal socket.
+    Me,
 }
 
 async fn open_socket(
@@ -172,6 +175,10 @@ async fn open_socket(
                 let (server, channel) = match target {
                     Target::Channel(server, channel) => (Some(server), channel),
                     Target::Conversation(channel) => (None, channel),
+                    Target::Me => {
+                        personal::run(web::Data::from(state), session, stream, user).await;
+                        return;
+                    }
                 };
                 let connection = Connection {
                     user,
@@ -215,6 +222,7 @@ async fn check_target(
                 .await
                 .map_err(|_| 1011_u16)?
         }
+        Target::Me => true,
     };
     Ok(exists.then_some(UserRef {
         id: account.id,
@@ -323,4 +331,31 @@ pub async fn connect_conversation(
 ) -> Result<HttpResponse, ApiError> {
     let target = Target::Conversation(ChannelId(path.into_inner()));
     open_socket(req, body, state, target, query.after, Dialect::Full).await
+}
+
+/// Opens the caller's personal socket: one per client session, for everything addressed to
+/// the user (`private_message`, `conversation.added`) and for the channels and conversations
+/// it subscribes to (`{"type":"subscribe","channels":[{"id","after"?}]}`, at most 200), each
+/// with a channel socket's guarantees. See `docs/websocket.md`.
+///
+/// A WebSocket endpoint: authenticate with the `access_token` cookie, `Authorization: Bearer`,
+/// or `Sec-WebSocket-Protocol: bearer, <jwt>`. Closes with 4001 (not authenticated), 4008, 4009
+/// (too slow: reconnect and subscribe again with `after`), 1009, 1002 and 1007 as a channel's
+/// socket does.
+#[utoipa::path(
+    tag = "chat",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
+        (status = 403, description = "Cookie handshake from a foreign origin", body = ErrorBody),
+    )
+)]
+#[get("/ws/me")]
+pub async fn connect_personal(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    open_socket(req, body, state, Target::Me, None, Dialect::Full).await
 }

@@ -1,6 +1,6 @@
 //! The frames a socket exchanges, besides the domain events (see `docs/websocket.md`).
 
-use hearth_domain::UserRef;
+use hearth_domain::{ChannelId, UserRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -25,6 +25,34 @@ pub enum ClientFrame {
     Typing,
 }
 
+/// A channel or conversation for a personal socket to follow.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SubscribeTo {
+    /// The channel's (or the conversation's) id.
+    pub id: ChannelId,
+    /// Replay its messages with a sequence number above this one first.
+    #[serde(default)]
+    pub after: Option<i64>,
+}
+
+/// What a client may send on its personal socket (`/ws/me`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum PersonalClientFrame {
+    /// Follow these channels and conversations (at most 200 per socket).
+    #[serde(rename = "subscribe")]
+    Subscribe { channels: Vec<SubscribeTo> },
+    /// Stop following these.
+    #[serde(rename = "unsubscribe")]
+    Unsubscribe { channels: Vec<ChannelId> },
+    /// The user is typing in a followed channel or conversation; relayed, throttled.
+    #[serde(rename = "typing")]
+    Typing { channel_id: ChannelId },
+    /// Answered with `{"type":"pong"}`.
+    #[serde(rename = "ping")]
+    Ping,
+}
+
 /// Frames only the gateway sends (domain events are sent as they serialize).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "type")]
@@ -35,6 +63,29 @@ pub enum ServerFrame {
     /// Answer to a client `ping`.
     #[serde(rename = "pong")]
     Pong,
+    /// The personal socket is open: who it belongs to, and how many channels it may follow.
+    #[serde(rename = "ready")]
+    Ready {
+        user: UserRef,
+        max_subscriptions: usize,
+    },
+    /// The personal socket follows this channel or conversation now (after replaying what
+    /// its `after` asked for): its messages up to `last_seq` were sent, and these users are
+    /// online in it.
+    #[serde(rename = "subscribed")]
+    Subscribed {
+        channel_id: ChannelId,
+        last_seq: i64,
+        online: Vec<UserRef>,
+    },
+    /// The personal socket does not follow this channel (any more): `requested` (it asked),
+    /// `not_found` (no such channel, no access, or access lost: deleted, left),
+    /// `too_many_subscriptions`, or `unavailable` (try again).
+    #[serde(rename = "unsubscribed")]
+    Unsubscribed {
+        channel_id: ChannelId,
+        reason: &'static str,
+    },
     /// A `/pm <username> <text>` this socket sent was stored in the 1:1 conversation with
     /// `target` and delivered to their sockets.
     #[serde(rename = "private_message_delivered")]

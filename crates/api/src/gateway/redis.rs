@@ -255,9 +255,6 @@ fn receive(hub: &Hub, instance: &str, payload: &[u8], presence: bool) {
             .redis_lag
             .record(lag.to_std().unwrap_or_default().as_secs_f64());
     }
-    let frame = Frame {
-        text: ByteString::from(text),
-        seq: event.seq(),
-    };
+    let frame = Frame::with_text(&event, ByteString::from(text));
     hub.deliver(&event, frame);
 }

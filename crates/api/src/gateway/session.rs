@@ -19,19 +19,19 @@ use tokio::sync::mpsc;
 /// Largest frame accepted (a 2,000-character message is at most 8 KiB of UTF-8).
 pub const MAX_FRAME: usize = 64 * 1024;
 /// At most one typing relay per user and socket in this interval.
-const TYPING_THROTTLE: Duration = Duration::from_secs(3);
+pub(super) const TYPING_THROTTLE: Duration = Duration::from_secs(3);
 /// Premature sends (frames refused before the `retry_after` the client was given had passed)
 /// within [`ABUSE_WINDOW`] after which the socket is closed with 4008.
 const ABUSE_LIMIT: u32 = 20;
 const ABUSE_WINDOW: Duration = Duration::from_secs(10);
 /// How much more often than chat messages a socket may send frames of any kind.
-const FRAME_FACTOR: NonZeroU32 = match NonZeroU32::new(4) {
+pub(super) const FRAME_FACTOR: NonZeroU32 = match NonZeroU32::new(4) {
     Some(factor) => factor,
     None => NonZeroU32::MIN,
 };
 
 /// Queued frames forwarded per turn of a socket's loop before it looks at its other inputs.
-const FORWARD_BATCH: usize = 64;
+pub(super) const FORWARD_BATCH: usize = 64;
 
 /// What became of a frame from the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub struct Connection {
 /// Tells a client that ignores the rate limit from one that waits as told: only a frame refused
 /// before the `retry_after` of the previous refusal had passed counts against the socket, so a
 /// client that waits as told is never closed, however long it keeps sending.
-struct Abuse {
+pub(super) struct Abuse {
     /// When the client was told it could send again.
     not_before: Option<Instant>,
     since: Instant,
@@ -86,7 +86,7 @@ struct Abuse {
 }
 
 impl Abuse {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             not_before: None,
             since: Instant::now(),
@@ -96,7 +96,7 @@ impl Abuse {
 
     /// Records a refusal that told the client to wait `retry_after`; returns whether the socket
     /// has crossed the line.
-    fn refused(&mut self, retry_after: Duration) -> bool {
+    pub(super) fn refused(&mut self, retry_after: Duration) -> bool {
         let now = Instant::now();
         let premature = self.not_before.is_some_and(|allowed| now < allowed);
         self.not_before = Some(now + retry_after);
@@ -115,14 +115,14 @@ impl Abuse {
     }
 }
 
-async fn send_frame(session: &mut Session, frame: &ServerFrame) -> bool {
+pub(super) async fn send_frame(session: &mut Session, frame: &ServerFrame) -> bool {
     match serde_json::to_string(frame) {
         Ok(json) => session.text(json).await.is_ok(),
         Err(_) => true,
     }
 }
 
-async fn close_with(session: Session, code: u16, reason: &str) {
+pub(super) async fn close_with(session: Session, code: u16, reason: &str) {
     let _ = session
         .close(Some(CloseReason {
             code: CloseCode::Other(code),
@@ -137,7 +137,7 @@ pub async fn refuse(session: Session, code: u16, reason: &str) {
 }
 
 /// Sends the messages after `after` up to `until` (both sequence numbers); returns the last sent.
-async fn replay(
+pub(super) async fn replay(
     state: &AppState,
     session: &mut Session,
     channel: ChannelId,
@@ -183,12 +183,12 @@ pub async fn run(
         .max_continuation_size(MAX_FRAME);
     let user = connection.user;
     let dialect = connection.dialect;
-    let mut subscription = match state
+    let (mut subscription, mut frames) = match state
         .hub
         .subscribe(connection.server, connection.channel, user.clone())
         .await
     {
-        Ok(subscription) => subscription,
+        Ok(subscribed) => subscribed,
         Err(e) => {
             tracing::warn!(error = %e, "cannot join the channel");
             close_with(session, 1011, "temporarily unavailable").await;
@@ -242,7 +242,7 @@ pub async fn run(
             code = &mut subscription.kicked => {
                 // Say why before closing (server.deleted, ...), unless the queue is the problem.
                 if code != Ok(close::TOO_SLOW) {
-                    while let Ok(frame) = subscription.frames.try_recv() {
+                    while let Ok(frame) = frames.try_recv() {
                         if forward(&mut session, frame, &mut last_seq, dialect).await == Forwarded::Gone {
                             return;
                         }
@@ -254,14 +254,14 @@ pub async fn run(
                     _ => "closed by the server",
                 }));
             }
-            frame = subscription.frames.recv() => {
+            frame = frames.recv() => {
                 let Some(frame) = frame else { break (close::GOING_AWAY, "closing") };
                 let mut written = 0;
                 let mut next = Some(frame);
                 // Frames queued meanwhile go out now, without another turn of the select: under
                 // load the connection then writes them in one go instead of one by one.
                 for _ in 0..FORWARD_BATCH {
-                    let Some(frame) = next.take().or_else(|| subscription.frames.try_recv().ok()) else { break };
+                    let Some(frame) = next.take().or_else(|| frames.try_recv().ok()) else { break };
                     match forward(&mut session, frame, &mut last_seq, dialect).await {
                         Forwarded::Written => written += 1,
                         Forwarded::Skipped => {}
@@ -312,7 +312,7 @@ pub async fn run(
 }
 
 /// The close code and reason for a frame that breaks the protocol (RFC 6455 §7.4.1).
-fn protocol_failure(error: &actix_ws::ProtocolError) -> (u16, &'static str) {
+pub(super) fn protocol_failure(error: &actix_ws::ProtocolError) -> (u16, &'static str) {
     use actix_web::error::PayloadError;
     use actix_ws::ProtocolError;
     match error {
@@ -341,7 +341,7 @@ fn protocol_failure(error: &actix_ws::ProtocolError) -> (u16, &'static str) {
     }
 }
 
-fn rate_limited(retry_after: Duration) -> ServerFrame {
+pub(super) fn rate_limited(retry_after: Duration) -> ServerFrame {
     ServerFrame::Error {
         code: "rate_limited",
         error: "Too many messages; slow down".to_owned(),
@@ -533,7 +533,7 @@ impl Inbox {
     }
 }
 
-fn wait_from(not_until: &NotUntil<<DefaultClock as Clock>::Instant>) -> Duration {
+pub(super) fn wait_from(not_until: &NotUntil<<DefaultClock as Clock>::Instant>) -> Duration {
     not_until.wait_time_from(DefaultClock::default().now())
 }
 

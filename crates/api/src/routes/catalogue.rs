@@ -117,10 +117,12 @@ pub struct ServerListQuery {
     pub category: Option<String>,
     /// At most this many servers.
     #[param(minimum = 0, maximum = 4_294_967_295_u32)]
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub qty: Option<u32>,
     /// `true`: only servers the caller is a member of (requires authentication).
     pub by_user: Option<String>,
     /// Only the server with this id (400 when there is none).
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub by_serverid: Option<i64>,
     /// `true`: include `num_members` in each server.
     pub with_num_members: Option<String>,

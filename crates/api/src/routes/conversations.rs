@@ -10,7 +10,7 @@ use crate::error::{ApiError, ErrorBody, JsonBodyErrors, RateLimitedErrors};
 use crate::json::JsonObject;
 use crate::limits::Allowance;
 use crate::routes::messages::{CreateMessageRequest, HistoryQuery, MessageDto};
-use crate::routes::text::Name;
+use crate::routes::text::{ids, Name};
 use crate::startup::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -91,6 +91,7 @@ async fn load(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OpenDirectRequest {
     /// The other user's id.
+    #[serde(deserialize_with = "ids::one")]
     pub user_id: i64,
 }
 
@@ -104,7 +105,8 @@ pub struct OpenDirectRequest {
     responses(
         (status = 201, description = "Created", body = ConversationDto),
         (status = 200, description = "It existed already", body = ConversationDto),
-        (status = 400, description = "A conversation with yourself", body = ErrorBody),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 409, description = "A conversation with yourself (`invalid_participant`)", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "That user blocked you (`blocked`)", body = ErrorBody,
             example = json!({"error": "You cannot message this user", "code": "blocked"})),
@@ -123,14 +125,17 @@ pub async fn open_direct(
     let allowance = state.limits.conversations.check(&user.id)?;
     let other = UserId(body.user_id);
     if other == user.id {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::conflict(
             "invalid_participant",
             "A conversation needs someone else",
         ));
     }
     let (mut response, id) =
         match hearth_db::conversations::open_direct(&state.db, user.id, other).await? {
-            DirectOutcome::Created(id) => (HttpResponse::Created(), id),
+            DirectOutcome::Created(id) => {
+                chat::announce_conversation(&state, id, &[other]);
+                (HttpResponse::Created(), id)
+            }
             DirectOutcome::Existing(id) => (HttpResponse::Ok(), id),
             DirectOutcome::NoSuchUser => return Err(ApiError::not_found("User not found")),
             DirectOutcome::Blocked => {
@@ -159,8 +164,11 @@ pub struct CreateGroupRequest {
     #[validate(custom(function = "group_name"))]
     #[schema(value_type = Name, example = "weekend plans")]
     pub name: String,
-    /// The other participants: 2 to 9 user ids (you are added yourself).
-    #[validate(length(max = 64, message = "Name 2 to 9 other users."))]
+    /// The other participants: 2 to 9 user ids (you are added yourself; naming yourself
+    /// does not count).
+    #[validate(length(min = 2, max = 9, message = "Name 2 to 9 other users."))]
+    #[serde(deserialize_with = "ids::list")]
+    #[schema(min_items = 2, max_items = 9)]
     pub user_ids: Vec<i64>,
 }
 
@@ -171,7 +179,8 @@ pub struct CreateGroupRequest {
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ConversationDto),
-        (status = 400, description = "Invalid name, or too few or too many participants", body = ErrorBody),
+        (status = 400, description = "Invalid name, or not 2 to 9 other participants", body = ErrorBody),
+        (status = 409, description = "Fewer than 3 different participants once you and repeats are counted once (`invalid_participants`)", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 404, description = "One of the users does not exist", body = ErrorBody),
         RateLimitedErrors,
@@ -190,7 +199,7 @@ pub async fn create_group(
     request.validate()?;
     let others: Vec<UserId> = request.user_ids.iter().copied().map(UserId).collect();
     let others = rules::group_participants(user.id, &others)
-        .map_err(|problem| ApiError::bad_request("invalid_participants", problem))?;
+        .map_err(|problem| ApiError::conflict("invalid_participants", problem))?;
     let name = rules::normalize_group_name(&request.name).unwrap_or_default();
     let id = hearth_db::conversations::create_group(&state.db, user.id, name, &others)
         .await
@@ -198,6 +207,7 @@ pub async fn create_group(
             DomainError::NotFound(_) => ApiError::not_found("User not found"),
             other => other.into(),
         })?;
+    chat::announce_conversation(&state, id, &others);
     let conversation = load(&state, id, user.id).await?;
     let mut response = HttpResponse::Created();
     Allowance::apply(allowance, &mut response);
@@ -235,7 +245,7 @@ pub async fn list_conversations(
         (status = 404, description = "No such conversation, or you do not take part in it", body = ErrorBody),
     )
 )]
-#[get("/api/dms/{conversation_id}/")]
+#[get("/api/dms/{conversation_id:\\d+}/")]
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn get_conversation(
     state: web::Data<AppState>,
@@ -250,6 +260,7 @@ pub async fn get_conversation(
 /// Whom to add to a group.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AddParticipantRequest {
+    #[serde(deserialize_with = "ids::one")]
     pub user_id: i64,
 }
 
@@ -263,6 +274,7 @@ pub struct AddParticipantRequest {
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Added; the group as it is now", body = ConversationDto),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 404, description = "No such group, you do not take part in it, or no such user", body = ErrorBody),
         (status = 409, description = "Already in it (`already_participant`), or the group is full (`group_full`)", body = ErrorBody),
@@ -313,6 +325,7 @@ pub async fn add_participant(
             user: person.clone(),
         });
     }
+    chat::announce_conversation(&state, channel, &[added]);
     let mut response = HttpResponse::Ok();
     Allowance::apply(allowance, &mut response);
     Ok(response.json(conversation))
@@ -480,7 +493,7 @@ pub async fn list_blocks(
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 204, description = "Blocked"),
-        (status = 400, description = "Yourself", body = ErrorBody),
+        (status = 409, description = "Yourself (`invalid_user`)", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         RateLimitedErrors,
@@ -496,7 +509,7 @@ pub async fn block_user(
     let allowance = state.limits.blocks.check(&user.id)?;
     let blocked = UserId(blocked.into_inner());
     if blocked == user.id {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::conflict(
             "invalid_user",
             "You cannot block yourself",
         ));
@@ -517,6 +530,7 @@ pub async fn block_user(
     responses(
         (status = 204, description = "Not blocked (any more)"),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "Not a user id", body = ErrorBody),
         RateLimitedErrors,
     )
 )]

@@ -43,6 +43,7 @@ impl From<Message> for CompatMessageDto {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CompatHistoryQuery {
     /// The channel's id.
+    #[serde(deserialize_with = "crate::routes::text::ids::query")]
     pub channel_id: i64,
 }
 
@@ -201,9 +202,11 @@ pub async fn create_message(
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// The newest messages older than this message id (scrolling back).
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub before: Option<i64>,
     /// The oldest messages newer than this message id (catching up). With `before` as well: the
     /// oldest messages strictly between the two.
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub after: Option<i64>,
     /// How many messages, 1–100.
     #[validate(range(
@@ -212,6 +215,7 @@ pub struct HistoryQuery {
         message = "Ensure this value is between 1 and 100."
     ))]
     #[param(minimum = 1, maximum = 100, default = 50)]
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub limit: Option<i64>,
 }
 

@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(conversations::block_user)
         .service(conversations::unblock_user)
         .service(crate::gateway::connect_conversation)
+        .service(crate::gateway::connect_personal)
         .service(images::set_server_icon)
         .service(images::set_server_banner)
         .service(images::set_category_icon)

@@ -236,9 +236,11 @@ pub async fn delete_server(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct MembersQuery {
     /// Only members with a user id above this one (the last `user_id` of the previous page).
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub after: Option<i64>,
     /// At most this many (1–100, default 50).
     #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub limit: Option<i64>,
 }
 

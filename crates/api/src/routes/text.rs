@@ -124,3 +124,132 @@ text_schema!(
     Topic => string("At most 1024 characters; no NUL.", STORABLE, "Anything goes")
         .max_length(Some(hearth_domain::rules::TOPIC_MAX_CHARS))
 );
+
+/// Ids in JSON bodies: an integer, written as JSON integers are (`7`) or as a number with no
+/// fraction (`7.0`, which JSON Schema counts as an integer too). Anything else, or a number
+/// outside 64 bits, is a field error.
+pub mod ids {
+    use serde::de::{Deserializer, Error};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Integer(i64),
+        Float(f64),
+    }
+
+    fn integral<E: Error>(number: Number) -> Result<i64, E> {
+        // 2^53: past it a float no longer tells neighbouring integers apart, so it cannot say
+        // exactly which id it means.
+        const LIMIT: f64 = 9_007_199_254_740_992.0;
+        match number {
+            Number::Integer(id) => Ok(id),
+            Number::Float(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) =>
+            {
+                #[expect(clippy::cast_possible_truncation, reason = "integral and in range")]
+                Ok(f as i64)
+            }
+            Number::Float(f) => Err(E::custom(format!("expected a 64-bit integer, not {f}"))),
+        }
+    }
+
+    /// One id.
+    pub fn one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        integral(Number::deserialize(deserializer)?)
+    }
+
+    /// An integer query parameter (`?user_id=7`, or `7.0`): query values arrive as text.
+    pub fn query<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64>,
+    {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        from_text(&text)
+    }
+
+    /// An optional integer query parameter.
+    pub fn query_opt<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64>,
+    {
+        Option::<std::borrow::Cow<str>>::deserialize(deserializer)?
+            .map(|text| from_text(&text))
+            .transpose()
+    }
+
+    fn from_text<E: Error, T: TryFrom<i64>>(text: &str) -> Result<T, E> {
+        let text = text.trim();
+        let integer_literal = !text.is_empty()
+            && text
+                .strip_prefix(['-', '+'])
+                .unwrap_or(text)
+                .bytes()
+                .all(|b| b.is_ascii_digit());
+        let number = match text.parse::<i64>() {
+            Ok(id) => Number::Integer(id),
+            Err(_) if integer_literal => {
+                return Err(E::custom(format!("`{text}` is out of range")));
+            }
+            Err(_) => Number::Float(
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| E::custom(format!("`{text}` is not an integer")))?,
+            ),
+        };
+        T::try_from(integral(number)?).map_err(|_| E::custom(format!("`{text}` is out of range")))
+    }
+
+    /// A list of ids.
+    pub fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<i64>, D::Error> {
+        Vec::<Number>::deserialize(deserializer)?
+            .into_iter()
+            .map(integral)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::ids;
+    use serde::de::value::{Error, StrDeserializer};
+    use serde::de::IntoDeserializer;
+
+    fn query(text: &str) -> Result<i64, Error> {
+        let deserializer: StrDeserializer<'_, Error> = text.into_deserializer();
+        ids::query(deserializer)
+    }
+
+    fn body(json: &str) -> Result<i64, serde_json::Error> {
+        ids::one(&mut serde_json::Deserializer::from_str(json))
+    }
+
+    #[test]
+    fn ids_are_integers_written_either_way_and_nothing_else() {
+        assert_eq!(query("7").ok(), Some(7));
+        assert_eq!(query(" 7.0 ").ok(), Some(7));
+        assert_eq!(query("1e3").ok(), Some(1000));
+        assert_eq!(query("9223372036854775807").ok(), Some(i64::MAX));
+        assert_eq!(query("-9223372036854775808").ok(), Some(i64::MIN));
+        for bad in [
+            "7.5",
+            "-9223372036854775809",
+            "9223372036854775808",
+            "1e300",
+            "nan",
+            "inf",
+            "abc",
+            "",
+        ] {
+            assert!(query(bad).is_err(), "{bad}");
+        }
+        assert_eq!(body("7").ok(), Some(7));
+        assert_eq!(body("7.0").ok(), Some(7));
+        for bad in ["7.5", "9223372036854775808", "\"7\"", "null", "1e300"] {
+            assert!(body(bad).is_err(), "{bad}");
+        }
+    }
+}

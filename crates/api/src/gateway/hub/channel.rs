@@ -3,7 +3,7 @@
 use super::sequence::{AfterRead, Read, Sequencer};
 use crate::gateway::protocol::close;
 use bytestring::ByteString;
-use hearth_domain::{Event, ServerId, UserId, UserRef};
+use hearth_domain::{Audience, ChannelId, Event, ServerId, UserId, UserRef};
 use metrics::Counter;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,16 +15,28 @@ pub struct Frame {
     pub text: ByteString,
     /// The channel sequence number, for new messages.
     pub seq: Option<i64>,
+    /// The channel the event happened in, for events of one channel (a socket that follows
+    /// several tells their sequences apart by it).
+    pub channel: Option<ChannelId>,
 }
 
 impl Frame {
+    /// The frame of `event`, whose JSON is `text`.
+    pub fn with_text(event: &Event, text: ByteString) -> Frame {
+        Frame {
+            text,
+            seq: event.seq(),
+            channel: match event.audience() {
+                Audience::Channel(channel) => Some(channel),
+                _ => None,
+            },
+        }
+    }
+
     /// Serializes `event` once.
     pub fn of(event: &Event) -> Option<Frame> {
         match serde_json::to_string(event) {
-            Ok(json) => Some(Frame {
-                text: json.into(),
-                seq: event.seq(),
-            }),
+            Ok(json) => Some(Frame::with_text(event, json.into())),
             Err(e) => {
                 tracing::error!(error = %e, "cannot serialize an event");
                 None
@@ -41,6 +53,8 @@ pub(super) struct Subscriber {
     pub(super) tx: mpsc::Sender<Arc<Frame>>,
     /// Taken when the subscriber is closed by the hub.
     pub(super) kick: Option<oneshot::Sender<u16>>,
+    /// A subscription of a personal socket (its queue is shared with its other ones).
+    pub(super) personal: bool,
 }
 
 impl Subscriber {
@@ -87,9 +101,14 @@ impl ChannelState {
         }
     }
 
-    /// Queues `frame` for the sockets of one user only.
+    /// Queues `frame` for the channel sockets of one user only (their personal sockets hear
+    /// it through the user's registration).
     pub(super) fn send_to(&mut self, user: UserId, frame: &Arc<Frame>) {
-        for subscriber in self.subscribers.iter_mut().filter(|s| s.user == user) {
+        let theirs = self
+            .subscribers
+            .iter_mut()
+            .filter(|s| s.user == user && !s.personal);
+        for subscriber in theirs {
             subscriber.send(frame, &self.too_slow);
         }
     }
@@ -167,6 +186,7 @@ mod tests {
         Frame {
             text: ByteString::from_static("{}"),
             seq,
+            channel: None,
         }
     }
 
@@ -187,6 +207,7 @@ mod tests {
                 user: UserId(1),
                 tx,
                 kick: Some(kick),
+                personal: false,
             }],
             online: HashMap::new(),
             too_slow: Counter::noop(),

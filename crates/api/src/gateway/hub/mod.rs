@@ -37,13 +37,13 @@ use presence::RemoteInstance;
 pub use presence::RemotePresence;
 use sequence::{AfterRead, Sequencer};
 
-/// A socket's registration with a channel; unregisters when dropped.
+/// A socket's registration with a channel; unregisters when dropped. Its frames go to the
+/// queue it was registered with.
 pub struct Subscription {
     pub id: u64,
     pub channel: ChannelId,
-    /// Frames for this socket, in order.
-    pub frames: mpsc::Receiver<Arc<Frame>>,
-    /// Fires when the hub closes this socket, with the close code.
+    /// Fires when the hub closes this socket (or, on a personal socket, this subscription),
+    /// with the close code.
     pub kicked: oneshot::Receiver<u16>,
     /// The channel's last delivered sequence number when this socket joined: a replay covers
     /// everything up to it, live frames everything after.
@@ -60,6 +60,28 @@ impl Drop for Subscription {
     }
 }
 
+/// A personal socket's registration for what is addressed to its user; unregisters when
+/// dropped.
+pub struct UserRegistration {
+    id: u64,
+    user: UserId,
+    /// Fires when the hub closes the socket (too slow, shutting down), with the close code.
+    pub kicked: oneshot::Receiver<u16>,
+    hub: Hub,
+}
+
+impl Drop for UserRegistration {
+    fn drop(&mut self) {
+        let mut users = self.hub.users();
+        if let Some(endpoints) = users.get_mut(&self.user) {
+            endpoints.retain(|e| e.id != self.id);
+            if endpoints.is_empty() {
+                users.remove(&self.user);
+            }
+        }
+    }
+}
+
 /// Routes events to local sockets and, through the Redis bridge, to other instances.
 #[derive(Clone)]
 pub struct Hub {
@@ -68,6 +90,8 @@ pub struct Hub {
 
 struct Inner {
     channels: Mutex<HashMap<ChannelId, ChannelState>>,
+    /// The personal sockets of each user, for what is addressed to them.
+    users: Mutex<HashMap<UserId, Vec<Subscriber>>>,
     db: Db,
     metrics: Metrics,
     next_id: AtomicU64,
@@ -81,6 +105,7 @@ impl Hub {
         Self {
             inner: Arc::new(Inner {
                 channels: Mutex::new(HashMap::new()),
+                users: Mutex::new(HashMap::new()),
                 db,
                 metrics,
                 next_id: AtomicU64::new(1),
@@ -96,14 +121,50 @@ impl Hub {
 
     /// Open sockets, the frames queued for them in all, and the longest queue.
     pub fn queue_stats(&self) -> (usize, usize, usize) {
-        let channels = self.channels();
-        let queues = channels
+        let queued = |s: &Subscriber| QUEUE.saturating_sub(s.tx.capacity());
+        // A personal socket's subscriptions share its queue: it is counted once, as its user
+        // registration.
+        let channels: Vec<usize> = self
+            .channels()
             .values()
             .flat_map(|state| &state.subscribers)
-            .map(|s| QUEUE.saturating_sub(s.tx.capacity()));
-        queues.fold((0, 0, 0), |(sockets, total, longest), queued| {
-            (sockets + 1, total + queued, longest.max(queued))
-        })
+            .filter(|s| !s.personal)
+            .map(queued)
+            .collect();
+        let personal: Vec<usize> = self.users().values().flatten().map(queued).collect();
+        channels
+            .into_iter()
+            .chain(personal)
+            .fold((0, 0, 0), |(sockets, total, longest), queued| {
+                (sockets + 1, total + queued, longest.max(queued))
+            })
+    }
+
+    fn users(&self) -> MutexGuard<'_, HashMap<UserId, Vec<Subscriber>>> {
+        self.inner
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a personal socket of `user`, whose queue is `tx`, for events addressed to
+    /// that user.
+    pub fn register_user(&self, user: UserId, tx: mpsc::Sender<Arc<Frame>>) -> UserRegistration {
+        let (kick, kicked) = oneshot::channel();
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.users().entry(user).or_default().push(Subscriber {
+            id,
+            user,
+            tx,
+            kick: Some(kick),
+            personal: true,
+        });
+        UserRegistration {
+            id,
+            user,
+            kicked,
+            hub: self.clone(),
+        }
     }
 
     /// Connects the hub to other instances. Only the first bridge set is used.
@@ -160,11 +221,16 @@ impl Hub {
                     }
                 }
                 Audience::User(user) => {
-                    // Rare (a private message): a walk over the sockets beats an index that
-                    // every connect and disconnect would have to keep.
+                    // Rare (a private message): a walk over the channel sockets beats an index
+                    // that every connect and disconnect would have to keep. Personal sockets
+                    // hear it once, through their user registration.
                     let frame = Arc::new(frame);
                     for state in channels.values_mut() {
                         state.send_to(user, &frame);
+                    }
+                    let too_slow = &self.inner.metrics.too_slow;
+                    for endpoint in self.users().get_mut(&user).into_iter().flatten() {
+                        endpoint.send(&frame, too_slow);
                     }
                 }
             }
@@ -200,14 +266,29 @@ impl Hub {
         }
     }
 
-    /// Registers a socket of `user` on `channel` (of `server`; `None` for a conversation).
+    /// Registers a socket of `user` on `channel` (of `server`; `None` for a conversation),
+    /// with a queue of its own.
     pub async fn subscribe(
         &self,
         server: Option<ServerId>,
         channel: ChannelId,
         user: UserRef,
-    ) -> Result<Subscription, hearth_db::DomainError> {
+    ) -> Result<(Subscription, mpsc::Receiver<Arc<Frame>>), hearth_db::DomainError> {
         let (tx, frames) = mpsc::channel(QUEUE);
+        let subscription = self.subscribe_to(server, channel, user, tx, false).await?;
+        Ok((subscription, frames))
+    }
+
+    /// Registers a socket of `user` on `channel` whose frames go to `tx`: a personal socket's
+    /// queue (`personal`), shared by all its subscriptions, or a channel socket's own.
+    pub async fn subscribe_to(
+        &self,
+        server: Option<ServerId>,
+        channel: ChannelId,
+        user: UserRef,
+        tx: mpsc::Sender<Arc<Frame>>,
+        personal: bool,
+    ) -> Result<Subscription, hearth_db::DomainError> {
         let (kick, kicked) = oneshot::channel();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let mut subscriber = Some(Subscriber {
@@ -215,6 +296,7 @@ impl Hub {
             user: user.id,
             tx,
             kick: Some(kick),
+            personal,
         });
         // A channel nobody here listens to starts from the database's last sequence number. It is
         // read without holding the lock, so check again afterwards: the channel may have gained
@@ -271,7 +353,6 @@ impl Hub {
         Ok(Subscription {
             id,
             channel,
-            frames,
             kicked,
             joined_at_seq,
             online,
@@ -312,6 +393,9 @@ impl Hub {
     pub fn close_all(&self, code: u16) {
         for state in self.channels().values_mut() {
             state.close_all(code);
+        }
+        for endpoint in self.users().values_mut().flatten() {
+            endpoint.close(code);
         }
     }
 

@@ -115,6 +115,7 @@ pub async fn register_user(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AccountQuery {
     /// The account's id.
+    #[serde(deserialize_with = "crate::routes::text::ids::query")]
     pub user_id: i64,
 }
 

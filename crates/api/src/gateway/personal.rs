@@ -1,0 +1,396 @@
+//! The personal socket (`/ws/me`): one per client session, for what is addressed to its user
+//! (private messages, conversations they were added to), and for every channel and
+//! conversation it subscribes to, each with a channel socket's guarantees (`seq` order, no gap,
+//! no duplicate, `after` replay). A client follows all its servers and conversations with one
+//! socket.
+//!
+//! All its subscriptions share one queue, so frames of different channels interleave as they
+//! happen while each channel's stay in order; the socket tells their sequences apart by the
+//! frame's channel.
+
+use super::hub::{Frame, Subscription, QUEUE};
+use super::protocol::{close, PersonalClientFrame, ServerFrame, SubscribeTo};
+use super::session::{
+    self, close_with, protocol_failure, rate_limited, replay, send_frame, wait_from, Abuse,
+    FORWARD_BATCH, FRAME_FACTOR, TYPING_THROTTLE,
+};
+use crate::startup::AppState;
+use actix_web::web;
+use actix_ws::{AggregatedMessage, Session};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hearth_domain::{ChannelId, Event, ServerId, UserRef};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// How many channels and conversations one personal socket may follow at once.
+pub const MAX_SUBSCRIPTIONS: usize = 200;
+
+/// One followed channel.
+struct Followed {
+    subscription: Subscription,
+    /// The last sequence number sent to the client.
+    last_seq: i64,
+    last_typing: Option<Instant>,
+}
+
+/// A subscription's close, with which subscription it was (a channel may be followed again
+/// after an unsubscribe, under a new id).
+type Kick = BoxFuture<'static, (ChannelId, u64, Result<u16, oneshot::error::RecvError>)>;
+
+/// What the socket's loop does next.
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+    Gone,
+}
+
+struct Personal {
+    state: web::Data<AppState>,
+    user: UserRef,
+    /// The queue every subscription of this socket delivers to.
+    tx: mpsc::Sender<Arc<Frame>>,
+    followed: HashMap<ChannelId, Followed>,
+    kicks: FuturesUnordered<Kick>,
+    frames: DefaultDirectRateLimiter,
+    abuse: Abuse,
+}
+
+/// Runs a personal socket until either side closes it.
+pub async fn run(
+    state: web::Data<AppState>,
+    mut session: Session,
+    stream: actix_ws::MessageStream,
+    user: UserRef,
+) {
+    let mut stream = stream
+        .max_frame_size(session::MAX_FRAME)
+        .aggregate_continuations()
+        .max_continuation_size(session::MAX_FRAME);
+    let (tx, mut queue) = mpsc::channel(QUEUE);
+    let mut registration = state.hub.register_user(user.id, tx.clone());
+    tracing::info!(user_id = %user.id, "personal socket open");
+    let ready = ServerFrame::Ready {
+        user: user.clone(),
+        max_subscriptions: MAX_SUBSCRIPTIONS,
+    };
+    if !send_frame(&mut session, &ready).await {
+        return;
+    }
+    let settings = &state.settings;
+    let frame_quota = Quota::per_second(settings.ws_rate_per_sec.saturating_mul(FRAME_FACTOR))
+        .allow_burst(settings.ws_rate_burst.saturating_mul(FRAME_FACTOR));
+    let mut heartbeat = tokio::time::interval(state.settings.ws_ping_interval);
+    heartbeat.tick().await;
+    let mut unanswered_pings = 0_u8;
+    let mut me = Personal {
+        state,
+        user,
+        tx,
+        followed: HashMap::new(),
+        kicks: FuturesUnordered::new(),
+        frames: RateLimiter::direct(frame_quota),
+        abuse: Abuse::new(),
+    };
+
+    let reason = loop {
+        tokio::select! {
+            biased;
+            code = &mut registration.kicked => {
+                break code.map_or((close::GOING_AWAY, "closing"), |code| (code, match code {
+                    close::TOO_SLOW => "too slow: reconnect and subscribe with after=<last seq>",
+                    _ => "closed by the server",
+                }));
+            }
+            Some((channel, id, code)) = me.kicks.next(), if !me.kicks.is_empty() => {
+                match me.kicked(&mut session, channel, id, code).await {
+                    Flow::Continue => {}
+                    Flow::Gone => return,
+                    Flow::Close(code, reason) => break (code, reason),
+                }
+            }
+            frame = queue.recv() => {
+                let Some(frame) = frame else { break (close::GOING_AWAY, "closing") };
+                let mut written = 0;
+                let mut next = Some(frame);
+                for _ in 0..FORWARD_BATCH {
+                    let Some(frame) = next.take().or_else(|| queue.try_recv().ok()) else { break };
+                    match me.forward(&mut session, &frame).await {
+                        Some(true) => written += 1,
+                        Some(false) => {}
+                        None => return,
+                    }
+                }
+                me.state.metrics.frames_delivered.increment(written);
+            }
+            message = stream.recv() => {
+                let flow = match message {
+                    None => return,
+                    Some(Err(e)) => break protocol_failure(&e),
+                    Some(Ok(AggregatedMessage::Text(text))) => me.text(&mut session, &text).await,
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        let refusal = ServerFrame::error(
+                            "unsupported_frame",
+                            "Binary frames are not supported; send JSON text frames",
+                        );
+                        me.limited(&mut session, refusal).await
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        if session.pong(&bytes).await.is_err() { return; }
+                        Flow::Continue
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {
+                        unanswered_pings = 0;
+                        Flow::Continue
+                    }
+                    Some(Ok(AggregatedMessage::Close(_))) => break (1000, "bye"),
+                };
+                match flow {
+                    Flow::Continue => {}
+                    Flow::Gone => return,
+                    Flow::Close(code, reason) => break (code, reason),
+                }
+            }
+            _ = heartbeat.tick() => {
+                if unanswered_pings >= 2 {
+                    break (close::TIMEOUT, "no pong: connection timed out");
+                }
+                unanswered_pings += 1;
+                if session.ping(b"hearth").await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    tracing::info!(user_id = %me.user.id, code = reason.0, "personal socket closed");
+    close_with(session, reason.0, reason.1).await;
+}
+
+impl Personal {
+    /// Sends a frame from the queue unless it is of a channel no longer followed, or a message
+    /// already sent; `None` when the connection is gone, else whether it was written.
+    async fn forward(&mut self, session: &mut Session, frame: &Frame) -> Option<bool> {
+        if let Some(channel) = frame.channel {
+            let Some(followed) = self.followed.get_mut(&channel) else {
+                return Some(false);
+            };
+            if let Some(seq) = frame.seq {
+                if seq <= followed.last_seq {
+                    return Some(false);
+                }
+                followed.last_seq = seq;
+            }
+        }
+        session.text(frame.text.clone()).await.ok().map(|()| true)
+    }
+
+    /// One subscription was closed by the hub.
+    async fn kicked(
+        &mut self,
+        session: &mut Session,
+        channel: ChannelId,
+        id: u64,
+        code: Result<u16, oneshot::error::RecvError>,
+    ) -> Flow {
+        // A subscription dropped here (unsubscribed) resolves too: only the current one counts.
+        if self
+            .followed
+            .get(&channel)
+            .is_none_or(|f| f.subscription.id != id)
+        {
+            return Flow::Continue;
+        }
+        match code {
+            // The queue is shared: if it is full, the whole socket is too slow.
+            Ok(close::TOO_SLOW) => Flow::Close(
+                close::TOO_SLOW,
+                "too slow: reconnect and subscribe with after=<last seq>",
+            ),
+            Ok(close::GOING_AWAY) | Err(_) => Flow::Close(close::GOING_AWAY, "closing"),
+            Ok(_) => {
+                self.followed.remove(&channel);
+                self.reply(
+                    session,
+                    &ServerFrame::Unsubscribed {
+                        channel_id: channel,
+                        reason: "not_found",
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    /// A text frame from the client.
+    async fn text(&mut self, session: &mut Session, text: &str) -> Flow {
+        if let Err(not_until) = self.frames.check() {
+            self.state.messages.frames_refused.increment(1);
+            let retry_after = wait_from(&not_until);
+            if self.abuse.refused(retry_after) {
+                return Flow::Close(close::RATE_LIMITED, "rate limit exceeded repeatedly");
+            }
+            return self.reply(session, &rate_limited(retry_after)).await;
+        }
+        match serde_json::from_str::<PersonalClientFrame>(text) {
+            Ok(PersonalClientFrame::Ping) => self.reply(session, &ServerFrame::Pong).await,
+            Ok(PersonalClientFrame::Subscribe { channels }) => {
+                for target in channels {
+                    match self.subscribe(session, target).await {
+                        Flow::Continue => {}
+                        other => return other,
+                    }
+                }
+                Flow::Continue
+            }
+            Ok(PersonalClientFrame::Unsubscribe { channels }) => {
+                for channel in channels {
+                    if self.followed.remove(&channel).is_some() {
+                        let done = ServerFrame::Unsubscribed {
+                            channel_id: channel,
+                            reason: "requested",
+                        };
+                        match self.reply(session, &done).await {
+                            Flow::Continue => {}
+                            other => return other,
+                        }
+                    }
+                }
+                Flow::Continue
+            }
+            Ok(PersonalClientFrame::Typing { channel_id }) => {
+                if let Some(followed) = self.followed.get_mut(&channel_id) {
+                    if followed
+                        .last_typing
+                        .is_none_or(|at| at.elapsed() >= TYPING_THROTTLE)
+                    {
+                        followed.last_typing = Some(Instant::now());
+                        self.state.hub.publish(Event::Typing {
+                            channel_id,
+                            user: self.user.clone(),
+                        });
+                    }
+                }
+                Flow::Continue
+            }
+            Err(e) => {
+                let error = if e.is_data() {
+                    format!("Unknown or malformed frame: {e}")
+                } else {
+                    format!("Malformed JSON: {e}")
+                };
+                self.reply(session, &ServerFrame::error("invalid_frame", error))
+                    .await
+            }
+        }
+    }
+
+    /// A frame that is refused whatever it says, within the frame limit.
+    async fn limited(&mut self, session: &mut Session, refusal: ServerFrame) -> Flow {
+        if let Err(not_until) = self.frames.check() {
+            self.state.messages.frames_refused.increment(1);
+            let retry_after = wait_from(&not_until);
+            if self.abuse.refused(retry_after) {
+                return Flow::Close(close::RATE_LIMITED, "rate limit exceeded repeatedly");
+            }
+            return self.reply(session, &rate_limited(retry_after)).await;
+        }
+        self.reply(session, &refusal).await
+    }
+
+    /// Follows one channel or conversation the user may read: replays after `after`, then
+    /// says `subscribed`; anything else is `unsubscribed` with the reason.
+    async fn subscribe(&mut self, session: &mut Session, target: SubscribeTo) -> Flow {
+        let channel = target.id;
+        if let Some(followed) = self.followed.get(&channel) {
+            // Already followed: nothing to replay, the client has it all.
+            let again = ServerFrame::Subscribed {
+                channel_id: channel,
+                last_seq: followed.last_seq,
+                online: Vec::new(),
+            };
+            return self.reply(session, &again).await;
+        }
+        let refused = |reason| ServerFrame::Unsubscribed {
+            channel_id: channel,
+            reason,
+        };
+        if self.followed.len() >= MAX_SUBSCRIPTIONS {
+            return self
+                .reply(session, &refused("too_many_subscriptions"))
+                .await;
+        }
+        let server = match readable(&self.state, channel, &self.user).await {
+            Ok(Some(server)) => server,
+            Ok(None) => return self.reply(session, &refused("not_found")).await,
+            Err(()) => return self.reply(session, &refused("unavailable")).await,
+        };
+        let subscribed = self
+            .state
+            .hub
+            .subscribe_to(server, channel, self.user.clone(), self.tx.clone(), true)
+            .await;
+        let Ok(mut subscription) = subscribed else {
+            return self.reply(session, &refused("unavailable")).await;
+        };
+        let online = std::mem::take(&mut subscription.online);
+        let (_, placeholder) = oneshot::channel();
+        let kicked = std::mem::replace(&mut subscription.kicked, placeholder);
+        let id = subscription.id;
+        self.kicks
+            .push(Box::pin(async move { (channel, id, kicked.await) }));
+        let mut last_seq = subscription.joined_at_seq;
+        if let Some(after) = target.after.filter(|after| *after >= 0) {
+            match Box::pin(replay(&self.state, session, channel, after, last_seq)).await {
+                Ok(sent) => last_seq = sent.max(after),
+                Err(()) => return Flow::Close(1011, "replay failed; reconnect"),
+            }
+        }
+        self.followed.insert(
+            channel,
+            Followed {
+                subscription,
+                last_seq,
+                last_typing: None,
+            },
+        );
+        let done = ServerFrame::Subscribed {
+            channel_id: channel,
+            last_seq,
+            online,
+        };
+        self.reply(session, &done).await
+    }
+
+    async fn reply(&self, session: &mut Session, frame: &ServerFrame) -> Flow {
+        if send_frame(session, frame).await {
+            Flow::Continue
+        } else {
+            Flow::Gone
+        }
+    }
+}
+
+/// Whether `user` may read `channel`: `Ok(Some(server))` for a server's channel (anyone
+/// may), `Ok(Some(None))` for a conversation they take part in, `Ok(None)` otherwise.
+async fn readable(
+    state: &AppState,
+    channel: ChannelId,
+    user: &UserRef,
+) -> Result<Option<Option<ServerId>>, ()> {
+    let unavailable = |e: hearth_domain::DomainError| {
+        tracing::warn!(error = %e, "cannot check a subscription");
+    };
+    if let Some(found) = hearth_db::channels::find(&state.db, channel)
+        .await
+        .map_err(unavailable)?
+    {
+        return Ok(Some(Some(found.server_id)));
+    }
+    let participant = hearth_db::conversations::is_participant(&state.db, channel, user.id)
+        .await
+        .map_err(unavailable)?;
+    Ok(participant.then_some(None))
+}
