@@ -682,7 +682,10 @@ async fn two_instances_share_a_conversation_in_order_once_even_when_redis_restar
     drop(second);
 }
 
-fn redis_settings(url: String, prefix: String) -> impl FnOnce(&mut hearth_api::config::Settings) {
+pub(crate) fn redis_settings(
+    url: String,
+    prefix: String,
+) -> impl FnOnce(&mut hearth_api::config::Settings) {
     move |s| {
         s.redis_url = Some(url);
         s.redis_prefix = prefix;

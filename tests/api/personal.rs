@@ -305,3 +305,82 @@ async fn hostile_frames_on_the_personal_socket_get_error_frames() {
     socket.send(Message::Text("x".repeat(70 * 1024))).await;
     assert_eq!(socket.recv_close(WAIT).await, Some(1009));
 }
+
+/// Conversations and what is addressed to a user cross instances through Redis, and a Redis
+/// restart loses none of a conversation's messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_conversations_and_private_messages_through_redis() {
+    let mut redis = hearth_tests::redis_server::PrivateRedis::start().await;
+    let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
+    let settings = |prefix: String| {
+        let redis = crate::gateway::redis_settings(redis.url(), prefix);
+        move |s: &mut hearth_api::config::Settings| {
+            redis(s);
+            generous_ws_rates(s);
+        }
+    };
+    let first = TestApp::spawn_with(settings(prefix.clone())).await;
+    let second = first.spawn_sibling(settings(prefix)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (alice_id, alice) = first.user_with_token("alice").await;
+    let (_, bob) = first.user_with_token("bob").await;
+
+    // Alice's personal socket is on the first instance; Bob works on the second.
+    let (mut socket, _) = personal(&first, &alice).await;
+    let (status, dm) = send(
+        second
+            .http
+            .post(second.url("/api/dms/"))
+            .bearer_auth(&bob)
+            .json(&json!({"user_id": alice_id.0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let dm = dm["id"].as_i64().unwrap_or_default();
+    let added = socket.recv_type("conversation.added", WAIT).await;
+    assert_eq!(added["conversation_id"], dm);
+    subscribe(&mut socket, json!([{"id": dm}])).await;
+    socket.recv_type("subscribed", WAIT).await;
+
+    let dm_path = format!("/api/dms/{dm}/messages/");
+    let mut sent = 0;
+    for round in 0..2 {
+        for _ in 0..5 {
+            sent += 1;
+            post(&second, &bob, &dm_path, &format!("m{sent}")).await;
+        }
+        if round == 0 {
+            // Redis dies and comes back between the two halves.
+            redis.stop();
+            for _ in 0..5 {
+                sent += 1;
+                post(&second, &bob, &dm_path, &format!("m{sent}")).await;
+            }
+            redis.restart().await;
+        }
+    }
+    let got = messages(&mut socket, sent).await;
+    let seqs: Vec<i64> = got.iter().map(|m| m.1).collect();
+    assert_eq!(
+        seqs,
+        (1..=15).collect::<Vec<_>>(),
+        "all of them, in order, once"
+    );
+
+    // A /pm typed on the second instance reaches the personal socket on the first.
+    let mut bobs = connect(
+        second.port,
+        &format!("/ws/dms/{dm}"),
+        Auth::Bearer(bob.clone()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    bobs.recv_type("presence.list", WAIT).await;
+    bobs.send_json(&json!({"type": "message", "message": "/pm alice across"}))
+        .await;
+    let private = socket
+        .recv_type("private_message", Duration::from_secs(20))
+        .await;
+    assert_eq!(private["message"], "across");
+    drop(second);
+}
