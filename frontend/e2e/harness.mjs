@@ -252,6 +252,14 @@ export async function api(baseUrl, token, method, pathname, body) {
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+/** A user's id and token, for REST calls made outside the browser (the DM API takes ids). */
+export async function account(baseUrl, username, password = PASSWORD) {
+  const token = await bearerToken(baseUrl, username, password);
+  const me = await api(baseUrl, token, 'GET', '/api/me/');
+  if (me.status !== 200) throw new Error(`me for ${username}: ${me.status}`);
+  return { username, token, id: me.body.user_id };
+}
+
 /** Logs in through the login screen and waits for the explore page. */
 export async function logInViaUi(page, baseUrl, username, password = PASSWORD) {
   await page.goto(`${baseUrl}/login`);

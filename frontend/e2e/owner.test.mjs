@@ -106,9 +106,9 @@ describe('owning a server', { timeout: 180_000 }, () => {
     await owner.locator('img.server-banner').waitFor();
     await screenshot(owner, 'server-owner');
 
-    // The explore page shows them, loaded from /media/.
+    // The explore page shows them, loaded from /media/ (the card, not the rail's link to the server).
     await owner.goto(`${base}/explore/art`);
-    const card = owner.getByRole('link', { name: new RegExp(`^${serverName}`) });
+    const card = owner.getByRole('main').getByRole('link', { name: new RegExp(`^${serverName}`) });
     await card.getByText('2 members').waitFor();
     const sources = await card.locator('img').evaluateAll((imgs) =>
       imgs.map((img) => ({ src: img.getAttribute('src'), loaded: img.complete && img.naturalWidth > 0 })),

@@ -41,6 +41,13 @@ function backend(overrides: Record<string, Route> = {}) {
     'GET /api/membership/5/membership/is_member/': () => json(200, { is_member: true }),
     'GET /api/channels/9/messages/': () =>
       json(200, [message(1, [2, 'bob'], 'Hi from Bob'), message(2, [1, 'alice'], 'Hi from Alice')]),
+    // The rail and the member list.
+    'GET /api/server/select/': () => json(200, [server]),
+    'GET /api/servers/5/members/': () =>
+      json(200, [
+        { user_id: 1, username: 'alice', joined_at: '2025-01-01T00:00:00Z' },
+        { user_id: 2, username: 'bob', joined_at: '2025-01-01T00:00:00Z' },
+      ]),
     ...overrides,
   });
 }
@@ -157,6 +164,35 @@ describe('the channel screen', () => {
     await waitFor(() => expect(within(log).queryByText(/Hi from Alice/)).not.toBeInTheDocument());
   });
 
+  it('groups messages by author within minutes, with a separator per day', async () => {
+    const local = (day: number, hour: number, minute: number) => new Date(2025, 0, day, hour, minute).toISOString();
+    const at = (seq: number, sender: [number, string], content: string, timestamp: string) => ({
+      ...message(seq, sender, content),
+      timestamp,
+    });
+    const { fetch } = backend({
+      'GET /api/channels/9/messages/': () =>
+        json(200, [
+          at(1, [2, 'bob'], 'one', local(1, 12, 0)),
+          at(2, [2, 'bob'], 'two', local(1, 12, 3)),
+          at(3, [1, 'alice'], 'three', local(1, 12, 4)),
+          at(4, [1, 'alice'], 'four', local(1, 12, 30)),
+          at(5, [2, 'bob'], 'five', local(2, 9, 0)),
+        ]),
+    });
+    renderWithProviders(<App />, { fetch, path: '/servers/5/channels/9' });
+    const log = await screen.findByRole('log', { name: 'Messages' });
+    await within(log).findByText('five');
+    expect(within(log).getAllByRole('article')).toHaveLength(5);
+    // Names shown at the head of each group only (the rest name them for screen readers).
+    const shown = [...log.querySelectorAll('.message-sender')].map((el) => el.textContent);
+    expect(shown).toEqual(['bob', 'alice', 'alice', 'bob']);
+    const days = within(log).getAllByRole('heading', { level: 3 });
+    expect(days).toHaveLength(2);
+    expect(days[0]?.querySelector('time')).toHaveAttribute('dateTime', '2025-01-01');
+    expect(days[1]?.querySelector('time')).toHaveAttribute('dateTime', '2025-01-02');
+  });
+
   it('tells non-members to join instead of showing the composer', async () => {
     const { fetch } = backend({
       'GET /api/membership/5/membership/is_member/': () => json(200, { is_member: false }),
@@ -212,17 +248,19 @@ describe('the session', () => {
     expect(within(banner).getByText('alice')).toBeInTheDocument();
     const categories = screen.getByRole('navigation', { name: 'Categories' });
     expect(await within(categories).findByRole('link', { name: 'programming' })).toHaveAttribute('href', '/explore/programming');
-    expect(await screen.findByRole('link', { name: /^Rustaceans/ })).toHaveTextContent('3 members');
+    const main = screen.getByRole('main');
+    expect(await within(main).findByRole('link', { name: /^Rustaceans/ })).toHaveTextContent('3 members');
 
-    // "Your servers" opens from the header; closed, it adds no second Rustaceans link.
-    await user.click(within(banner).getByRole('button', { name: 'Your servers' }));
-    const yours = screen.getByRole('navigation', { name: 'Your servers' });
-    expect(await within(yours).findByRole('link', { name: 'Rustaceans' })).toHaveAttribute('href', '/servers/5');
-    await user.keyboard('{Escape}');
-    expect(screen.queryByRole('navigation', { name: 'Your servers' })).not.toBeInTheDocument();
-    expect(within(banner).getByRole('button', { name: 'Your servers' })).toHaveFocus();
+    // The rail: Home, the servers one belongs to, creating and exploring (the current place).
+    const rail = screen.getByRole('navigation', { name: 'Servers' });
+    expect(await within(rail).findByRole('link', { name: 'Rustaceans' })).toHaveAttribute('href', '/servers/5');
+    expect(within(rail).getByRole('link', { name: 'Home' })).toHaveAttribute('href', '/dms');
+    expect(within(rail).getByRole('link', { name: 'Create server' })).toHaveAttribute('href', '/servers/new');
+    expect(within(rail).getByRole('link', { name: 'Explore servers' })).toHaveAttribute('aria-current', 'true');
+    expect(within(rail).getByRole('link', { name: 'Rustaceans' })).not.toHaveAttribute('aria-current');
 
     await user.click(within(banner).getByRole('button', { name: 'Log out' }));
     expect(await within(banner).findByRole('link', { name: 'Log in' })).toBeInTheDocument();
+    expect(screen.queryByRole('navigation', { name: 'Servers' })).not.toBeInTheDocument();
   });
 });

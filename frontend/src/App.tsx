@@ -2,8 +2,10 @@ import { Route, Routes } from 'react-router';
 import { RequireAuth, SessionWatcher } from './auth/session';
 import { Layout } from './components/Layout';
 import { ChannelView } from './pages/ChannelView';
+import { ConversationView } from './pages/ConversationView';
 import { CreateServerPage } from './pages/CreateServerPage';
 import { ExplorePage } from './pages/ExplorePage';
+import { HomeIndex, HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { RegisterPage } from './pages/RegisterPage';
@@ -21,6 +23,10 @@ export function App() {
           <Route path="login" element={<LoginPage />} />
           <Route path="register" element={<RegisterPage />} />
           <Route element={<RequireAuth />}>
+            <Route path="dms" element={<HomePage />}>
+              <Route index element={<HomeIndex />} />
+              <Route path=":conversationId" element={<ConversationView />} />
+            </Route>
             <Route path="servers/new" element={<CreateServerPage />} />
             <Route path="servers/:serverId" element={<ServerPage />}>
               <Route index element={<ServerIndex />} />

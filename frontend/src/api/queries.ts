@@ -2,6 +2,7 @@
 // mutation that invalidates (or updates) the keys it affects.
 import {
   queryOptions,
+  useInfiniteQuery,
   useMutation,
   useQuery,
   useQueryClient,
@@ -20,8 +21,17 @@ export const keys = {
   myServers: ['servers', 'mine'] as const,
   server: (id: number) => ['server', id] as const,
   membership: (serverId: number) => ['membership', serverId] as const,
+  /** A channel's or a conversation's messages (a conversation's id is its channel id). */
   messages: (channelId: number) => ['messages', channelId] as const,
+  members: (serverId: number) => ['members', serverId] as const,
+  /** The first page of a server's members only: the people the viewer knows. */
+  memberSample: (serverId: number) => ['members', serverId, 'sample'] as const,
+  conversations: ['dms', 'list'] as const,
+  conversation: (id: number) => ['dms', 'one', id] as const,
+  blocks: ['blocks'] as const,
 };
+
+export const MEMBERS_PAGE = 100;
 
 /** The signed-in user (restored from the session cookie), or null. */
 export function meQuery(client: ApiClient) {
@@ -99,12 +109,32 @@ export function useMembership(serverId: number, enabled = true) {
   });
 }
 
-/** After a membership change: the count, the button, the composer and "your servers". */
+/** A server's members, a page of 100 at a time (by user id). */
+export function useMembers(serverId: number) {
+  const { client } = useApi();
+  return useInfiniteQuery({
+    queryKey: keys.members(serverId),
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        client.GET('/api/servers/{server_id}/members/', {
+          params: {
+            path: { server_id: serverId },
+            query: { limit: MEMBERS_PAGE, ...(pageParam === null ? {} : { after: pageParam }) },
+          },
+        }),
+      ),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) => (last.length < MEMBERS_PAGE ? undefined : (last[last.length - 1]?.user_id ?? undefined)),
+  });
+}
+
+/** After a membership change: the count, the button, the composer, the rail and the member list. */
 export function invalidateMembership(queryClient: QueryClient, serverId: number) {
   return Promise.all([
     queryClient.invalidateQueries({ queryKey: keys.server(serverId) }),
     queryClient.invalidateQueries({ queryKey: keys.membership(serverId) }),
     queryClient.invalidateQueries({ queryKey: keys.allServers }),
+    queryClient.invalidateQueries({ queryKey: keys.members(serverId) }),
   ]);
 }
 

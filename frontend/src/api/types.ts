@@ -19,3 +19,6 @@ export type GatewayEvent = Schemas['Event'];
 /** Every frame the chat socket can send us. */
 export type IncomingFrame = GatewayEvent | ServerFrame;
 export type CurrentUser = Schemas['CurrentUserResponse'];
+export type Member = Schemas['MemberDto'];
+/** A direct (1:1) or group conversation. */
+export type Conversation = Schemas['ConversationDto'];

@@ -1,17 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket } from '../test/fakeWebSocket';
-import { backoffDelay, ChannelSocket, channelSocketUrl, type ChannelSocketOptions, type ConnectionState } from './socket';
+import {
+  backoffDelay,
+  channelSocketPath,
+  ChatSocket,
+  chatSocketUrl,
+  conversationSocketPath,
+  type ChatSocketOptions,
+  type ConnectionState,
+} from './socket';
 
 const HOST = { protocol: 'http:', host: 'hearth.test' };
 
-function setup(overrides: Partial<ChannelSocketOptions> = {}) {
+function setup(overrides: Partial<ChatSocketOptions> = {}) {
   const frames: unknown[] = [];
   const states: ConnectionState[] = [];
   const opens: boolean[] = [];
   const refreshSession = vi.fn(async () => true);
-  const socket = new ChannelSocket({
-    serverId: 3,
-    channelId: 9,
+  const socket = new ChatSocket({
+    path: channelSocketPath(3, 9),
     after: 12,
     location: HOST,
     createSocket: FakeWebSocket.factory,
@@ -49,12 +56,16 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('channelSocketUrl', () => {
-  it('builds the native path on the page origin, ws or wss', () => {
-    expect(channelSocketUrl(HOST, 1, 2)).toBe('ws://hearth.test/ws/servers/1/channels/2');
-    expect(channelSocketUrl({ protocol: 'https:', host: 'h.example' }, 1, 2, 0)).toBe(
+describe('chatSocketUrl', () => {
+  it('builds the native channel path on the page origin, ws or wss', () => {
+    expect(chatSocketUrl(HOST, channelSocketPath(1, 2))).toBe('ws://hearth.test/ws/servers/1/channels/2');
+    expect(chatSocketUrl({ protocol: 'https:', host: 'h.example' }, channelSocketPath(1, 2), 0)).toBe(
       'wss://h.example/ws/servers/1/channels/2?after=0',
     );
+  });
+
+  it('builds a conversation path the same way', () => {
+    expect(chatSocketUrl(HOST, conversationSocketPath(12), 7)).toBe('ws://hearth.test/ws/dms/12?after=7');
   });
 });
 
@@ -69,7 +80,7 @@ describe('backoffDelay', () => {
   });
 });
 
-describe('ChannelSocket', () => {
+describe('ChatSocket', () => {
   it('connects with ?after=<history seq> and reports frames and state', () => {
     const { socket, frames, states, opens } = setup();
     socket.start();

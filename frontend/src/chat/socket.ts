@@ -1,6 +1,7 @@
-// One channel's live socket: connects with cookie auth, resumes with `?after=<last seq>`,
-// reconnects with capped exponential backoff and jitter, renews the session once on 4001 and
-// gives up on 4004. Framework-free so it can be tested with a fake WebSocket.
+// One chat's live socket (a server channel's or a conversation's: the protocol is the same):
+// connects with cookie auth, resumes with `?after=<last seq>`, reconnects with capped
+// exponential backoff and jitter, renews the session once on 4001 and gives up on 4004.
+// Framework-free so it can be tested with a fake WebSocket.
 import type { ClientFrame, IncomingFrame } from '../api/types';
 
 export type ConnectionState =
@@ -9,7 +10,7 @@ export type ConnectionState =
   | 'reconnecting'
   /** 4001 and the session could not be renewed. */
   | 'unauthorized'
-  /** 4004: the server or channel does not exist (any more). */
+  /** 4004: the server, channel or conversation does not exist (any more), or we left it. */
   | 'gone'
   | 'closed';
 
@@ -34,9 +35,9 @@ export type SocketFactory = (url: string) => SocketLike;
 
 const OPEN = 1;
 
-export interface ChannelSocketOptions {
-  serverId: number;
-  channelId: number;
+export interface ChatSocketOptions {
+  /** The socket's path on the page's origin: see `channelSocketPath`, `conversationSocketPath`. */
+  path: string;
   /** The highest seq already held (history): the server replays everything after it. */
   after?: number;
   onFrame: (frame: IncomingFrame) => void;
@@ -63,23 +64,28 @@ export function backoffDelay(attempt: number, random: () => number, baseMs = 500
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
-export function channelSocketUrl(
-  location: { protocol: string; host: string },
-  serverId: number,
-  channelId: number,
-  after?: number,
-): string {
+/** A server channel's socket (the native path, which always speaks the full protocol). */
+export function channelSocketPath(serverId: number, channelId: number): string {
+  return `/ws/servers/${serverId}/channels/${channelId}`;
+}
+
+/** A direct or group conversation's socket. */
+export function conversationSocketPath(conversationId: number): string {
+  return `/ws/dms/${conversationId}`;
+}
+
+export function chatSocketUrl(location: { protocol: string; host: string }, path: string, after?: number): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const query = after !== undefined ? `?after=${after}` : '';
-  return `${scheme}//${location.host}/ws/servers/${serverId}/channels/${channelId}${query}`;
+  return `${scheme}//${location.host}${path}${query}`;
 }
 
 function isFrame(value: unknown): value is IncomingFrame {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 }
 
-export class ChannelSocket {
-  private readonly options: ChannelSocketOptions;
+export class ChatSocket {
+  private readonly options: ChatSocketOptions;
   private readonly createSocket: SocketFactory;
   private socket: SocketLike | null = null;
   private lastSeq: number | undefined;
@@ -92,7 +98,7 @@ export class ChannelSocket {
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private current: ConnectionState = 'connecting';
 
-  constructor(options: ChannelSocketOptions) {
+  constructor(options: ChatSocketOptions) {
     this.options = options;
     this.lastSeq = options.after;
     this.createSocket = options.createSocket ?? ((url) => new WebSocket(url));
@@ -146,9 +152,8 @@ export class ChannelSocket {
   private connect(): void {
     if (this.stopped) return;
     this.clearTimers();
-    const { serverId, channelId } = this.options;
     const location = this.options.location ?? window.location;
-    const socket = this.createSocket(channelSocketUrl(location, serverId, channelId, this.lastSeq));
+    const socket = this.createSocket(chatSocketUrl(location, this.options.path, this.lastSeq));
     this.socket = socket;
     this.openedAt = null;
     this.connectTimer = setTimeout(() => {

@@ -1,14 +1,17 @@
 import { useId, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 export interface ComposerProps {
-  channelName: string;
+  /** For the default placeholder, "Message #<channel>". */
+  channelName?: string;
+  /** Overrides the default placeholder (a conversation's: "Message @bob"). */
+  placeholder?: string;
   /** Returns whether the text was accepted (then the box is cleared). */
   onSend: (content: string) => boolean;
   onTyping: () => void;
 }
 
 /** Enter sends, Shift+Enter starts a new line. */
-export function Composer({ channelName, onSend, onTyping }: ComposerProps) {
+export function Composer({ channelName = '', placeholder, onSend, onTyping }: ComposerProps) {
   const id = useId();
   const [text, setText] = useState('');
 
@@ -35,7 +38,7 @@ export function Composer({ channelName, onSend, onTyping }: ComposerProps) {
         id={id}
         rows={1}
         value={text}
-        placeholder={`Message #${channelName}`}
+        placeholder={placeholder ?? `Message #${channelName}`}
         onKeyDown={onKeyDown}
         onChange={(event) => {
           setText(event.target.value);

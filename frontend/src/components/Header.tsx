@@ -1,16 +1,33 @@
 import { Link, useNavigate } from 'react-router';
 import { useMe } from '../api/queries';
 import { useLogout } from '../auth/session';
-import { YourServersMenu } from './YourServersMenu';
+import { Avatar } from './Avatar';
+import { CloseIcon, MenuIcon } from './Icons';
+import { useShell } from './Shell';
 
+/** One row at every width: the drawer button (phones), the brand, who is signed in, log out. */
 export function Header() {
   const me = useMe();
   const logout = useLogout();
   const navigate = useNavigate();
+  const { hasNav, navOpen, toggleNav, navToggle } = useShell();
   const user = me.data;
 
   return (
     <header className="app-header">
+      {hasNav && (
+        <button
+          ref={navToggle}
+          type="button"
+          className="icon-button nav-toggle"
+          aria-label="Navigation"
+          title="Navigation"
+          aria-expanded={navOpen}
+          onClick={toggleNav}
+        >
+          {navOpen ? <CloseIcon /> : <MenuIcon />}
+        </button>
+      )}
       <Link to="/" className="brand">
         <svg aria-hidden="true" viewBox="0 0 32 32" width="24" height="24" focusable="false">
           <path
@@ -23,12 +40,9 @@ export function Header() {
       <div className="header-actions">
         {user ? (
           <>
-            <YourServersMenu />
-            <Link to="/servers/new" className="button secondary">
-              Create server
-            </Link>
             <span className="header-user" title="Signed in">
-              {user.username}
+              <Avatar id={user.user_id} name={user.username} size={28} />
+              <span className="header-username">{user.username}</span>
             </span>
             <button
               type="button"

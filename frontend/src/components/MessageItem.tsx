@@ -4,34 +4,58 @@ import { useApi } from '../api/context';
 import { errorMessage, unwrap } from '../api/errors';
 import type { ChatMessage } from '../api/types';
 import type { PendingMessage } from '../chat/messages';
+import { Avatar } from './Avatar';
 import { ConfirmDialog } from './ConfirmDialog';
+import { MessageActions, useLongPress } from './MessageActions';
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
 
-function Time({ iso }: { iso: string }) {
+function Time({ iso, className }: { iso: string; className?: string }) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return null;
-  return <time dateTime={iso}>{timeFormat.format(date)}</time>;
+  return (
+    <time className={className} dateTime={iso} title={fullTime.format(date)}>
+      {timeOfDay.format(date)}
+    </time>
+  );
+}
+
+/** Focuses the first of these that can take focus now (a hidden button cannot). */
+function focusOneOf(...elements: (HTMLElement | null | undefined)[]) {
+  for (const element of elements) {
+    element?.focus();
+    if (element && document.activeElement === element) return;
+  }
+}
+
+export interface MessageItemProps {
+  message: ChatMessage;
+  own: boolean;
+  /** The first message of an author's group: shows their avatar, name and the time. */
+  head?: boolean;
 }
 
 /** A stored message; its author may edit or delete it. Changes arrive back over the socket. */
-export function MessageItem({ message, own }: { message: ChatMessage; own: boolean }) {
+export function MessageItem({ message, own, head = true }: MessageItemProps) {
   const { client } = useApi();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const [confirming, setConfirming] = useState(false);
+  const [menuOpen, setMenuOpen] = useState(false);
   const editButton = useRef<HTMLButtonElement>(null);
-  const deleteButton = useRef<HTMLButtonElement>(null);
+  const moreButton = useRef<HTMLButtonElement>(null);
+  const article = useRef<HTMLElement>(null);
   const path = { params: { path: { message_id: message.id } } };
+  const backToActions = () => requestAnimationFrame(() => focusOneOf(editButton.current, moreButton.current, article.current));
 
   const edit = useMutation({
     mutationFn: (content: string) => unwrap(client.PATCH('/api/messages/{message_id}/', { ...path, body: { content } })),
     onSuccess: () => {
       setEditing(false);
-      requestAnimationFrame(() => editButton.current?.focus());
+      backToActions();
     },
   });
-  const article = useRef<HTMLElement>(null);
   const remove = useMutation({
     mutationFn: () => unwrap(client.DELETE('/api/messages/{message_id}/', path)),
     onSuccess: () => {
@@ -40,6 +64,7 @@ export function MessageItem({ message, own }: { message: ChatMessage; own: boole
       article.current?.closest<HTMLElement>('[role="log"]')?.focus();
     },
   });
+  const longPress = useLongPress(() => setMenuOpen(true), own && !editing);
 
   const startEditing = () => {
     setDraft(message.content);
@@ -48,7 +73,11 @@ export function MessageItem({ message, own }: { message: ChatMessage; own: boole
   };
   const cancelEditing = () => {
     setEditing(false);
-    requestAnimationFrame(() => editButton.current?.focus());
+    backToActions();
+  };
+  const askToDelete = () => {
+    remove.reset();
+    setConfirming(true);
   };
   const save = (event?: FormEvent) => {
     event?.preventDefault();
@@ -60,6 +89,7 @@ export function MessageItem({ message, own }: { message: ChatMessage; own: boole
   const onEditKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === 'Escape') {
       event.preventDefault();
+      event.stopPropagation();
       cancelEditing();
     } else if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
@@ -68,58 +98,65 @@ export function MessageItem({ message, own }: { message: ChatMessage; own: boole
   };
 
   return (
-    <article ref={article} className={`message${own ? ' own' : ''}`}>
-      <div className="message-meta">
-        <span className="message-sender">{message.sender}</span>
-        <Time iso={message.timestamp} />
-        {message.edited_at && <span className="message-edited">(edited)</span>}
+    <article
+      ref={article}
+      className={`message ${head ? 'head' : 'continued'}${own ? ' own' : ''}${menuOpen ? ' menu-open' : ''}`}
+      {...longPress}
+    >
+      <div className="message-gutter">
+        {head ? <Avatar id={message.sender_id} name={message.sender} /> : <Time iso={message.timestamp} className="gutter-time" />}
       </div>
-      {editing ? (
-        <form className="message-edit" onSubmit={save}>
-          <textarea
-            aria-label="Edit message"
-            value={draft}
-            rows={2}
-            // Focus moves into the editor the moment it opens.
-            autoFocus
-            onChange={(e) => setDraft(e.target.value)}
-            onKeyDown={onEditKey}
-          />
-          <div className="message-edit-actions">
-            <button type="submit" className="button" disabled={edit.isPending || !draft.trim()}>
-              Save
-            </button>
-            <button type="button" className="button secondary" onClick={cancelEditing}>
-              Cancel
-            </button>
+      <div className="message-body">
+        {head ? (
+          <div className="message-meta">
+            <span className="message-sender">{message.sender}</span>
+            <Time iso={message.timestamp} />
           </div>
-          {edit.error && (
-            <p className="field-error" role="alert">
-              {errorMessage(edit.error)}
-            </p>
-          )}
-        </form>
-      ) : (
-        <p className="message-content">{message.content}</p>
-      )}
+        ) : (
+          <span className="visually-hidden">{message.sender}</span>
+        )}
+        {editing ? (
+          <form className="message-edit" onSubmit={save}>
+            <textarea
+              aria-label="Edit message"
+              value={draft}
+              rows={2}
+              // Focus moves into the editor the moment it opens.
+              autoFocus
+              onChange={(e) => setDraft(e.target.value)}
+              onKeyDown={onEditKey}
+            />
+            <div className="message-edit-actions">
+              <button type="submit" className="button" disabled={edit.isPending || !draft.trim()}>
+                Save
+              </button>
+              <button type="button" className="button secondary" onClick={cancelEditing}>
+                Cancel
+              </button>
+              <span className="field-hint">Enter to save, Escape to cancel</span>
+            </div>
+            {edit.error && (
+              <p className="field-error" role="alert">
+                {errorMessage(edit.error)}
+              </p>
+            )}
+          </form>
+        ) : (
+          <div className="message-text">
+            <p className="message-content">{message.content}</p>
+            {message.edited_at && <span className="message-edited">(edited)</span>}
+          </div>
+        )}
+      </div>
       {own && !editing && (
-        <div className="message-actions">
-          <button ref={editButton} type="button" className="icon-button" aria-label="Edit message" onClick={startEditing}>
-            Edit
-          </button>
-          <button
-            ref={deleteButton}
-            type="button"
-            className="icon-button"
-            aria-label="Delete message"
-            onClick={() => {
-              remove.reset();
-              setConfirming(true);
-            }}
-          >
-            Delete
-          </button>
-        </div>
+        <MessageActions
+          menuOpen={menuOpen}
+          setMenuOpen={setMenuOpen}
+          onEdit={startEditing}
+          onDelete={askToDelete}
+          editButton={editButton}
+          moreButton={moreButton}
+        />
       )}
       {confirming && (
         <ConfirmDialog
@@ -131,7 +168,7 @@ export function MessageItem({ message, own }: { message: ChatMessage; own: boole
           onConfirm={() => remove.mutate()}
           onCancel={() => {
             setConfirming(false);
-            deleteButton.current?.focus();
+            backToActions();
           }}
         />
       )}
@@ -143,32 +180,47 @@ export function MessageItem({ message, own }: { message: ChatMessage; own: boole
 export function PendingItem({
   pending,
   username,
+  userId,
+  head = true,
   onRetry,
   onDiscard,
 }: {
   pending: PendingMessage;
   username: string;
+  userId: number;
+  head?: boolean;
   onRetry: () => void;
   onDiscard: () => void;
 }) {
+  const state = <span className="message-state">{pending.status === 'sending' ? 'Sending…' : 'Not sent'}</span>;
   return (
-    <article className={`message own pending ${pending.status}`} aria-busy={pending.status === 'sending'}>
-      <div className="message-meta">
-        <span className="message-sender">{username}</span>
-        <span className="message-state">{pending.status === 'sending' ? 'Sending…' : 'Not sent'}</span>
-      </div>
-      <p className="message-content">{pending.content}</p>
-      {pending.status === 'failed' && (
-        <div className="message-failed">
-          {pending.error && <p className="field-error">{pending.error}</p>}
-          <button type="button" className="button secondary" onClick={onRetry}>
-            Retry
-          </button>
-          <button type="button" className="button secondary" onClick={onDiscard}>
-            Discard
-          </button>
+    <article className={`message own pending ${pending.status} ${head ? 'head' : 'continued'}`} aria-busy={pending.status === 'sending'}>
+      <div className="message-gutter">{head && <Avatar id={userId} name={username} />}</div>
+      <div className="message-body">
+        {head ? (
+          <div className="message-meta">
+            <span className="message-sender">{username}</span>
+            {state}
+          </div>
+        ) : (
+          <span className="visually-hidden">{username}</span>
+        )}
+        <div className="message-text">
+          <p className="message-content">{pending.content}</p>
+          {!head && state}
         </div>
-      )}
+        {pending.status === 'failed' && (
+          <div className="message-failed">
+            {pending.error && <p className="field-error">{pending.error}</p>}
+            <button type="button" className="button secondary" onClick={onRetry}>
+              Retry
+            </button>
+            <button type="button" className="button secondary" onClick={onDiscard}>
+              Discard
+            </button>
+          </div>
+        )}
+      </div>
     </article>
   );
 }

@@ -1,6 +1,7 @@
 import { Link, NavLink, useLocation, useParams } from 'react-router';
 import { useCategories, useServers } from '../api/queries';
 import { ServerCard } from '../components/ServerCard';
+import { SidePanel } from '../components/Shell';
 import { ErrorNotice, Loading } from '../components/Status';
 
 export function ExplorePage() {
@@ -11,8 +12,8 @@ export function ExplorePage() {
   const servers = useServers(category);
 
   return (
-    <div className="explore">
-      <aside className="explore-side">
+    <div className="workspace explore">
+      <SidePanel>
         <nav aria-label="Categories" className="side-nav">
           <h2 className="side-title">Categories</h2>
           {categories.isPending && <Loading label="Loading categories…" />}
@@ -32,8 +33,8 @@ export function ExplorePage() {
             ))}
           </ul>
         </nav>
-      </aside>
-      <section className="explore-main" aria-labelledby="explore-title">
+      </SidePanel>
+      <section className="content page" aria-labelledby="explore-title">
         <h1 id="explore-title">{category ? `Explore: ${category}` : 'Explore'}</h1>
         {category && (
           <p>

@@ -1,4 +1,3 @@
-import { useEffect, useState } from 'react';
 import { Link, Navigate, NavLink, Outlet, useLocation, useOutletContext, useParams } from 'react-router';
 import { ApiError } from '../api/errors';
 import { useMe, useMembership, useServer } from '../api/queries';
@@ -6,6 +5,7 @@ import type { CurrentUser, Server } from '../api/types';
 import { JoinLeaveButton } from '../components/JoinLeaveButton';
 import { OwnerTools } from '../components/OwnerTools';
 import { ServerIcon } from '../components/ServerCard';
+import { SidePanel } from '../components/Shell';
 import { ErrorNotice, Loading, memberCountText } from '../components/Status';
 import { NotFoundPage } from './NotFoundPage';
 
@@ -14,6 +14,8 @@ export interface ServerContext {
   me: CurrentUser;
   isOwner: boolean;
   isMember: boolean | undefined;
+  /** A notice passed on by the page that sent us here ("#x is no longer available"). */
+  notice: string | undefined;
 }
 
 export function useServerContext(): ServerContext {
@@ -38,11 +40,7 @@ function ServerScreen({ serverId }: { serverId: number }) {
   const server = useServer(serverId);
   const membership = useMembership(serverId);
   const location = useLocation();
-  const [channelsOpen, setChannelsOpen] = useState(false);
   const notice = (location.state as { notice?: string } | null)?.notice;
-
-  // On phones the channel list is a drawer: close it once a channel is chosen.
-  useEffect(() => setChannelsOpen(false), [location.pathname]);
 
   if (server.isPending) return <Loading label="Loading server…" />;
   if (server.isError) {
@@ -61,64 +59,51 @@ function ServerScreen({ serverId }: { serverId: number }) {
 
   const data = server.data;
   const isOwner = data.owner === me.user_id;
-  const context: ServerContext = { server: data, me, isOwner, isMember: membership.data };
+  const context: ServerContext = { server: data, me, isOwner, isMember: membership.data, notice };
 
   return (
-    <div className="server">
-      <div className="server-head">
-        {data.banner && <img className="server-banner" src={data.banner} alt="" />}
-        <div className="server-title">
-          <ServerIcon server={data} size={56} />
-          <div>
-            <h1>{data.name}</h1>
-            {data.description && <p className="server-description">{data.description}</p>}
-            <p className="server-meta">
-              <span data-testid="member-count">{memberCountText(data.num_members)}</span>
-              <span aria-hidden="true"> · </span>
-              <Link to={`/explore/${encodeURIComponent(data.category)}`}>{data.category}</Link>
-            </p>
+    <div className="workspace">
+      <SidePanel>
+        <div className="server-head">
+          {data.banner && <img className="server-banner" src={data.banner} alt="" />}
+          <div className="server-title">
+            <ServerIcon server={data} size={48} />
+            <div>
+              <h1>{data.name}</h1>
+              <p className="server-meta">
+                <span data-testid="member-count">{memberCountText(data.num_members)}</span>
+                <span aria-hidden="true"> · </span>
+                <Link to={`/explore/${encodeURIComponent(data.category)}`}>{data.category}</Link>
+              </p>
+            </div>
           </div>
-          <JoinLeaveButton serverId={data.id} isOwner={isOwner} isMember={membership.data} />
+          {data.description && <p className="server-description">{data.description}</p>}
+          {/* Members leave here; non-members join where they would write (the composer). */}
+          {(isOwner || membership.data === true) && (
+            <JoinLeaveButton serverId={data.id} isOwner={isOwner} isMember={membership.data} />
+          )}
+          {membership.isError && <ErrorNotice error={membership.error} onRetry={() => void membership.refetch()} />}
         </div>
-        {membership.isError && <ErrorNotice error={membership.error} onRetry={() => void membership.refetch()} />}
-        {notice && (
-          <p className="notice" role="status">
-            {notice}
-          </p>
-        )}
-      </div>
-      <div className="server-body">
-        <button
-          type="button"
-          className="button secondary channels-toggle"
-          aria-expanded={channelsOpen}
-          aria-controls="channel-panel"
-          onClick={() => setChannelsOpen((open) => !open)}
-        >
-          Channels
-        </button>
-        <div id="channel-panel" className={`channel-panel${channelsOpen ? ' open' : ''}`}>
-          <nav aria-label="Channels" className="side-nav">
-            <h2 className="side-title">Channels</h2>
-            {data.channel_server.length === 0 ? (
-              <p className="muted">No channels yet.</p>
-            ) : (
-              <ul>
-                {data.channel_server.map((channel) => (
-                  <li key={channel.id}>
-                    <NavLink to={`/servers/${data.id}/channels/${channel.id}`} title={channel.topic || undefined}>
-                      # {channel.name}
-                    </NavLink>
-                  </li>
-                ))}
-              </ul>
-            )}
-          </nav>
-          {isOwner && <OwnerTools server={data} />}
-        </div>
-        <div className="server-content">
-          <Outlet context={context} />
-        </div>
+        <nav aria-label="Channels" className="side-nav">
+          <h2 className="side-title">Channels</h2>
+          {data.channel_server.length === 0 ? (
+            <p className="muted">No channels yet.</p>
+          ) : (
+            <ul>
+              {data.channel_server.map((channel) => (
+                <li key={channel.id}>
+                  <NavLink to={`/servers/${data.id}/channels/${channel.id}`} title={channel.topic || undefined}>
+                    <span className="channel-hash">#</span> {channel.name}
+                  </NavLink>
+                </li>
+              ))}
+            </ul>
+          )}
+        </nav>
+        {isOwner && <OwnerTools server={data} />}
+      </SidePanel>
+      <div className="content">
+        <Outlet context={context} />
       </div>
     </div>
   );
@@ -126,13 +111,14 @@ function ServerScreen({ serverId }: { serverId: number }) {
 
 /** Opening a server opens its first channel, as Discord does, so live events flow. */
 export function ServerIndex() {
-  const { server } = useServerContext();
+  const { server, isOwner, isMember } = useServerContext();
   const location = useLocation();
   const first = server.channel_server[0];
   if (first) return <Navigate to={`/servers/${server.id}/channels/${first.id}`} replace state={location.state} />;
   return (
-    <section className="channel empty">
+    <section className="chat empty">
       <p>This server has no channels yet.</p>
+      {isMember === false && <JoinLeaveButton serverId={server.id} isOwner={isOwner} isMember={isMember} />}
     </section>
   );
 }

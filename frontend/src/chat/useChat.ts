@@ -1,0 +1,272 @@
+// The chat engine, for any ChatSource (a server's channel or a conversation): binds a ChatSocket
+// to the query cache. Live frames update the message list; our own messages stay pending until
+// the server echoes their nonce back, and are re-sent (same nonce) after a reconnect; presence
+// and typing are kept here. Frames about the chat's context (its server, a conversation's
+// participants) are handed to `onFrame` for the caller to apply.
+import { useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useApi } from '../api/context';
+import { keys } from '../api/queries';
+import type { CurrentUser, IncomingFrame, UserRef } from '../api/types';
+import { emptyMessages, lastSeq, messagesReducer, newNonce, type MessagesAction, type MessagesState } from './messages';
+import { ChatSocket, type ConnectionState, type SocketFactory } from './socket';
+import type { ChatSource } from './sources';
+import { createThrottle, TypingTracker } from './typing';
+import { HISTORY_PAGE } from './useHistory';
+
+export const MAX_MESSAGE_CHARS = 2000;
+
+export interface ChatOptions {
+  source: ChatSource;
+  me: CurrentUser;
+  /** Connect only once the first history page is in (so the resume point is known). */
+  enabled: boolean;
+  /** Every frame, after the engine applied what it knows: for the chat's context. */
+  onFrame?: (frame: IncomingFrame) => void;
+  /** The socket was closed with 4004: the chat does not exist (any more), or we left it. */
+  onGone: () => void;
+  createSocket?: SocketFactory;
+}
+
+/** The server refused to post our messages here (not a member, blocked) until one goes through. */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+export interface Chat {
+  connection: ConnectionState;
+  online: UserRef[];
+  typing: UserRef[];
+  /** The last problem with sending, for an alert. */
+  error: string | null;
+  dismissError: () => void;
+  refusal: Refusal | null;
+  send: (content: string) => boolean;
+  retry: (nonce: string) => void;
+  discard: (nonce: string) => void;
+  notifyTyping: () => void;
+}
+
+/** Error codes that refuse every message we send here, not only the one they name. */
+const REFUSALS = new Set(['not_member', 'blocked']);
+
+export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: ChatOptions): Chat {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const channelId = source.channelId;
+  const [connection, setConnection] = useState<ConnectionState>('connecting');
+  const [online, setOnline] = useState<UserRef[]>([]);
+  const [typing, setTyping] = useState<UserRef[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const socketRef = useRef<ChatSocket | null>(null);
+  const trackerRef = useRef<TypingTracker | null>(null);
+  const throttle = useRef(createThrottle()).current;
+  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  const update = useCallback(
+    (action: MessagesAction) =>
+      queryClient.setQueryData<MessagesState>(keys.messages(channelId), (state) =>
+        messagesReducer(state ?? emptyMessages, action),
+      ),
+    [queryClient, channelId],
+  );
+
+  const pendingOf = useCallback(
+    () => queryClient.getQueryData<MessagesState>(keys.messages(channelId))?.pending ?? [],
+    [queryClient, channelId],
+  );
+
+  /** (Re)sends every message still waiting for its echo, with its original nonce. */
+  const flush = useCallback(() => {
+    for (const pending of pendingOf()) {
+      if (pending.status !== 'sending') continue;
+      if (!socketRef.current?.send({ type: 'message', message: pending.content, nonce: pending.nonce })) return;
+    }
+  }, [pendingOf]);
+
+  const flushLater = useCallback(
+    (delayMs: number) => {
+      if (flushTimer.current !== null) clearTimeout(flushTimer.current);
+      flushTimer.current = setTimeout(() => {
+        flushTimer.current = null;
+        flush();
+      }, delayMs);
+    },
+    [flush],
+  );
+
+  /** After a resume: the newest page again, to pick up edits and deletions we missed. */
+  const resync = useCallback(async () => {
+    try {
+      const page = await source.fetchPage({ limit: HISTORY_PAGE });
+      update({ type: 'page', messages: page, limit: HISTORY_PAGE, older: false });
+    } catch {
+      // The replay already brought every new message; edits will come with the next resync.
+    }
+  }, [source, update]);
+
+  const failSending = useCallback(
+    (message: string, nonce: string | null | undefined, onlyFirst: boolean) => {
+      const sending = pendingOf().filter((p) => p.status === 'sending');
+      // The server names the refused message by its nonce; without one, guess.
+      const refused = nonce
+        ? sending.filter((p) => p.nonce === nonce)
+        : onlyFirst
+          ? sending.slice(0, 1)
+          : sending;
+      for (const pending of refused) {
+        update({ type: 'failed', nonce: pending.nonce, error: message });
+      }
+    },
+    [pendingOf, update],
+  );
+
+  const handleFrame = (frame: IncomingFrame) => {
+    const tracker = trackerRef.current;
+    switch (frame.type) {
+      case 'chat.message':
+        update({ type: 'received', message: frame.new_message });
+        tracker?.stopped(frame.new_message.sender_id);
+        // One of ours went through: whatever refused the earlier ones is over.
+        if (frame.new_message.sender_id === me.user_id) setRefusal(null);
+        break;
+      case 'message.updated':
+        update({ type: 'updated', message: frame.message });
+        break;
+      case 'message.deleted':
+        update({ type: 'deleted', id: frame.id });
+        break;
+      case 'presence.list':
+        setOnline(frame.users);
+        break;
+      case 'presence.join':
+        setOnline((users) => (users.some((u) => u.id === frame.user.id) ? users : [...users, frame.user]));
+        break;
+      case 'presence.leave':
+        setOnline((users) => users.filter((u) => u.id !== frame.user.id));
+        tracker?.stopped(frame.user.id);
+        break;
+      case 'typing':
+        if (frame.user.id !== me.user_id) tracker?.typing(frame.user);
+        break;
+      case 'error':
+        if (REFUSALS.has(frame.code)) {
+          failSending(frame.error, frame.nonce, false);
+          setRefusal({ code: frame.code, message: frame.error });
+          break;
+        }
+        switch (frame.code) {
+          case 'rate_limited':
+            setError(frame.error);
+            flushLater(frame.retry_after ?? 1_000);
+            break;
+          case 'unavailable':
+            flushLater(1_000);
+            break;
+          case 'invalid_message':
+            failSending(frame.error, frame.nonce, true);
+            break;
+          default:
+            setError(frame.error);
+        }
+        break;
+      default:
+        break;
+    }
+    onFrame?.(frame);
+  };
+  const handleFrameRef = useRef(handleFrame);
+  const onGoneRef = useRef(onGone);
+  useEffect(() => {
+    handleFrameRef.current = handleFrame;
+    onGoneRef.current = onGone;
+  });
+
+  useEffect(() => {
+    if (!enabled) return;
+    const tracker = new TypingTracker(setTyping);
+    trackerRef.current = tracker;
+    const socket = new ChatSocket({
+      path: source.socketPath,
+      after: lastSeq(queryClient.getQueryData<MessagesState>(keys.messages(source.channelId))),
+      refreshSession: api.refresh,
+      createSocket,
+      onFrame: (frame) => handleFrameRef.current(frame),
+      onOpen: (resumed) => {
+        flush();
+        if (resumed) void resync();
+      },
+      onStateChange: (state) => {
+        setConnection(state);
+        if (state !== 'open') {
+          setOnline([]);
+          tracker.dispose();
+          setTyping([]);
+        }
+        if (state === 'unauthorized') queryClient.setQueryData(keys.me, null);
+        if (state === 'gone') onGoneRef.current();
+      },
+    });
+    socketRef.current = socket;
+    setConnection(socket.state);
+    socket.start();
+    return () => {
+      socket.stop();
+      tracker.dispose();
+      if (flushTimer.current !== null) clearTimeout(flushTimer.current);
+      socketRef.current = null;
+      trackerRef.current = null;
+      setOnline([]);
+      setTyping([]);
+    };
+  }, [api, queryClient, source, enabled, createSocket, flush, resync]);
+
+  const send = useCallback(
+    (content: string): boolean => {
+      const text = content.trim();
+      if (!text) return false;
+      if ([...text].length > MAX_MESSAGE_CHARS) {
+        setError(`A message may have at most ${MAX_MESSAGE_CHARS} characters.`);
+        return false;
+      }
+      const nonce = newNonce();
+      update({ type: 'queued', nonce, content: text });
+      socketRef.current?.send({ type: 'message', message: text, nonce });
+      throttle.reset();
+      return true;
+    },
+    [update, throttle],
+  );
+
+  const retry = useCallback(
+    (nonce: string) => {
+      update({ type: 'retrying', nonce });
+      const pending = pendingOf().find((p) => p.nonce === nonce);
+      if (pending) socketRef.current?.send({ type: 'message', message: pending.content, nonce });
+    },
+    [pendingOf, update],
+  );
+
+  const discard = useCallback((nonce: string) => update({ type: 'discarded', nonce }), [update]);
+
+  const notifyTyping = useCallback(() => {
+    if (socketRef.current?.state === 'open' && throttle.ready()) socketRef.current.send({ type: 'typing' });
+  }, [throttle]);
+
+  const dismissError = useCallback(() => setError(null), []);
+
+  return {
+    connection,
+    online,
+    typing,
+    error,
+    dismissError,
+    refusal,
+    send,
+    retry,
+    discard,
+    notifyTyping,
+  };
+}

@@ -1,0 +1,83 @@
+import type { ReactNode } from 'react';
+import type { CurrentUser } from '../api/types';
+import type { ConnectionState } from '../chat/socket';
+import { typingText } from '../chat/typing';
+import type { Chat } from '../chat/useChat';
+import type { ChatHistory } from '../chat/useHistory';
+import { MessageList } from './MessageList';
+import { MembersToggle } from './Shell';
+
+function connectionText(state: ConnectionState, goneText: string): string {
+  if (state === 'open') return 'Connected';
+  if (state === 'gone') return goneText;
+  if (state === 'unauthorized') return 'Logged out';
+  return 'Reconnecting…';
+}
+
+export interface ChatPaneProps {
+  /** The chat's heading: a channel's name (h2, under its server's h1), a conversation's (h1). */
+  heading: ReactNode;
+  headingLevel: 1 | 2;
+  titleId: string;
+  topic?: string;
+  /** Buttons beside the connection state (block, add people, leave). */
+  actions?: ReactNode;
+  /** Above the messages: notices about the chat. */
+  notice?: ReactNode;
+  chat: Chat;
+  history: ChatHistory;
+  me: CurrentUser;
+  /** The composer, or what stands in its place (join the server, you blocked them, …). */
+  composer: ReactNode;
+  goneText: string;
+  emptyText?: string;
+}
+
+/** The middle column of a chat, channel or conversation alike. */
+export function ChatPane({
+  heading,
+  headingLevel,
+  titleId,
+  topic,
+  actions,
+  notice,
+  chat,
+  history,
+  me,
+  composer,
+  goneText,
+  emptyText,
+}: ChatPaneProps) {
+  const Heading = headingLevel === 1 ? 'h1' : 'h2';
+  return (
+    <section className="chat" aria-labelledby={titleId}>
+      <div className="chat-head">
+        <Heading id={titleId} className="chat-title">
+          {heading}
+        </Heading>
+        {topic && <p className="chat-topic">{topic}</p>}
+        <div className="chat-tools">
+          <p role="status" aria-label="Connection" className={`connection connection-${chat.connection}`}>
+            <span className="connection-label">{connectionText(chat.connection, goneText)}</span>
+          </p>
+          {actions}
+          <MembersToggle />
+        </div>
+      </div>
+      {notice}
+      <MessageList history={history} me={me} onRetry={chat.retry} onDiscard={chat.discard} emptyText={emptyText} />
+      <p className="typing" aria-live="polite">
+        {typingText(chat.typing)}
+      </p>
+      {chat.error && (
+        <div className="notice notice-error chat-error" role="alert">
+          <p>{chat.error}</p>
+          <button type="button" className="button secondary" onClick={chat.dismissError}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <div className="composer-area">{composer}</div>
+    </section>
+  );
+}

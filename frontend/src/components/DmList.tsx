@@ -1,0 +1,75 @@
+import { NavLink } from 'react-router';
+import type { Conversation } from '../api/types';
+import { conversationTitle, otherParticipant, previewText } from '../dms/cache';
+import { useConversations } from '../dms/queries';
+import { Avatar } from './Avatar';
+import { ErrorNotice, Loading } from './Status';
+
+const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const weekday = new Intl.DateTimeFormat(undefined, { weekday: 'short' });
+const shortDate = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const longDate = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+/** "14:05" today, "Yesterday", "Mon" this week, "Dec 1" this year, else the full date. */
+export function listTime(iso: string, now: Date = new Date()): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  const startOf = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((startOf(now) - startOf(date)) / 86_400_000);
+  if (days <= 0) return timeOfDay.format(date);
+  if (days === 1) return 'Yesterday';
+  if (days < 7) return weekday.format(date);
+  if (date.getFullYear() === now.getFullYear()) return shortDate.format(date);
+  return longDate.format(date);
+}
+
+/** The avatar of a conversation: the other person's, or the group's initials. */
+export function ConversationAvatar({ conversation, meId, size = 36 }: { conversation: Conversation; meId: number; size?: number }) {
+  const title = conversationTitle(conversation, meId);
+  if (conversation.kind === 'group') return <Avatar id={conversation.id} name={title} size={size} group />;
+  const other = otherParticipant(conversation, meId);
+  return <Avatar id={other?.id ?? conversation.id} name={title} size={size} />;
+}
+
+/** My conversations, most recently active first; refreshed while shown (see dms/queries.ts). */
+export function DmList({ meId }: { meId: number }) {
+  const conversations = useConversations({ poll: true });
+  const now = new Date();
+
+  return (
+    <nav aria-label="Direct messages" className="side-nav dm-list">
+      {conversations.isPending && <Loading label="Loading conversations…" />}
+      {conversations.isError && (
+        <ErrorNotice error={conversations.error} onRetry={() => void conversations.refetch()} />
+      )}
+      {conversations.data?.length === 0 && (
+        <p className="muted">No conversations yet. Message someone from a server's member list, or start a group.</p>
+      )}
+      {conversations.data && conversations.data.length > 0 && (
+        <ul>
+          {conversations.data.map((conversation) => (
+            <li key={conversation.id}>
+              <NavLink to={`/dms/${conversation.id}`} className="dm-item">
+                <ConversationAvatar conversation={conversation} meId={meId} />
+                <span className="dm-text">
+                  <span className="dm-top">
+                    <span className="dm-name">{conversationTitle(conversation, meId)}</span>
+                    <time className="dm-time" dateTime={conversation.active_at}>
+                      {listTime(conversation.active_at, now)}
+                    </time>
+                  </span>
+                  <span className="dm-preview">
+                    {conversation.kind === 'group' && (
+                      <span className="dm-count">{conversation.participants.length} people · </span>
+                    )}
+                    {previewText(conversation, meId)}
+                  </span>
+                </span>
+              </NavLink>
+            </li>
+          ))}
+        </ul>
+      )}
+    </nav>
+  );
+}

@@ -1,0 +1,355 @@
+import { focusManager } from '@tanstack/react-query';
+import { act, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Conversation } from '../api/types';
+import { App } from '../App';
+import { DM_LIST_REFRESH_MS } from '../dms/queries';
+import { FakeWebSocket } from '../test/fakeWebSocket';
+import { json, mockFetch, renderWithProviders, type Route } from '../test/render';
+
+const alice = { id: 1, username: 'alice' };
+const bob = { id: 2, username: 'bob' };
+const carol = { id: 3, username: 'carol' };
+const dave = { id: 4, username: 'dave' };
+const me = { user_id: 1, username: 'alice', is_staff: false };
+
+const server = {
+  id: 5,
+  name: 'Rustaceans',
+  owner: 2,
+  category: 'programming',
+  description: '',
+  icon: null,
+  banner: null,
+  channel_server: [{ id: 9, name: 'general', topic: '', owner: 2, server: 5 }],
+  num_members: 4,
+};
+
+function conversation(id: number, activeAt: string, overrides: Partial<Conversation> = {}): Conversation {
+  return {
+    id,
+    kind: 'dm',
+    name: null,
+    participants: [alice, bob],
+    last_message: null,
+    last_seq: 0,
+    created_at: '2025-01-01T00:00:00Z',
+    active_at: activeAt,
+    ...overrides,
+  };
+}
+
+function lastMessage(channelId: number, seq: number, from: { id: number; username: string }, content: string) {
+  return {
+    id: 900 + seq,
+    channel_id: channelId,
+    sender: from.username,
+    sender_id: from.id,
+    content,
+    timestamp: '2025-01-03T10:00:00Z',
+    seq,
+  };
+}
+
+const withBob = conversation(12, '2025-01-02T10:00:00Z', {
+  last_message: lastMessage(12, 3, bob, 'See you tomorrow'),
+  last_seq: 3,
+});
+const trio = conversation(40, '2025-01-03T10:00:00Z', {
+  kind: 'group',
+  name: 'Trio',
+  participants: [alice, bob, carol],
+  last_message: lastMessage(40, 1, carol, 'Hello trio'),
+  last_seq: 1,
+});
+const withCarol = conversation(13, '2025-01-01T10:00:00Z', { participants: [alice, carol] });
+
+function members() {
+  return [alice, bob, carol, dave].map((u) => ({ user_id: u.id, username: u.username, joined_at: '2025-01-01T00:00:00Z' }));
+}
+
+function backend(overrides: Record<string, Route> = {}, list: () => Conversation[] = () => [withBob, trio, withCarol]) {
+  return mockFetch({
+    'GET /api/me/': () => json(200, me),
+    'GET /api/server/select/': () => json(200, [server]),
+    'GET /api/servers/5/': () => json(200, server),
+    'GET /api/servers/5/members/': () => json(200, members()),
+    'GET /api/membership/5/membership/is_member/': () => json(200, { is_member: true }),
+    'GET /api/channels/9/messages/': () => json(200, []),
+    'GET /api/dms/': () => json(200, list()),
+    'GET /api/dms/12/': () => json(200, withBob),
+    'GET /api/dms/12/messages/': () => json(200, [lastMessage(12, 3, bob, 'See you tomorrow')]),
+    'GET /api/dms/40/': () => json(200, trio),
+    'GET /api/dms/40/messages/': () => json(200, [lastMessage(40, 1, carol, 'Hello trio')]),
+    'GET /api/me/blocks/': () => json(200, []),
+    ...overrides,
+  });
+}
+
+function dmLinks() {
+  const nav = screen.getByRole('navigation', { name: 'Direct messages' });
+  return within(nav).queryAllByRole('link');
+}
+
+beforeEach(() => {
+  FakeWebSocket.reset();
+  vi.stubGlobal('WebSocket', FakeWebSocket);
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  focusManager.setFocused(undefined);
+});
+
+describe('the DM list', () => {
+  it('lists conversations most recently active first, with names, previews and the open one marked', async () => {
+    const { fetch } = backend();
+    renderWithProviders(<App />, { fetch, path: '/dms/12' });
+    await waitFor(() => expect(dmLinks()).toHaveLength(3));
+    const [first, second, third] = dmLinks();
+    expect(first).toHaveTextContent('Trio');
+    expect(first).toHaveTextContent('3 people · carol: Hello trio');
+    expect(second).toHaveTextContent('bob');
+    expect(second).toHaveTextContent('See you tomorrow');
+    expect(second).toHaveAttribute('aria-current', 'page');
+    expect(third).toHaveTextContent('carol');
+    expect(third).toHaveTextContent('No messages yet');
+    // Home is the current place in the rail.
+    expect(within(screen.getByRole('navigation', { name: 'Servers' })).getByRole('link', { name: 'Home' })).toHaveAttribute(
+      'aria-current',
+      'true',
+    );
+  });
+
+  it('asks the server again when the window regains focus and every 15 s while Home is open', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let list = [withBob];
+    const { fetch, calls } = backend({}, () => list);
+    renderWithProviders(<App />, { fetch, path: '/dms' });
+    await waitFor(() => expect(dmLinks()).toHaveLength(1));
+
+    // Someone opened a conversation with us: it shows once the window has focus again.
+    list = [conversation(14, '2025-01-04T00:00:00Z', { participants: [alice, dave] }), withBob];
+    act(() => {
+      focusManager.setFocused(false);
+      focusManager.setFocused(true);
+    });
+    await waitFor(() => expect(dmLinks()).toHaveLength(2));
+    expect(dmLinks()[0]).toHaveTextContent('dave');
+
+    // And without focus changes, on the interval.
+    list = [{ ...trio, active_at: '2025-01-06T00:00:00Z' }, ...list];
+    const before = calls.filter((c) => c === 'GET /api/dms/').length;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(DM_LIST_REFRESH_MS);
+    });
+    await waitFor(() => expect(dmLinks()).toHaveLength(3));
+    expect(calls.filter((c) => c === 'GET /api/dms/').length).toBeGreaterThan(before);
+    expect(dmLinks()[0]).toHaveTextContent('Trio');
+  });
+});
+
+describe('starting conversations', () => {
+  it('opens a DM from the member list of a channel and navigates to it', async () => {
+    const opened: unknown[] = [];
+    const { fetch } = backend({
+      'POST /api/dms/': (_request, body) => {
+        opened.push(body);
+        return json(201, withBob);
+      },
+    });
+    renderWithProviders(<App />, { fetch, path: '/servers/5/channels/9' });
+    const panel = await screen.findByRole('complementary', { name: 'Members' });
+    const offline = await within(panel).findByRole('region', { name: 'Offline' });
+    await within(offline).findByText('bob');
+    // No way to message oneself.
+    expect(within(panel).queryByRole('button', { name: 'Message alice' })).not.toBeInTheDocument();
+    await userEvent.click(within(panel).getByRole('button', { name: 'Message bob' }));
+
+    expect(await screen.findByRole('heading', { level: 1, name: 'bob' })).toBeInTheDocument();
+    expect(opened).toEqual([{ user_id: 2 }]);
+    expect(await screen.findByText('See you tomorrow', { selector: '.message-content' })).toBeInTheDocument();
+    await waitFor(() => expect(FakeWebSocket.last.url).toMatch(/\/ws\/dms\/12\?after=3$/));
+    expect(screen.getByRole('textbox', { name: 'Message' })).toHaveAttribute('placeholder', 'Message @bob');
+  });
+
+  it('explains why a DM could not be opened', async () => {
+    const { fetch } = backend({
+      'POST /api/dms/': () => json(403, { error: 'You cannot message this user', code: 'blocked' }),
+    });
+    renderWithProviders(<App />, { fetch, path: '/servers/5/channels/9' });
+    const panel = await screen.findByRole('complementary', { name: 'Members' });
+    await userEvent.click(await within(panel).findByRole('button', { name: 'Message carol' }));
+    expect(await within(panel).findByRole('alert')).toHaveTextContent('You cannot message this user');
+  });
+
+  it('creates a group of people one knows, asking for at least two of them', async () => {
+    const created: unknown[] = [];
+    const group = conversation(41, '2025-01-05T00:00:00Z', { kind: 'group', name: 'Weekend', participants: [alice, bob, dave] });
+    const { fetch } = backend({
+      'POST /api/dms/groups/': (_request, body) => {
+        created.push(body);
+        return json(201, group);
+      },
+      'GET /api/dms/41/': () => json(200, group),
+      'GET /api/dms/41/messages/': () => json(200, []),
+    });
+    renderWithProviders(<App />, { fetch, path: '/dms' });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'New group' }));
+    const dialog = screen.getByRole('dialog', { name: 'New group' });
+    expect(within(dialog).getByLabelText('Group name')).toHaveFocus();
+    await user.type(within(dialog).getByLabelText('Group name'), 'Weekend');
+
+    // People come from the servers' member lists and the conversations, without oneself.
+    const people = within(dialog).getByRole('group', { name: 'People' });
+    await within(people).findByRole('checkbox', { name: 'dave' });
+    expect(within(people).getAllByRole('checkbox').map((box) => box.closest('label')?.textContent)).toEqual([
+      'Bbob',
+      'Ccarol',
+      'Ddave',
+    ]);
+    await user.click(within(people).getByRole('checkbox', { name: 'bob' }));
+    await user.click(within(dialog).getByRole('button', { name: 'Create group' }));
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('Pick at least 2 people.');
+    expect(created).toEqual([]);
+
+    await user.click(within(people).getByRole('checkbox', { name: 'dave' }));
+    expect(within(dialog).getByText('2 of 9 picked')).toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: 'Create group' }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Weekend' })).toBeInTheDocument();
+    expect(created).toEqual([{ name: 'Weekend', user_ids: [2, 4] }]);
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+  });
+});
+
+describe('groups', () => {
+  it('adds someone, follows the live participant list, and leaves', async () => {
+    const added: unknown[] = [];
+    let left = false;
+    const { fetch } = backend({
+      'POST /api/dms/40/participants/': (_request, body) => {
+        added.push(body);
+        return json(200, { ...trio, participants: [alice, bob, carol, dave] });
+      },
+      'DELETE /api/dms/40/participants/me/': () => {
+        left = true;
+        return json(204);
+      },
+    });
+    renderWithProviders(<App />, { fetch, path: '/dms/40' });
+    const user = userEvent.setup();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Trio' })).toBeInTheDocument();
+    const panel = screen.getByRole('complementary', { name: 'Participants' });
+    await waitFor(() => expect(FakeWebSocket.instances).toHaveLength(1));
+    act(() => FakeWebSocket.last.open());
+    act(() => FakeWebSocket.last.receive({ type: 'presence.list', users: [alice, carol] }));
+    expect(within(within(panel).getByRole('region', { name: 'Online' })).getByText('carol')).toBeInTheDocument();
+    expect(within(within(panel).getByRole('region', { name: 'Offline' })).getByText('bob')).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Add people' }));
+    const dialog = screen.getByRole('dialog', { name: 'Add people to Trio' });
+    await user.click(await within(dialog).findByRole('button', { name: 'Add dave' }));
+    expect(await within(dialog).findByText('dave was added.')).toBeInTheDocument();
+    expect(added).toEqual([{ user_id: 4 }]);
+    await user.click(within(dialog).getByRole('button', { name: 'Done' }));
+    expect(within(panel).getByText('dave')).toBeInTheDocument();
+
+    // Bob leaves, live.
+    act(() => FakeWebSocket.last.receive({ type: 'conversation.participant_left', channel_id: 40, user_id: 2 }));
+    await waitFor(() => expect(within(panel).queryByText('bob')).not.toBeInTheDocument());
+
+    await user.click(screen.getByRole('button', { name: 'Leave group' }));
+    const confirm = screen.getByRole('dialog', { name: 'Leave Trio?' });
+    await user.click(within(confirm).getByRole('button', { name: 'Leave group' }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Home' })).toBeInTheDocument();
+    expect(screen.getByText('You left Trio.')).toBeInTheDocument();
+    expect(left).toBe(true);
+    await waitFor(() => expect(dmLinks().map((l) => l.textContent)).not.toContainEqual(expect.stringContaining('Trio')));
+  });
+});
+
+describe('blocking', () => {
+  it('blocks from the conversation header (after asking), locks the composer, and unblocks', async () => {
+    let blocked: { id: number; username: string }[] = [];
+    const calls: string[] = [];
+    const { fetch } = backend({
+      'GET /api/me/blocks/': () => json(200, blocked),
+      'PUT /api/me/blocks/2/': () => {
+        calls.push('block');
+        blocked = [bob];
+        return json(204);
+      },
+      'DELETE /api/me/blocks/2/': () => {
+        calls.push('unblock');
+        blocked = [];
+        return json(204);
+      },
+    });
+    renderWithProviders(<App />, { fetch, path: '/dms/12' });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Block bob' }));
+    const dialog = screen.getByRole('dialog', { name: 'Block bob?' });
+    await user.click(within(dialog).getByRole('button', { name: 'Block' }));
+
+    expect(await screen.findByText('You blocked bob. Unblock them to send messages.')).toBeInTheDocument();
+    // Focus goes back to the header's button, which now offers the way back.
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Unblock bob' })).toHaveFocus());
+    expect(screen.queryByRole('textbox', { name: 'Message' })).not.toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Unblock bob' }));
+    expect(await screen.findByRole('textbox', { name: 'Message' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Block bob' })).toBeInTheDocument();
+    expect(calls).toEqual(['block', 'unblock']);
+  });
+
+  it('lists blocked users in Home, to unblock them there', async () => {
+    let blocked = [bob, dave];
+    const { fetch } = backend({
+      'GET /api/me/blocks/': () => json(200, blocked),
+      'DELETE /api/me/blocks/4/': () => {
+        blocked = [bob];
+        return json(204);
+      },
+    });
+    renderWithProviders(<App />, { fetch, path: '/dms' });
+    const list = await screen.findByRole('list', { name: 'Blocked users' });
+    expect(within(list).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['BbobUnblock', 'DdaveUnblock']);
+    await userEvent.click(within(list).getByRole('button', { name: 'Unblock dave' }));
+    await waitFor(() => expect(within(list).getAllByRole('listitem')).toHaveLength(1));
+  });
+
+  it("shows the server's refusal when the other person blocked us, and recovers once a message goes through", async () => {
+    const { fetch } = backend();
+    renderWithProviders(<App />, { fetch, path: '/dms/12' });
+    const user = userEvent.setup();
+    await screen.findByRole('heading', { level: 1, name: 'bob' });
+    await waitFor(() => expect(FakeWebSocket.instances).toHaveLength(1));
+    act(() => FakeWebSocket.last.open());
+    await user.type(screen.getByRole('textbox', { name: 'Message' }), 'hello?{Enter}');
+    const sent = FakeWebSocket.last.sent.find((f) => (f as { type: string }).type === 'message') as { nonce: string };
+    act(() =>
+      FakeWebSocket.last.receive({
+        type: 'error',
+        code: 'blocked',
+        error: 'You cannot send messages in this conversation',
+        nonce: sent.nonce,
+      }),
+    );
+    const area = screen.getByRole('textbox', { name: 'Message' }).closest('.composer-area') as HTMLElement;
+    expect(await within(area).findByRole('alert')).toHaveTextContent('You cannot send messages in this conversation');
+    expect(screen.getByText('Not sent')).toBeInTheDocument();
+
+    // Retried after they unblocked us: it goes through, and the refusal is gone.
+    await user.click(screen.getByRole('button', { name: 'Retry' }));
+    act(() =>
+      FakeWebSocket.last.receive({
+        type: 'chat.message',
+        new_message: { ...lastMessage(12, 4, alice, 'hello?'), nonce: sent.nonce },
+      }),
+    );
+    await waitFor(() => expect(within(area).queryByRole('alert')).not.toBeInTheDocument());
+    expect(screen.queryByText('Not sent')).not.toBeInTheDocument();
+  });
+});
