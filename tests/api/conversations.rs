@@ -656,7 +656,7 @@ async fn pm_in_a_channel_goes_privately_to_every_socket_of_the_target() {
     let delivered = alices.recv_type("private_message_delivered", WAIT).await;
     assert_eq!(
         delivered,
-        json!({"type": "private_message_delivered", "target": "bob", "message": "psst, bob"})
+        json!({"type": "private_message_delivered", "target": "bob", "message": "psst, bob", "nonce": "p1"})
     );
     let private = bobs.recv_type("private_message", WAIT).await;
     assert_eq!(private["user"], "alice");

@@ -1335,6 +1335,11 @@ export interface components {
             target: string;
             /** @description The text. */
             message: string;
+            /**
+             * @description The `/pm` frame's `nonce`, when it had one: tells the client which pending message
+             *     this was.
+             */
+            nonce?: string | null;
             /** @enum {string} */
             type: "private_message_delivered";
         } | {

@@ -94,6 +94,10 @@ pub enum ServerFrame {
         target: String,
         /// The text.
         message: String,
+        /// The `/pm` frame's `nonce`, when it had one: tells the client which pending message
+        /// this was.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
     },
     /// Something the client sent was refused; the socket stays open.
     #[serde(rename = "error")]

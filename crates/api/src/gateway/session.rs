@@ -763,6 +763,7 @@ impl Store {
             Ok((delivered, _)) => ServerFrame::PrivateMessageDelivered {
                 target: delivered.target,
                 message: delivered.message.content,
+                nonce: outgoing.nonce,
             },
             Err(e) => chat_error(e).about(outgoing.nonce),
         };
