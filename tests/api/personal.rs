@@ -384,3 +384,97 @@ async fn two_instances_share_conversations_and_private_messages_through_redis() 
     assert_eq!(private["message"], "across");
     drop(second);
 }
+
+/// Counts the frames of each type that arrive within `wait`.
+async fn frames_within(socket: &mut WsClient, wait: Duration) -> Vec<Value> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match socket.next(left).await {
+            Next::Event(frame) => got.push(frame),
+            Next::Timeout => return got,
+            Next::Closed(code) => panic!("closed: {code:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_users_servers_are_heard_of_without_subscribing_and_once() {
+    let room = room().await;
+    let app = &room.app;
+    let (alice_id, alice) = room.member("alice").await;
+    let (_, _bob) = room.member("bob").await;
+    let (mut socket, _) = personal(app, &alice).await;
+    // Following one of the server's channels too must not double what the server says.
+    subscribe(&mut socket, json!([{"id": room.channel.0}])).await;
+    socket.recv_type("subscribed", WAIT).await;
+    let owner = &room.owner_token;
+    let (status, _) = send(
+        app.http
+            .post(app.url(&format!("/api/servers/{}/channels/", room.server.0)))
+            .bearer_auth(owner)
+            .json(&json!({"name": "news"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = send(
+        app.http
+            .patch(app.url(&format!("/api/servers/{}/", room.server.0)))
+            .bearer_auth(owner)
+            .json(&json!({"description": "now with news"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Someone else joining is not this user's concern.
+    let (_, _carol) = room.member("carol").await;
+    let got = frames_within(&mut socket, Duration::from_millis(800)).await;
+    let kinds: Vec<&str> = got.iter().filter_map(|f| f["type"].as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "channel.created").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "server.updated").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(!kinds.contains(&"member.joined"), "{kinds:?}");
+
+    // A server joined later is heard of from then on, starting with the user's own join.
+    let other = app
+        .server(room.owner, app.category("other").await, "Elsewhere")
+        .await;
+    let (status, _) = send(
+        app.http
+            .post(app.url(&format!("/api/membership/{}/membership/", other.0)))
+            .bearer_auth(&alice),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let joined = socket.recv_type("member.joined", WAIT).await;
+    assert_eq!(joined["user_id"], alice_id.0);
+    assert_eq!(joined["server_id"], other.0);
+    // Removed from it by the owner: told so, then nothing more from it.
+    let (status, _) = send(
+        app.http
+            .delete(app.url(&format!("/api/servers/{}/members/{}/", other.0, alice_id.0)))
+            .bearer_auth(owner),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let left = socket.recv_type("member.left", WAIT).await;
+    assert_eq!(left["server_id"], other.0);
+    let (status, _) = send(
+        app.http
+            .post(app.url(&format!("/api/servers/{}/channels/", other.0)))
+            .bearer_auth(owner)
+            .json(&json!({"name": "secret-plans"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    socket
+        .assert_no_type("channel.created", Duration::from_millis(400))
+        .await;
+}

@@ -130,3 +130,19 @@ pub async fn list(
         })
         .collect())
 }
+
+/// The servers `user` is a member of, by id.
+#[tracing::instrument(skip(db))]
+pub async fn servers_of(db: &Db, user: UserId) -> DbResult<Vec<ServerId>> {
+    use crate::schema::server_members;
+    use diesel::{ExpressionMethods, QueryDsl};
+    let mut conn = db.conn().await?;
+    let ids: Vec<i64> = server_members::table
+        .filter(server_members::user_id.eq(user.0))
+        .order(server_members::server_id)
+        .select(server_members::server_id)
+        .load(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+    Ok(ids.into_iter().map(ServerId).collect())
+}

@@ -72,6 +72,15 @@ pub async fn run(
         .max_continuation_size(session::MAX_FRAME);
     let (tx, mut queue) = mpsc::channel(QUEUE);
     let mut registration = state.hub.register_user(user.id, tx.clone());
+    // Registered first, so a join while the list is read is not missed (it is in both).
+    match hearth_db::members::servers_of(&state.db, user.id).await {
+        Ok(servers) => state.hub.follow_servers(user.id, &servers),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the user's servers");
+            close_with(session, 1011, "temporarily unavailable; reconnect").await;
+            return;
+        }
+    }
     tracing::info!(user_id = %user.id, "personal socket open");
     let ready = ServerFrame::Ready {
         user: user.clone(),

@@ -101,6 +101,14 @@ impl ChannelState {
         }
     }
 
+    /// Queues `frame` for every channel socket here, not the personal sockets' subscriptions.
+    pub(super) fn broadcast_to_channel_sockets(&mut self, frame: &Frame) {
+        let frame = Arc::new(frame.clone());
+        for subscriber in self.subscribers.iter_mut().filter(|s| !s.personal) {
+            subscriber.send(&frame, &self.too_slow);
+        }
+    }
+
     /// Queues `frame` for the channel sockets of one user only (their personal sockets hear
     /// it through the user's registration).
     pub(super) fn send_to(&mut self, user: UserId, frame: &Arc<Frame>) {

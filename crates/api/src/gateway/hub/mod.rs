@@ -72,12 +72,28 @@ pub struct UserRegistration {
 
 impl Drop for UserRegistration {
     fn drop(&mut self) {
-        let mut users = self.hub.users();
-        if let Some(endpoints) = users.get_mut(&self.user) {
-            endpoints.retain(|e| e.id != self.id);
-            if endpoints.is_empty() {
-                users.remove(&self.user);
+        let last = {
+            let mut users = self.hub.users();
+            match users.get_mut(&self.user) {
+                Some(endpoints) => {
+                    endpoints.retain(|e| e.id != self.id);
+                    let last = endpoints.is_empty();
+                    if last {
+                        users.remove(&self.user);
+                    }
+                    last
+                }
+                None => false,
             }
+        };
+        // The user's last personal socket here: nobody hears of their servers for them any
+        // more (the users lock is released first: the servers lock is always taken before it).
+        if last {
+            let mut servers = self.hub.servers();
+            servers.retain(|_, users| {
+                users.retain(|u| *u != self.user);
+                !users.is_empty()
+            });
         }
     }
 }
@@ -92,6 +108,8 @@ struct Inner {
     channels: Mutex<HashMap<ChannelId, ChannelState>>,
     /// The personal sockets of each user, for what is addressed to them.
     users: Mutex<HashMap<UserId, Vec<Subscriber>>>,
+    /// The servers each user's personal sockets hear of (the servers the user is a member of).
+    servers: Mutex<HashMap<ServerId, Vec<UserId>>>,
     db: Db,
     metrics: Metrics,
     next_id: AtomicU64,
@@ -106,6 +124,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 channels: Mutex::new(HashMap::new()),
                 users: Mutex::new(HashMap::new()),
+                servers: Mutex::new(HashMap::new()),
                 db,
                 metrics,
                 next_id: AtomicU64::new(1),
@@ -138,6 +157,72 @@ impl Hub {
             .fold((0, 0, 0), |(sockets, total, longest), queued| {
                 (sockets + 1, total + queued, longest.max(queued))
             })
+    }
+
+    fn servers(&self) -> MutexGuard<'_, HashMap<ServerId, Vec<UserId>>> {
+        self.inner
+            .servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The personal sockets of `user` hear of `servers` from now on (what happens in them: the
+    /// catalogue's changes, channels, membership), without subscribing to their channels.
+    pub fn follow_servers(&self, user: UserId, servers: &[ServerId]) {
+        let mut followed = self.servers();
+        for server in servers {
+            let users = followed.entry(*server).or_default();
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+    }
+
+    /// Delivers a server's event to the personal sockets of its members here, once each
+    /// (membership changes to the member concerned only), and keeps their servers up to date: a user who joins hears of the server from then on
+    /// (their own `member.joined` included), one who leaves or is removed, up to and
+    /// including their `member.left`.
+    fn deliver_to_members(&self, server: ServerId, event: &Event, frame: &Arc<Frame>) {
+        let joined = match event {
+            Event::MemberJoined { user_id, .. } if self.users().contains_key(user_id) => {
+                Some(*user_id)
+            }
+            _ => None,
+        };
+        if let Some(user) = joined {
+            self.follow_servers(user, &[server]);
+        }
+        let members: Vec<UserId> = {
+            let mut followed = self.servers();
+            let mut members = followed.get(&server).cloned().unwrap_or_default();
+            // Membership changes reach the personal sockets of the member concerned only: in
+            // a crowded server everyone else's would be noise, and a cost that grows with it.
+            if let Event::MemberJoined { user_id, .. } | Event::MemberLeft { user_id, .. } = event {
+                members.retain(|u| u == user_id);
+            }
+            match event {
+                Event::MemberLeft { user_id, .. } => {
+                    if let Some(users) = followed.get_mut(&server) {
+                        users.retain(|u| u != user_id);
+                    }
+                }
+                Event::ServerDeleted { .. } => {
+                    followed.remove(&server);
+                }
+                _ => {}
+            }
+            members
+        };
+        if members.is_empty() {
+            return;
+        }
+        let too_slow = &self.inner.metrics.too_slow;
+        let mut users = self.users();
+        for member in members {
+            for endpoint in users.get_mut(&member).into_iter().flatten() {
+                endpoint.send(frame, too_slow);
+            }
+        }
     }
 
     fn users(&self) -> MutexGuard<'_, HashMap<UserId, Vec<Subscriber>>> {
@@ -216,9 +301,12 @@ impl Hub {
                     }
                 }
                 Audience::Server(server) => {
+                    // Personal sockets hear of a server through its membership, not through
+                    // the channels they follow (once, whatever they follow).
                     for state in channels.values_mut().filter(|s| s.server == Some(server)) {
-                        state.broadcast(&frame, None);
+                        state.broadcast_to_channel_sockets(&frame);
                     }
+                    self.deliver_to_members(server, event, &Arc::new(frame));
                 }
                 Audience::User(user) => {
                     // Rare (a private message): a walk over the channel sockets beats an index
