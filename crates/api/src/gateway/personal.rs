@@ -22,12 +22,24 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hearth_domain::{ChannelId, Event, ServerId, UserRef};
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
-/// How many channels and conversations one personal socket may follow at once.
+/// How many channels and conversations one personal socket may follow at once (and name in
+/// one `subscribe` frame).
 pub const MAX_SUBSCRIPTIONS: usize = 200;
+/// Subscription attempts (each a database read or two) a socket may make at once, and then
+/// per second: enough to follow 200 channels twice over on connect, not to scan ids.
+const SUBSCRIBE_BURST: NonZeroU32 = match NonZeroU32::new(400) {
+    Some(burst) => burst,
+    None => NonZeroU32::MIN,
+};
+const SUBSCRIBE_PER_SEC: NonZeroU32 = match NonZeroU32::new(20) {
+    Some(rate) => rate,
+    None => NonZeroU32::MIN,
+};
 
 /// One followed channel.
 struct Followed {
@@ -56,6 +68,8 @@ struct Personal {
     followed: HashMap<ChannelId, Followed>,
     kicks: FuturesUnordered<Kick>,
     frames: DefaultDirectRateLimiter,
+    /// Subscription attempts.
+    attempts: DefaultDirectRateLimiter,
     abuse: Abuse,
 }
 
@@ -102,6 +116,9 @@ pub async fn run(
         followed: HashMap::new(),
         kicks: FuturesUnordered::new(),
         frames: RateLimiter::direct(frame_quota),
+        attempts: RateLimiter::direct(
+            Quota::per_second(SUBSCRIBE_PER_SEC).allow_burst(SUBSCRIBE_BURST),
+        ),
         abuse: Abuse::new(),
     };
 
@@ -245,6 +262,15 @@ impl Personal {
         }
         match serde_json::from_str::<PersonalClientFrame>(text) {
             Ok(PersonalClientFrame::Ping) => self.reply(session, &ServerFrame::Pong).await,
+            Ok(PersonalClientFrame::Subscribe { channels })
+                if channels.len() > MAX_SUBSCRIPTIONS =>
+            {
+                let refusal = ServerFrame::error(
+                    "invalid_frame",
+                    format!("A subscribe frame names at most {MAX_SUBSCRIPTIONS} channels"),
+                );
+                self.reply(session, &refusal).await
+            }
             Ok(PersonalClientFrame::Subscribe { channels }) => {
                 for target in channels {
                     match self.subscribe(session, target).await {
@@ -330,6 +356,9 @@ impl Personal {
             return self
                 .reply(session, &refused("too_many_subscriptions"))
                 .await;
+        }
+        if self.attempts.check().is_err() {
+            return self.reply(session, &refused("rate_limited")).await;
         }
         let server = match readable(&self.state, channel, &self.user).await {
             Ok(Some(server)) => server,

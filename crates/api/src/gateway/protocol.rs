@@ -80,7 +80,8 @@ pub enum ServerFrame {
     },
     /// The personal socket does not follow this channel (any more): `requested` (it asked),
     /// `not_found` (no such channel, no access, or access lost: deleted, left),
-    /// `too_many_subscriptions`, or `unavailable` (try again).
+    /// `too_many_subscriptions`, `rate_limited` (more than 400 attempts at once, then 20 a
+    /// second: try again later), or `unavailable` (try again).
     #[serde(rename = "unsubscribed")]
     Unsubscribed {
         channel_id: ChannelId,
