@@ -91,6 +91,8 @@ pub struct Fixture {
     /// The server (and its first channel) everybody is a member of.
     pub lobby: SeededServer,
     pub servers: Vec<SeededServer>,
+    /// `conversations[i]` is the 1:1 conversation of users `2i` and `2i + 1`.
+    pub conversations: Vec<i64>,
 }
 
 impl Fixture {
@@ -243,6 +245,18 @@ pub async fn seed(
             member_users.push(*user_id);
         }
     }
+    // A 1:1 conversation for each pair of users, opened as the API opens one.
+    let mut conversations = Vec::new();
+    for pair in user_ids.chunks_exact(2) {
+        let id: i64 = tx
+            .query_one(
+                "SELECT o_id FROM direct_open($1, $2)",
+                &[&pair[0], &pair[1]],
+            )
+            .await?
+            .get(0);
+        conversations.push(id);
+    }
     // Owners are members already (a trigger), hence ON CONFLICT.
     tx.execute(
         "INSERT INTO server_members (server_id, user_id) \
@@ -284,5 +298,6 @@ pub async fn seed(
             members: sizes.users,
         },
         servers,
+        conversations,
     })
 }

@@ -19,12 +19,12 @@ pub mod soak;
 pub mod stats;
 pub mod ws;
 
-use scenarios::{broadcast, idle, rest, Plan, Target};
+use scenarios::{broadcast, direct, idle, rest, Plan, Target};
 use stats::Row;
 
 /// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
 /// and is_member meanwhile); `idle` wants a fresh server process of its own.
-pub const SCENARIOS: [&str; 8] = [
+pub const SCENARIOS: [&str; 9] = [
     "is_member",
     "server_list",
     "join_leave",
@@ -32,6 +32,7 @@ pub const SCENARIOS: [&str; 8] = [
     "fanout_20",
     "fanout_400",
     "chat",
+    "dm_pingpong",
     "idle",
 ];
 
@@ -61,6 +62,7 @@ pub async fn run_scenario(
             let spec = plan.chat;
             vec![broadcast::run(target, name, spec, lobby, plan.settle, plan.drain).await]
         }
+        "dm_pingpong" => vec![direct::run(target, name, plan.dm).await],
         "idle" => vec![idle::run(target, plan.idle_sockets, plan.settle, server_pid).await],
         other => anyhow::bail!("no scenario named {other}; known: {}", SCENARIOS.join(", ")),
     };

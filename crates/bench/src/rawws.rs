@@ -62,12 +62,21 @@ pub async fn connect(
     channel: i64,
     token: &str,
 ) -> anyhow::Result<(Reader, Writer)> {
+    connect_path(addr, &format!("/ws/servers/{server}/channels/{channel}"), token).await
+}
+
+/// Opens the channel or conversation socket at `path` (see [`connect`]).
+pub async fn connect_path(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+) -> anyhow::Result<(Reader, Writer)> {
     let opened = async {
         let tcp = TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
         let (read, mut write) = tcp.into_split();
         let request = format!(
-            "GET /ws/servers/{server}/channels/{channel} HTTP/1.1\r\nHost: {addr}\r\n\
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\
              Upgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: aGVhcnRoLWJlbmNoLWtleQ==\r\nSec-WebSocket-Version: 13\r\n\
              Authorization: Bearer {token}\r\n\r\n"

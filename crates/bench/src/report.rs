@@ -34,6 +34,7 @@ pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
             t >= 250_000.0 && lost == 0,
         ),
         "chat" => goal("0 lost, p99 ≤ 10 ms", p99 <= 10.0 && clean),
+        "dm_pingpong" => goal("0 lost, p99 ≤ 10 ms", p99 <= 10.0 && clean),
         "idle" => row
             .rss_per_socket_kib
             .and_then(|kib| goal("≤ 12 KiB RSS per socket", kib <= 12.0 && row.errors == 0)),

@@ -2,6 +2,7 @@
 //! database) and a size, drives load for a bounded time, and returns table rows.
 
 pub mod broadcast;
+pub mod direct;
 pub mod idle;
 pub mod rest;
 
@@ -60,6 +61,16 @@ pub struct Broadcast {
     pub rate: f64,
 }
 
+/// Direct messages: `pairs` pairs of users, each exchanging a message each way every
+/// `interval`, `exchanges` times.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PingPong {
+    pub pairs: usize,
+    pub exchanges: usize,
+    #[serde(with = "secs")]
+    pub interval: Duration,
+}
+
 /// Every scenario's size: [`Plan::full`] is `make bench`, [`Plan::smoke`] the test's.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -69,6 +80,7 @@ pub struct Plan {
     pub fanout_slow: Broadcast,
     pub fanout_fast: Broadcast,
     pub chat: Broadcast,
+    pub dm: PingPong,
     pub idle_sockets: usize,
     /// After the last message, how long deliveries may still arrive.
     #[serde(with = "secs")]
@@ -108,6 +120,13 @@ impl Plan {
                 messages: 200,
                 rate: 50.0,
             },
+            // 500 pairs, a message each way every 2 s: 500 messages/s, each its own durable
+            // commit (no batching across senders).
+            dm: PingPong {
+                pairs: 500,
+                exchanges: 6,
+                interval: Duration::from_secs(2),
+            },
             idle_sockets: 20_000,
             drain: Duration::from_secs(10),
             settle: Duration::from_secs(2),
@@ -140,6 +159,11 @@ impl Plan {
                 senders: 3,
                 messages: 10,
                 rate: 50.0,
+            },
+            dm: PingPong {
+                pairs: 3,
+                exchanges: 3,
+                interval: Duration::from_millis(50),
             },
             idle_sockets: 40,
             drain: Duration::from_secs(3),
