@@ -62,7 +62,12 @@ pub async fn connect(
     channel: i64,
     token: &str,
 ) -> anyhow::Result<(Reader, Writer)> {
-    connect_path(addr, &format!("/ws/servers/{server}/channels/{channel}"), token).await
+    connect_path(
+        addr,
+        &format!("/ws/servers/{server}/channels/{channel}"),
+        token,
+    )
+    .await
 }
 
 /// Opens the channel or conversation socket at `path` (see [`connect`]).
