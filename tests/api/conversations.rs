@@ -89,6 +89,7 @@ async fn either_user_opens_the_same_direct_conversation_once() {
     assert_eq!(first["name"], Value::Null);
     assert_eq!(first["last_seq"], 0);
     assert_eq!(first["last_message"], Value::Null);
+    assert_eq!(first["blocked"], false);
     let names: Vec<&str> = first["participants"]
         .as_array()
         .map(|a| a.iter().filter_map(|p| p["username"].as_str()).collect())
@@ -595,6 +596,16 @@ async fn a_block_stops_direct_messages_both_ways_on_both_transports() {
     assert_eq!(error["nonce"], "s1");
     let (_, page) = history(&app, &alice, dm).await;
     assert_eq!(page, json!([]));
+    // Both see that the conversation is blocked, before trying to post.
+    for who in [&alice, &mallory] {
+        let (_, conversation) = send(
+            app.http
+                .get(app.url(&format!("/api/dms/{dm}/")))
+                .bearer_auth(&who.token),
+        )
+        .await;
+        assert_eq!(conversation["blocked"], true);
+    }
 
     let (status, _) = block(reqwest::Method::DELETE, mallory.id).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -602,6 +613,8 @@ async fn a_block_stops_direct_messages_both_ways_on_both_transports() {
     assert_eq!(status, StatusCode::NO_CONTENT, "idempotent");
     let (status, _) = post(&app, &mallory, dm, "sorry").await;
     assert_eq!(status, StatusCode::CREATED);
+    let (_, list) = send(app.http.get(app.url("/api/dms/")).bearer_auth(&alice.token)).await;
+    assert_eq!(list[0]["blocked"], false);
     let (status, _) = open(&app, &mallory, alice.id).await;
     assert_eq!(status, StatusCode::OK);
 }

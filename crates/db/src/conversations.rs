@@ -188,8 +188,8 @@ pub async fn list(db: &Db, user: UserId) -> DbResult<Vec<Conversation>> {
 
 type HeadRow = (i64, String, String, i64, DateTime<Utc>);
 
-/// The conversations of `user` (only `only`, when given), with participants and last
-/// messages: three queries whatever their number.
+/// The conversations of `user` (only `only`, when given), with participants, last messages
+/// and blocks: four queries whatever their number.
 async fn load(
     conn: &mut Conn,
     user: UserId,
@@ -237,6 +237,7 @@ async fn load(
         });
     }
     let mut last = last_messages(conn, &ids).await?;
+    let blocked = blocked_directs(conn, user, &ids).await?;
     Ok(heads
         .into_iter()
         .map(|(id, kind, name, last_seq, created_at)| {
@@ -253,9 +254,36 @@ async fn load(
                 last_message: last.remove(&id),
                 last_seq,
                 created_at,
+                blocked: blocked.contains(&id),
             }
         })
         .collect())
+}
+
+/// Which of the 1:1 conversations among `ids` have a block between `user` and the other.
+async fn blocked_directs(
+    conn: &mut Conn,
+    user: UserId,
+    ids: &[i64],
+) -> DbResult<std::collections::HashSet<i64>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        channel_id: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT p.channel_id FROM direct_pairs p \
+         JOIN user_blocks b \
+           ON (b.blocker_id = p.low_id AND b.blocked_id = p.high_id) \
+           OR (b.blocker_id = p.high_id AND b.blocked_id = p.low_id) \
+         WHERE p.channel_id = ANY($1) AND $2 IN (p.low_id, p.high_id)",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+    .bind::<diesel::sql_types::BigInt, _>(user.0)
+    .load(conn)
+    .await
+    .map_err(from_diesel)?;
+    Ok(rows.into_iter().map(|r| r.channel_id).collect())
 }
 
 /// A conversation's newest message, as the LATERAL read below returns it.

@@ -160,6 +160,8 @@ pub struct Conversation {
     /// The sequence number of its newest message (0 before the first).
     pub last_seq: i64,
     pub created_at: DateTime<Utc>,
+    /// A 1:1 conversation in which one of the two blocked the other: nobody can post.
+    pub blocked: bool,
 }
 
 impl Conversation {

@@ -968,6 +968,11 @@ export interface components {
              * @description Its newest message's time, or its creation's: what the list is sorted by.
              */
             active_at: string;
+            /**
+             * @description A 1:1 conversation in which one of the two blocked the other: nobody can post in it
+             *     (`403 blocked`) until the block is lifted. Always false for a group.
+             */
+            blocked: boolean;
         };
         /**
          * @description What kind of conversation.

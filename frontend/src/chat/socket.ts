@@ -40,6 +40,11 @@ export interface ChatSocketOptions {
   path: string;
   /** The highest seq already held (history): the server replays everything after it. */
   after?: number;
+  /**
+   * Whether reconnects resume with `?after=<highest seq seen>` (a chat's socket, the default).
+   * The personal socket says false: it resumes per subscription instead.
+   */
+  resume?: boolean;
   onFrame: (frame: IncomingFrame) => void;
   onStateChange?: (state: ConnectionState) => void;
   /** Called on every successful open; `resumed` is false for the first one. */
@@ -180,8 +185,8 @@ export class ChatSocket {
       }
       if (!isFrame(frame)) return;
       if (frame.type === 'chat.message') {
-        this.lastSeq = Math.max(this.lastSeq ?? 0, frame.new_message.seq);
-      } else if (frame.type === 'presence.list') {
+        if (this.options.resume !== false) this.lastSeq = Math.max(this.lastSeq ?? 0, frame.new_message.seq);
+      } else if (frame.type === 'presence.list' || frame.type === 'ready') {
         // The gateway accepted our credentials: a later 4001 deserves a new refresh.
         this.refreshTried = false;
       }

@@ -7,6 +7,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '../api/context';
 import { keys } from '../api/queries';
+import { conversationsQuery } from '../dms/queries';
 import type { CurrentUser, IncomingFrame, UserRef } from '../api/types';
 import { emptyMessages, lastSeq, messagesReducer, newNonce, type MessagesAction, type MessagesState } from './messages';
 import { ChatSocket, type ConnectionState, type SocketFactory } from './socket';
@@ -15,6 +16,25 @@ import { createThrottle, TypingTracker } from './typing';
 import { HISTORY_PAGE } from './useHistory';
 
 export const MAX_MESSAGE_CHARS = 2000;
+/** How long a `/pm` notice ("Sent privately to bob") stays. */
+export const PM_NOTICE_MS = 8_000;
+
+/** `/pm <username> <text>`: a private message, which the server never posts to the chat. */
+export function privateMessageTarget(text: string): string | null {
+  const match = /^\/pm(?:\s+(\S+))?(?:\s|$)/.exec(text.trim());
+  return match ? (match[1] ?? '') : null;
+}
+
+/** What became of a `/pm` sent from this chat. */
+export interface PrivateNotice {
+  /** The nonce it was sent with. */
+  id: string;
+  kind: 'delivered' | 'error';
+  /** The recipient's username (as the server spells it once delivered). */
+  target: string;
+  /** For errors: what went wrong. */
+  text?: string;
+}
 
 export interface ChatOptions {
   source: ChatSource;
@@ -46,6 +66,9 @@ export interface Chat {
   retry: (nonce: string) => void;
   discard: (nonce: string) => void;
   notifyTyping: () => void;
+  /** What became of the `/pm`s sent here, newest last; they go away after PM_NOTICE_MS. */
+  notices: PrivateNotice[];
+  dismissNotice: (id: string) => void;
 }
 
 /** Error codes that refuse every message we send here, not only the one they name. */
@@ -64,6 +87,30 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
   const trackerRef = useRef<TypingTracker | null>(null);
   const throttle = useRef(createThrottle()).current;
   const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const [notices, setNotices] = useState<PrivateNotice[]>([]);
+  /** The `/pm`s waiting for an answer, by nonce: the username they were sent to. */
+  const privateSends = useRef(new Map<string, string>());
+  const noticeTimers = useRef(new Set<ReturnType<typeof setTimeout>>());
+
+  const dismissNotice = useCallback((id: string) => setNotices((all) => all.filter((n) => n.id !== id)), []);
+  const notify = useCallback(
+    (notice: PrivateNotice) => {
+      setNotices((all) => [...all.filter((n) => n.id !== notice.id).slice(-2), notice]);
+      const timer = setTimeout(() => {
+        noticeTimers.current.delete(timer);
+        dismissNotice(notice.id);
+      }, PM_NOTICE_MS);
+      noticeTimers.current.add(timer);
+    },
+    [dismissNotice],
+  );
+  useEffect(() => {
+    const timers = noticeTimers.current;
+    return () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    };
+  }, []);
 
   const update = useCallback(
     (action: MessagesAction) =>
@@ -151,7 +198,32 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
       case 'typing':
         if (frame.user.id !== me.user_id) tracker?.typing(frame.user);
         break;
+      case 'private_message_delivered': {
+        const nonce = frame.nonce;
+        if (!nonce || !privateSends.current.has(nonce)) break;
+        privateSends.current.delete(nonce);
+        notify({ id: nonce, kind: 'delivered', target: frame.target });
+        // The 1:1 conversation may be new: the list (and so the notice's link, and the personal
+        // socket's subscriptions) picks it up, even where no DM list is shown.
+        void queryClient
+          .fetchQuery({ ...conversationsQuery(api.client, queryClient), staleTime: 0 })
+          .catch(() => undefined);
+        break;
+      }
       case 'error':
+        if (frame.nonce && privateSends.current.has(frame.nonce)) {
+          // A refused /pm concerns that message only, not the chat's pending ones.
+          const target = privateSends.current.get(frame.nonce) ?? '';
+          privateSends.current.delete(frame.nonce);
+          const text =
+            frame.code === 'unknown_user'
+              ? `No user named ${target}`
+              : frame.code === 'invalid_message' && target === ''
+                ? 'Write /pm, a username, then your message'
+                : frame.error;
+          notify({ id: frame.nonce, kind: 'error', target, text });
+          break;
+        }
         if (REFUSALS.has(frame.code)) {
           failSending(frame.error, frame.nonce, false);
           setRefusal({ code: frame.code, message: frame.error });
@@ -232,6 +304,17 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
         return false;
       }
       const nonce = newNonce();
+      const target = privateMessageTarget(text);
+      if (target !== null) {
+        // Not a message of this chat: nothing pending here, a notice once the server answers.
+        if (!socketRef.current?.send({ type: 'message', message: text, nonce })) {
+          setError('Not connected: the private message was not sent. Try again in a moment.');
+          return false;
+        }
+        privateSends.current.set(nonce, target);
+        throttle.reset();
+        return true;
+      }
       update({ type: 'queued', nonce, content: text });
       socketRef.current?.send({ type: 'message', message: text, nonce });
       throttle.reset();
@@ -268,5 +351,7 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
     retry,
     discard,
     notifyTyping,
+    notices,
+    dismissNotice,
   };
 }

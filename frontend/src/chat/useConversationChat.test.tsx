@@ -23,6 +23,7 @@ function group(id: number, activeAt: string): Conversation {
     participants: [alice, bob],
     last_message: null,
     last_seq: 0,
+    blocked: false,
     created_at: '2025-01-01T00:00:00Z',
     active_at: activeAt,
   };

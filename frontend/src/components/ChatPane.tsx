@@ -1,8 +1,12 @@
+import { skipToken, useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
+import { Link } from 'react-router';
+import { keys } from '../api/queries';
+import type { Conversation } from '../api/types';
 import type { CurrentUser } from '../api/types';
 import type { ConnectionState } from '../chat/socket';
 import { typingText } from '../chat/typing';
-import type { Chat } from '../chat/useChat';
+import type { Chat, PrivateNotice } from '../chat/useChat';
 import type { ChatHistory } from '../chat/useHistory';
 import { MessageList } from './MessageList';
 import { MembersToggle } from './Shell';
@@ -69,6 +73,7 @@ export function ChatPane({
       <p className="typing" aria-live="polite">
         {typingText(chat.typing)}
       </p>
+      <PrivateNotices notices={chat.notices} onDismiss={chat.dismissNotice} meId={me.user_id} />
       {chat.error && (
         <div className="notice notice-error chat-error" role="alert">
           <p>{chat.error}</p>
@@ -79,5 +84,47 @@ export function ChatPane({
       )}
       <div className="composer-area">{composer}</div>
     </section>
+  );
+}
+
+/** The 1:1 conversation with `username`, if the cached list has it (never fetched from here). */
+function useDirectWith(username: string, meId: number): Conversation | undefined {
+  const list = useQuery<Conversation[]>({ queryKey: keys.conversations, queryFn: skipToken }).data;
+  const name = username.toLowerCase();
+  return list?.find(
+    (c) => c.kind === 'dm' && c.participants.some((p) => p.id !== meId && p.username.toLowerCase() === name),
+  );
+}
+
+function PrivateNotice({ notice, meId, onDismiss }: { notice: PrivateNotice; meId: number; onDismiss: (id: string) => void }) {
+  const conversation = useDirectWith(notice.target, meId);
+  const delivered = notice.kind === 'delivered';
+  return (
+    <div className={`notice pm-notice ${delivered ? 'pm-delivered' : 'notice-error'}`} role={delivered ? 'status' : 'alert'}>
+      <p>
+        {delivered ? (
+          <>
+            Sent privately to{' '}
+            {conversation ? <Link to={`/dms/${conversation.id}`}>{notice.target}</Link> : <strong>{notice.target}</strong>}
+          </>
+        ) : (
+          <>Private message not sent: {notice.text}</>
+        )}
+      </p>
+      <button type="button" className="icon-button pm-dismiss" aria-label="Dismiss" onClick={() => onDismiss(notice.id)}>
+        ×
+      </button>
+    </div>
+  );
+}
+
+function PrivateNotices({ notices, meId, onDismiss }: { notices: PrivateNotice[]; meId: number; onDismiss: (id: string) => void }) {
+  if (notices.length === 0) return null;
+  return (
+    <div className="pm-notices">
+      {notices.map((notice) => (
+        <PrivateNotice key={notice.id} notice={notice} meId={meId} onDismiss={onDismiss} />
+      ))}
+    </div>
   );
 }

@@ -13,7 +13,9 @@ export interface ComposerProps {
 /** Enter sends, Shift+Enter starts a new line. */
 export function Composer({ channelName = '', placeholder, onSend, onTyping }: ComposerProps) {
   const id = useId();
+  const helpId = useId();
   const [text, setText] = useState('');
+  const command = text.trimStart().startsWith('/');
 
   const submit = () => {
     if (onSend(text)) setText('');
@@ -34,15 +36,21 @@ export function Composer({ channelName = '', placeholder, onSend, onTyping }: Co
       <label htmlFor={id} className="visually-hidden">
         Message
       </label>
+      <p id={helpId} className={command ? 'composer-hint' : 'visually-hidden'}>
+        <code>/pm username message</code> sends a private message. Enter sends, Shift+Enter starts a new line.
+      </p>
       <textarea
         id={id}
         rows={1}
         value={text}
+        aria-describedby={helpId}
         placeholder={placeholder ?? `Message #${channelName}`}
         onKeyDown={onKeyDown}
         onChange={(event) => {
           setText(event.target.value);
-          if (event.target.value.trim()) onTyping();
+          // A command (a /pm above all) is not something to tell the chat about.
+          const value = event.target.value.trim();
+          if (value && !value.startsWith('/')) onTyping();
         }}
       />
       <button type="submit" className="button" disabled={!text.trim()}>

@@ -31,9 +31,9 @@ export function ConversationAvatar({ conversation, meId, size = 36 }: { conversa
   return <Avatar id={other?.id ?? conversation.id} name={title} size={size} />;
 }
 
-/** My conversations, most recently active first; refreshed while shown (see dms/queries.ts). */
+/** My conversations, most recently active first; live through the personal socket (chat/PersonalProvider.tsx). */
 export function DmList({ meId }: { meId: number }) {
-  const conversations = useConversations({ poll: true });
+  const conversations = useConversations();
   const now = new Date();
 
   return (

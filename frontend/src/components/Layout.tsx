@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Outlet, useLocation } from 'react-router';
 import { useMe } from '../api/queries';
+import { PersonalProvider } from '../chat/PersonalProvider';
 import { Header } from './Header';
 import { Rail } from './Rail';
 import { ShellContext, type Shell } from './Shell';
@@ -131,20 +132,22 @@ export function Layout() {
 
   return (
     <ShellContext.Provider value={shell}>
-      <div className={classes}>
-        <a className="skip-link" href="#main">
-          Skip to content
-        </a>
-        <Header />
-        <div className="shell">
-          {me && <Rail />}
-          <main id="main" ref={main} tabIndex={-1}>
-            <Outlet />
-          </main>
+      <PersonalProvider me={me}>
+        <div className={classes}>
+          <a className="skip-link" href="#main">
+            Skip to content
+          </a>
+          <Header />
+          <div className="shell">
+            {me && <Rail />}
+            <main id="main" ref={main} tabIndex={-1}>
+              <Outlet />
+            </main>
+          </div>
+          {navOpen && <div className="drawer-backdrop for-nav" aria-hidden="true" onClick={closeDrawers} />}
+          {membersOpen && <div className="drawer-backdrop for-members" aria-hidden="true" onClick={closeDrawers} />}
         </div>
-        {navOpen && <div className="drawer-backdrop for-nav" aria-hidden="true" onClick={closeDrawers} />}
-        {membersOpen && <div className="drawer-backdrop for-members" aria-hidden="true" onClick={closeDrawers} />}
-      </div>
+      </PersonalProvider>
     </ShellContext.Provider>
   );
 }

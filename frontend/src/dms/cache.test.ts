@@ -25,6 +25,7 @@ function conversation(id: number, activeAt: string, overrides: Partial<Conversat
     participants: [alice, bob],
     last_message: null,
     last_seq: 0,
+    blocked: false,
     created_at: '2025-01-01T00:00:00Z',
     active_at: activeAt,
     ...overrides,

@@ -1,6 +1,6 @@
 // The conversation list and its entries, changed by pure functions: a refetch of
-// GET /api/dms/, a live frame on a conversation's socket (and, once it exists, the personal
-// socket) all go through these, so they agree on order and never step back in time.
+// GET /api/dms/, a live frame on a conversation's socket or on the personal
+// socket all go through these, so they agree on order and never step back in time.
 import type { ChatMessage, Conversation, Message, UserRef } from '../api/types';
 
 /** Most recently active first, as GET /api/dms/ orders them; ties: the newer conversation first. */

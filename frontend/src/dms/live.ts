@@ -1,9 +1,11 @@
 // Live conversation events applied to the query cache: the conversation (keys.conversation)
-// and the list (keys.conversations). A conversation's own socket calls this today; the
-// personal socket, once the backend has one, will push its frames through the same function.
+// and the list (keys.conversations). Both the personal socket (every subscribed conversation)
+// and an open conversation's own socket push their frames through here; applying a frame twice
+// changes nothing the second time.
 import type { QueryClient } from '@tanstack/react-query';
 import { keys } from '../api/queries';
 import type { Conversation, IncomingFrame } from '../api/types';
+import { messagesReducer, type MessagesAction, type MessagesState } from '../chat/messages';
 import {
   removeConversation,
   showsMessage,
@@ -40,7 +42,9 @@ export function applyConversationFrame(queryClient: QueryClient, id: number, fra
       if (frame.new_message.channel_id !== id) break;
       const message = frame.new_message;
       change(queryClient, id, (c) => withMessage(c, message));
-      // The list's order and previews come from the server; a new message is a reason to ask.
+      // The list's order and previews come from the server; a new message is a reason to ask
+      // (a conversation it lacks, just opened by someone, comes with it). Only a shown list is
+      // fetched again, and a burst of messages shares one request.
       void refreshConversations(queryClient);
       break;
     }
@@ -80,4 +84,19 @@ export function forgetConversation(queryClient: QueryClient, id: number) {
   queryClient.setQueryData<Conversation[]>(keys.conversations, (all) => (all ? removeConversation(all, id) : all));
   queryClient.removeQueries({ queryKey: keys.conversation(id), exact: true });
   queryClient.removeQueries({ queryKey: keys.messages(id), exact: true });
+}
+
+/**
+ * The same frame into the conversation's message list, if the cache holds one (the reducer
+ * merges by id and orders by seq, so the open conversation's own socket delivering it too is
+ * harmless). Frames of other kinds are ignored.
+ */
+export function applyToMessages(queryClient: QueryClient, id: number, frame: IncomingFrame) {
+  let action: MessagesAction | null = null;
+  if (frame.type === 'chat.message' && frame.new_message.channel_id === id) action = { type: 'received', message: frame.new_message };
+  else if (frame.type === 'message.updated' && frame.message.channel_id === id) action = { type: 'updated', message: frame.message };
+  else if (frame.type === 'message.deleted' && frame.channel_id === id) action = { type: 'deleted', id: frame.id };
+  if (!action) return;
+  const next = action;
+  queryClient.setQueryData<MessagesState>(keys.messages(id), (state) => (state ? messagesReducer(state, next) : state));
 }

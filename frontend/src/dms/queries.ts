@@ -1,14 +1,13 @@
-// Conversations and blocks in the query cache. Until the backend has a personal socket, the
-// list is kept fresh by asking again: on window focus, every DM_LIST_REFRESH_MS while Home is
-// open, and whenever a message goes by in an open conversation (dms/live.ts).
-import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+// Conversations and blocks in the query cache. The list is kept live by the personal socket
+// (chat/PersonalProvider.tsx): its frames go through dms/live.ts, and it reloads the list on
+// every (re)connect and on `conversation.added`; window focus refetches it too, as a safety net.
+import { queryOptions, useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type { ApiClient } from '../api/client';
 import { useApi } from '../api/context';
 import { unwrap } from '../api/errors';
 import { keys } from '../api/queries';
 import type { Conversation, UserRef } from '../api/types';
 import { mergeFetched, upsertConversation } from './cache';
-
-export const DM_LIST_REFRESH_MS = 15_000;
 
 /** A group has 3 to 10 participants: its creator and 2 to 9 others. */
 export const GROUP_MAX_PARTICIPANTS = 10;
@@ -21,19 +20,23 @@ export function rememberConversation(queryClient: QueryClient, conversation: Con
   queryClient.setQueryData<Conversation[]>(keys.conversations, (all) => (all ? upsertConversation(all, conversation) : all));
 }
 
-/** My conversations, most recently active first. `poll`: refetch on an interval (Home is open). */
-export function useConversations({ poll = false }: { poll?: boolean } = {}) {
-  const { client } = useApi();
-  const queryClient = useQueryClient();
-  return useQuery({
+/** GET /api/dms/, merged with what live frames brought meanwhile (`mergeFetched`). */
+export function conversationsQuery(client: ApiClient, queryClient: QueryClient) {
+  return queryOptions({
     queryKey: keys.conversations,
     queryFn: async () => {
       const fetched = await unwrap(client.GET('/api/dms/'));
       return mergeFetched(queryClient.getQueryData<Conversation[]>(keys.conversations), fetched);
     },
-    refetchInterval: poll ? DM_LIST_REFRESH_MS : false,
     refetchOnWindowFocus: true,
   });
+}
+
+/** My conversations, most recently active first. */
+export function useConversations() {
+  const { client } = useApi();
+  const queryClient = useQueryClient();
+  return useQuery(conversationsQuery(client, queryClient));
 }
 
 export function useConversation(id: number) {

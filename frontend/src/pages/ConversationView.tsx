@@ -1,8 +1,9 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useCallback, useId, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError, errorMessage } from '../api/errors';
 import type { Conversation, CurrentUser } from '../api/types';
+import { usePersonal } from '../chat/PersonalProvider';
 import { useConversationSource } from '../chat/sources';
 import { useConversationChat } from '../chat/useConversationChat';
 import { useHistory } from '../chat/useHistory';
@@ -94,6 +95,12 @@ function ConversationChat({ conversation, me }: { conversation: Conversation; me
   const onGone = useCallback(() => {
     if (!leaving.current) goHome(`${title} is no longer available.`);
   }, [goHome, title]);
+
+  // The personal socket learnt that the conversation is gone for me (deleted, or I was removed).
+  const gone = usePersonal().gone.has(conversation.id);
+  useEffect(() => {
+    if (gone) onGone();
+  }, [gone, onGone]);
 
   const chat = useConversationChat({
     conversationId: conversation.id,

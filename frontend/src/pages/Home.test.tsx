@@ -4,7 +4,6 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Conversation } from '../api/types';
 import { App } from '../App';
-import { DM_LIST_REFRESH_MS } from '../dms/queries';
 import { FakeWebSocket } from '../test/fakeWebSocket';
 import { json, mockFetch, renderWithProviders, type Route } from '../test/render';
 
@@ -34,6 +33,7 @@ function conversation(id: number, activeAt: string, overrides: Partial<Conversat
     participants: [alice, bob],
     last_message: null,
     last_seq: 0,
+    blocked: false,
     created_at: '2025-01-01T00:00:00Z',
     active_at: activeAt,
     ...overrides,
@@ -123,12 +123,12 @@ describe('the DM list', () => {
     );
   });
 
-  it('asks the server again when the window regains focus and every 15 s while Home is open', async () => {
-    vi.useFakeTimers({ shouldAdvanceTime: true });
+  it('asks the server again when the window regains focus, and follows the personal socket live', async () => {
     let list = [withBob];
     const { fetch, calls } = backend({}, () => list);
-    renderWithProviders(<App />, { fetch, path: '/dms' });
+    const { queryClient } = renderWithProviders(<App />, { fetch, path: '/dms' });
     await waitFor(() => expect(dmLinks()).toHaveLength(1));
+    const fetches = () => calls.filter((c) => c === 'GET /api/dms/').length;
 
     // Someone opened a conversation with us: it shows once the window has focus again.
     list = [conversation(14, '2025-01-04T00:00:00Z', { participants: [alice, dave] }), withBob];
@@ -139,15 +139,54 @@ describe('the DM list', () => {
     await waitFor(() => expect(dmLinks()).toHaveLength(2));
     expect(dmLinks()[0]).toHaveTextContent('dave');
 
-    // And without focus changes, on the interval.
+    // The personal socket: on ready it reloads the list and subscribes to every conversation,
+    // from the highest seq known.
+    await waitFor(() => expect(FakeWebSocket.personal).toHaveLength(1));
+    const personal = FakeWebSocket.lastPersonal;
+    expect(new URL(personal.url).pathname).toBe('/ws/me');
+    const before = fetches();
+    act(() => personal.open());
+    act(() => personal.receive({ type: 'ready', user: alice, max_subscriptions: 200 }));
+    expect(personal.sent).toEqual([{ type: 'subscribe', channels: [{ id: 14 }, { id: 12, after: 3 }] }]);
+    await waitFor(() => expect(fetches()).toBe(before + 1));
+
+    // A message in a conversation moves it up, with its preview.
+    act(() =>
+      personal.receive({
+        type: 'chat.message',
+        new_message: { ...lastMessage(12, 4, bob, 'Live from bob'), timestamp: '2025-01-05T00:00:00Z' },
+      }),
+    );
+    await waitFor(() => expect(dmLinks()[0]).toHaveTextContent('Live from bob'));
+
+    // Added to a group: the list is reloaded and the group followed.
     list = [{ ...trio, active_at: '2025-01-06T00:00:00Z' }, ...list];
-    const before = calls.filter((c) => c === 'GET /api/dms/').length;
-    await act(async () => {
-      await vi.advanceTimersByTimeAsync(DM_LIST_REFRESH_MS);
-    });
+    act(() => personal.receive({ type: 'conversation.added', conversation_id: 40, to: 1 }));
     await waitFor(() => expect(dmLinks()).toHaveLength(3));
-    expect(calls.filter((c) => c === 'GET /api/dms/').length).toBeGreaterThan(before);
     expect(dmLinks()[0]).toHaveTextContent('Trio');
+    await waitFor(() => expect(personal.sent).toContainEqual({ type: 'subscribe', channels: [{ id: 40 }] }));
+
+    // Gone for me (deleted, or I was removed): out of the list.
+    act(() => personal.receive({ type: 'unsubscribed', channel_id: 14, reason: 'not_found' }));
+    await waitFor(() => expect(dmLinks()).toHaveLength(2));
+    expect(queryClient.getQueryData<Conversation[]>(['dms', 'list'])?.map((c) => c.id)).toEqual([40, 12]);
+  });
+
+  it('shows a private message sent to me as a toast linking to the conversation', async () => {
+    const { fetch } = backend();
+    renderWithProviders(<App />, { fetch, path: '/dms' });
+    await waitFor(() => expect(dmLinks()).toHaveLength(3));
+    await waitFor(() => expect(FakeWebSocket.personal).toHaveLength(1));
+    const personal = FakeWebSocket.lastPersonal;
+    act(() => personal.open());
+    act(() => personal.receive({ type: 'ready', user: alice, max_subscriptions: 200 }));
+    act(() => personal.receive({ type: 'private_message', user: 'bob', message: 'psst', to: 1, conversation_id: 12 }));
+    const toast = await screen.findByRole('region', { name: 'Private messages' });
+    const link = within(toast).getByRole('link', { name: /bob: psst/ });
+    expect(link).toHaveAttribute('href', '/dms/12');
+    await userEvent.setup().click(link);
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Private messages' })).not.toBeInTheDocument());
+    expect(await screen.findByRole('heading', { level: 1, name: 'bob' })).toBeInTheDocument();
   });
 });
 

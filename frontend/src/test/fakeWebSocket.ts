@@ -1,8 +1,13 @@
 import type { SocketLike } from '../chat/socket';
 
-/** A scripted WebSocket: tests open, feed and close it by hand. */
+/**
+ * A scripted WebSocket: tests open, feed and close it by hand. `instances` and `last` are the
+ * chat sockets (channels, conversations); the personal socket (`/ws/me`, which the app opens
+ * once signed in) is kept apart in `personal`, so a test of a chat is not confused by it.
+ */
 export class FakeWebSocket implements SocketLike {
   static instances: FakeWebSocket[] = [];
+  static personal: FakeWebSocket[] = [];
   readyState = 0;
   onopen: ((event: Event) => void) | null = null;
   onmessage: ((event: MessageEvent) => void) | null = null;
@@ -12,11 +17,20 @@ export class FakeWebSocket implements SocketLike {
   closedWith: number | undefined;
 
   constructor(readonly url: string) {
-    FakeWebSocket.instances.push(this);
+    if (new URL(url).pathname === '/ws/me') FakeWebSocket.personal.push(this);
+    else FakeWebSocket.instances.push(this);
   }
 
   static reset(): void {
     FakeWebSocket.instances = [];
+    FakeWebSocket.personal = [];
+  }
+
+  /** The newest personal socket. */
+  static get lastPersonal(): FakeWebSocket {
+    const socket = FakeWebSocket.personal[FakeWebSocket.personal.length - 1];
+    if (!socket) throw new Error('no personal socket was created');
+    return socket;
   }
 
   static get last(): FakeWebSocket {

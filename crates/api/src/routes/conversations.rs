@@ -55,6 +55,9 @@ pub struct ConversationDto {
     pub created_at: DateTime<Utc>,
     /// Its newest message's time, or its creation's: what the list is sorted by.
     pub active_at: DateTime<Utc>,
+    /// A 1:1 conversation in which one of the two blocked the other: nobody can post in it
+    /// (`403 blocked`) until the block is lifted. Always false for a group.
+    pub blocked: bool,
 }
 
 impl From<Conversation> for ConversationDto {
@@ -72,6 +75,7 @@ impl From<Conversation> for ConversationDto {
             last_seq: conversation.last_seq,
             created_at: conversation.created_at,
             active_at,
+            blocked: conversation.blocked,
         }
     }
 }

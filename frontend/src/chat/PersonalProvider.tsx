@@ -1,0 +1,214 @@
+// The signed-in client's personal socket (chat/personal.ts), bound to the query cache: mounted
+// once by the frame (Layout), started while someone is signed in and stopped on logout.
+// - On every `ready` (the first and after each reconnect) it subscribes to my conversations
+//   (the 200 most recently active, each from the highest seq the cache holds) and reloads
+//   GET /api/dms/, since what is addressed to me has no cursor yet; whenever the list changes it
+//   subscribes to conversations it does not follow yet.
+// - Conversation frames go through dms/live.ts into the list and, when cached, the
+//   conversation's messages, so the list and an open conversation agree.
+// - `unsubscribed` `not_found`: the conversation is gone for me (dropped from the list; an open
+//   view reads `gone` and says so). `private_message`: a toast linking to the conversation.
+import { useQueryClient } from '@tanstack/react-query';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { Link, useLocation } from 'react-router';
+import { useApi } from '../api/context';
+import { keys } from '../api/queries';
+import type { Conversation, CurrentUser, IncomingFrame } from '../api/types';
+import { removeConversation } from '../dms/cache';
+import { applyConversationFrame, applyToMessages, refreshConversations } from '../dms/live';
+import { conversationsQuery } from '../dms/queries';
+import { lastSeq, type MessagesState } from './messages';
+import { MAX_SUBSCRIPTIONS, PersonalSocket } from './personal';
+import type { ConnectionState, SocketFactory } from './socket';
+
+/** How long a private message's toast stays. */
+export const TOAST_MS = 10_000;
+
+export interface PrivateToast {
+  id: number;
+  from: string;
+  text: string;
+  conversationId: number;
+}
+
+export interface Personal {
+  connection: ConnectionState | 'off';
+  /** Conversations that are gone for me (deleted, or I am no longer in them). */
+  gone: ReadonlySet<number>;
+}
+
+const none: ReadonlySet<number> = new Set();
+const PersonalContext = createContext<Personal>({ connection: 'off', gone: none });
+
+export function usePersonal(): Personal {
+  return useContext(PersonalContext);
+}
+
+function conversationOf(frame: IncomingFrame): number | null {
+  switch (frame.type) {
+    case 'chat.message':
+      return frame.new_message.channel_id;
+    case 'message.updated':
+      return frame.message.channel_id;
+    case 'message.deleted':
+    case 'conversation.participant_added':
+    case 'conversation.participant_left':
+      return frame.channel_id;
+    default:
+      return null;
+  }
+}
+
+export function PersonalProvider({
+  me,
+  createSocket,
+  children,
+}: {
+  me: CurrentUser | null | undefined;
+  createSocket?: SocketFactory;
+  children: ReactNode;
+}) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const { pathname } = useLocation();
+  const [connection, setConnection] = useState<ConnectionState | 'off'>('off');
+  const [gone, setGone] = useState<ReadonlySet<number>>(none);
+  const [toasts, setToasts] = useState<PrivateToast[]>([]);
+  const pathRef = useRef(pathname);
+  useEffect(() => {
+    pathRef.current = pathname;
+  });
+  const userId = me?.user_id;
+
+  const dismiss = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
+
+  useEffect(() => {
+    if (userId === undefined) return;
+    const timers = new Set<ReturnType<typeof setTimeout>>();
+    let nextToast = 0;
+    const setGoneFor = (id: number, isGone: boolean) =>
+      setGone((all) => {
+        if (all.has(id) === isGone) return all;
+        const next = new Set(all);
+        if (isGone) next.add(id);
+        else next.delete(id);
+        return next;
+      });
+
+    const wanted = () =>
+      (queryClient.getQueryData<Conversation[]>(keys.conversations) ?? []).slice(0, MAX_SUBSCRIPTIONS).map((c) => {
+        const messages = queryClient.getQueryData<MessagesState>(keys.messages(c.id));
+        // The messages we hold, or else what the list knows: the replay fills what is newer.
+        const after = messages ? lastSeq(messages) : c.last_seq;
+        return after > 0 ? { id: c.id, after } : { id: c.id };
+      });
+
+    const onFrame = (frame: IncomingFrame) => {
+      const id = conversationOf(frame);
+      if (id !== null) {
+        applyToMessages(queryClient, id, frame);
+        if (applyConversationFrame(queryClient, id, frame, userId).left) setGoneFor(id, true);
+        return;
+      }
+      switch (frame.type) {
+        case 'conversation.added':
+          setGoneFor(frame.conversation_id, false);
+          void refreshConversations(queryClient);
+          break;
+        case 'subscribed':
+          setGoneFor(frame.channel_id, false);
+          break;
+        case 'unsubscribed':
+          if (frame.reason === 'not_found') {
+            queryClient.setQueryData<Conversation[]>(keys.conversations, (all) =>
+              all ? removeConversation(all, frame.channel_id) : all,
+            );
+            setGoneFor(frame.channel_id, true);
+          } else if (frame.reason === 'unavailable') {
+            const timer = setTimeout(() => {
+              timers.delete(timer);
+              socket.sync();
+            }, 5_000);
+            timers.add(timer);
+          }
+          break;
+        case 'private_message': {
+          const list = queryClient.getQueryData<Conversation[]>(keys.conversations);
+          if (!list?.some((c) => c.id === frame.conversation_id)) void refreshConversations(queryClient);
+          // Reading that conversation already: its message is right there.
+          if (pathRef.current === `/dms/${frame.conversation_id}`) break;
+          const toast: PrivateToast = {
+            id: (nextToast += 1),
+            from: frame.user,
+            text: frame.message,
+            conversationId: frame.conversation_id,
+          };
+          setToasts((all) => [...all.slice(-2), toast]);
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            dismiss(toast.id);
+          }, TOAST_MS);
+          timers.add(timer);
+          break;
+        }
+        default:
+          break;
+      }
+    };
+
+    const socket = new PersonalSocket({
+      wanted,
+      refreshSession: api.refresh,
+      createSocket,
+      onFrame,
+      onReady: () => {
+        // What was addressed to me while disconnected has no cursor yet: ask for the list.
+        void queryClient.fetchQuery({ ...conversationsQuery(api.client, queryClient), staleTime: 0 }).catch(() => undefined);
+      },
+      onStateChange: (state) => {
+        setConnection(state);
+        if (state === 'unauthorized') queryClient.setQueryData(keys.me, null);
+      },
+    });
+    // A changed list (a refetch, a conversation opened or created here): follow what is new.
+    const unsubscribe = queryClient.getQueryCache().subscribe((event) => {
+      if (event.type !== 'updated' || event.action.type !== 'success') return;
+      const key = event.query.queryKey;
+      if (key[0] === keys.conversations[0] && key[1] === keys.conversations[1]) socket.sync();
+    });
+    setConnection(socket.state);
+    socket.start();
+    return () => {
+      unsubscribe();
+      socket.stop();
+      for (const timer of timers) clearTimeout(timer);
+      setConnection('off');
+      setGone(none);
+      setToasts([]);
+    };
+  }, [api, queryClient, userId, createSocket, dismiss]);
+
+  const value = useMemo<Personal>(() => ({ connection, gone }), [connection, gone]);
+  return (
+    <PersonalContext.Provider value={value}>
+      {children}
+      {toasts.length > 0 && (
+        <div className="toasts" aria-label="Private messages" role="region">
+          {toasts.map((toast) => (
+            <div key={toast.id} className="toast" role="status">
+              <Link to={`/dms/${toast.conversationId}`} className="toast-link" onClick={() => dismiss(toast.id)}>
+                <span className="toast-kicker">Private message</span>
+                <span className="toast-text">
+                  <strong>{toast.from}</strong>: {toast.text}
+                </span>
+              </Link>
+              <button type="button" className="icon-button toast-close" aria-label="Dismiss" onClick={() => dismiss(toast.id)}>
+                ×
+              </button>
+            </div>
+          ))}
+        </div>
+      )}
+    </PersonalContext.Provider>
+  );
+}
