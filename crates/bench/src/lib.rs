@@ -24,7 +24,7 @@ use stats::Row;
 
 /// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
 /// and is_member meanwhile); `idle` wants a fresh server process of its own.
-pub const SCENARIOS: [&str; 9] = [
+pub const SCENARIOS: [&str; 10] = [
     "is_member",
     "server_list",
     "join_leave",
@@ -34,6 +34,7 @@ pub const SCENARIOS: [&str; 9] = [
     "chat",
     "dm_pingpong",
     "idle",
+    "idle_personal",
 ];
 
 /// Runs scenario `name` against `target`; `server_pid` lets the idle scenario read the server's
@@ -63,7 +64,11 @@ pub async fn run_scenario(
             vec![broadcast::run(target, name, spec, lobby, plan.settle, plan.drain).await]
         }
         "dm_pingpong" => vec![direct::run(target, name, plan.dm).await],
-        "idle" => vec![idle::run(target, plan.idle_sockets, plan.settle, server_pid).await],
+        "idle" => vec![idle::run(target, name, plan.idle_sockets, plan.settle, server_pid).await],
+        "idle_personal" => {
+            let sockets = plan.idle_personal_sockets;
+            vec![idle::run(target, name, sockets, plan.settle, server_pid).await]
+        }
         other => anyhow::bail!("no scenario named {other}; known: {}", SCENARIOS.join(", ")),
     };
     Ok(rows)

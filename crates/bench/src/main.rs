@@ -43,7 +43,7 @@ struct Args {
     #[arg(long, env = "HEARTH_BENCH_RUNS", default_value_t = 1)]
     runs: usize,
     /// Only these scenarios (comma-separated): is_member, server_list, join_leave, login,
-    /// fanout_20, fanout_400, chat, dm_pingpong, idle.
+    /// fanout_20, fanout_400, chat, dm_pingpong, idle, idle_personal.
     #[arg(long, env = "HEARTH_BENCH_ONLY", value_delimiter = ',')]
     only: Vec<String>,
     /// Measured seconds of each HTTP scenario (after a 2 s warm-up).
@@ -250,7 +250,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
 
     let shared: Vec<&str> = hearth_bench::SCENARIOS
         .into_iter()
-        .filter(|name| *name != "idle" && wanted(name))
+        .filter(|name| !name.starts_with("idle") && wanted(name))
         .collect();
     if !shared.is_empty() {
         let log = args.out.join(format!("server-{stamp}.log"));
@@ -270,17 +270,25 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         }
         server.stop().await?;
     }
-    if wanted("idle") {
+    for idle in ["idle", "idle_personal"]
+        .into_iter()
+        .filter(|name| wanted(name))
+    {
         for run in 1..=args.runs {
-            let log = args.out.join(format!("server-{stamp}-idle-{run}.log"));
+            let log = args.out.join(format!("server-{stamp}-{idle}-{run}.log"));
             let server = ServerProcess::start(&args.server, &env, &log).await?;
+            let sockets = if idle == "idle" {
+                plan.idle_sockets
+            } else {
+                plan.idle_personal_sockets
+            };
             progress(format_args!(
-                "run {run}/{}: idle, {} sockets on a fresh server (pid {})",
-                args.runs, plan.idle_sockets, server.pid
+                "run {run}/{}: {idle}, {sockets} sockets on a fresh server (pid {})",
+                args.runs, server.pid
             ));
             let target = Target::new(&server.base_url, fixture.clone())?;
             let mut rows =
-                hearth_bench::run_scenario(&target, &plan, "idle", Some(server.pid)).await?;
+                hearth_bench::run_scenario(&target, &plan, idle, Some(server.pid)).await?;
             for row in &mut rows {
                 row.notes
                     .push(format!("{:.0} sockets/s opened", row.throughput));

@@ -70,7 +70,8 @@ pub async fn connect(
     .await
 }
 
-/// Opens the channel or conversation socket at `path` (see [`connect`]).
+/// Opens the socket at `path` (see [`connect`]): a channel's or a conversation's, whose first
+/// frame is `presence.list`, or the personal socket, whose first frame is `ready`.
 pub async fn connect_path(
     addr: SocketAddr,
     path: &str,
@@ -97,7 +98,9 @@ pub async fn connect_path(
         };
         reader.read_response_head().await?;
         match reader.next().await? {
-            Some(Frame::Text(text)) if text.starts_with(r#"{"type":"presence.list""#) => {}
+            Some(Frame::Text(text))
+                if text.starts_with(r#"{"type":"presence.list""#)
+                    || text.starts_with(r#"{"type":"ready""#) => {}
             Some(Frame::Close(code)) => bail!("closed at once: {code:?}"),
             Some(other) => bail!("unexpected first frame: {other:?}"),
             None => bail!("closed before the first frame"),

@@ -38,6 +38,12 @@ pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
         "idle" => row
             .rss_per_socket_kib
             .and_then(|kib| goal("≤ 12 KiB RSS per socket", kib <= 12.0 && row.errors == 0)),
+        "idle_personal" => row.rss_per_socket_kib.and_then(|kib| {
+            goal(
+                "≤ 14 KiB RSS per personal socket (10 subscriptions)",
+                kib <= 14.0 && row.errors == 0,
+            )
+        }),
         _ => None,
     }
 }

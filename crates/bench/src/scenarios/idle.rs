@@ -3,24 +3,34 @@
 //!
 //! Socket `i` belongs to user `i mod users` and opens channel `i mod channels` (every seeded
 //! channel, the lobby's included), so users have several channels open, as in a real client, and
-//! each channel has many online users.
+//! each channel has many online users. In the personal variant, socket `i` is a personal socket
+//! of user `i mod users` subscribed to [`SUBSCRIPTIONS`] channels starting at `i mod channels`.
 
 use super::Target;
 use crate::process;
 use crate::rawws::{self, Frame, Reader};
 use crate::stats::{Latencies, Row, Tally};
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 const CONNECTING_AT_ONCE: usize = 128;
+/// Channels each idle personal socket follows.
+pub const SUBSCRIPTIONS: usize = 10;
 /// Sockets opened and closed before measuring, so one-off allocations (pool connections, thread
 /// buffers) do not count against the sockets.
 const WARMUP_SOCKETS: usize = 64;
 
-/// Holds a socket open, reading (and so answering pings) until told to stop.
-async fn hold(mut socket: Reader, mut stop: watch::Receiver<bool>) -> Tally {
+/// Holds a socket open, reading (and so answering pings) until told to stop; counts the
+/// `subscribed` frames of a personal socket in `subscribed`.
+async fn hold(
+    mut socket: Reader,
+    mut stop: watch::Receiver<bool>,
+    subscribed: Arc<AtomicUsize>,
+) -> Tally {
     let mut tally = Tally::default();
     loop {
         tokio::select! {
@@ -30,6 +40,12 @@ async fn hold(mut socket: Reader, mut stop: watch::Receiver<bool>) -> Tally {
                 Ok(Some(Frame::Close(code))) => {
                     tally.error(format!("idle socket closed by the server: {code:?}"));
                     break;
+                }
+                Ok(Some(Frame::Text(text))) if text.starts_with(r#"{"type":"subscribed""#) => {
+                    subscribed.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Some(Frame::Text(text))) if text.starts_with(r#"{"type":"unsubscribed""#) => {
+                    tally.error(format!("a subscription was refused: {text}"));
                 }
                 Ok(Some(_)) => {}
                 Err(e) => {
@@ -61,6 +77,8 @@ async fn open_all(
     target: &Target,
     range: std::ops::Range<usize>,
     stop: &watch::Receiver<bool>,
+    personal: bool,
+    subscribed: &Arc<AtomicUsize>,
 ) -> (Vec<JoinHandle<Tally>>, Latencies, Tally) {
     let (fixture, addr) = (&target.fixture, target.addr);
     let channels = channels(target);
@@ -68,13 +86,30 @@ async fn open_all(
         .map(|i| {
             let token = fixture.users[i % fixture.users.len()].token.clone();
             let (server, channel) = channels[i % channels.len()];
-            let stop = stop.clone();
+            let follows: Vec<serde_json::Value> = (0..SUBSCRIPTIONS)
+                .map(|k| serde_json::json!({"id": channels[(i + k) % channels.len()].1}))
+                .collect();
+            let (stop, subscribed) = (stop.clone(), subscribed.clone());
             async move {
                 let started = Instant::now();
-                let socket = rawws::connect(addr, server, channel, &token).await;
+                let socket = if personal {
+                    match rawws::connect_path(addr, "/ws/me", &token).await {
+                        Ok((reader, writer)) => {
+                            let frame =
+                                serde_json::json!({"type": "subscribe", "channels": follows});
+                            writer
+                                .text(&frame.to_string())
+                                .await
+                                .map(|()| (reader, writer))
+                        }
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    rawws::connect(addr, server, channel, &token).await
+                };
                 let took = started.elapsed();
                 // The reader keeps what it needs of the writer to answer pings.
-                let holder = socket.map(|(reader, _)| tokio::spawn(hold(reader, stop)));
+                let holder = socket.map(|(reader, _)| tokio::spawn(hold(reader, stop, subscribed)));
                 (i, holder, took)
             }
         })
@@ -112,23 +147,38 @@ async fn close_all(stop: watch::Sender<bool>, holders: Vec<JoinHandle<Tally>>) -
 /// server's resident memory before (after a warm-up) and with all sockets open.
 pub async fn run(
     target: &Target,
+    name: &str,
     sockets: usize,
     settle: Duration,
     server_pid: Option<u32>,
 ) -> Row {
+    let personal = name == "idle_personal";
     let rss = |pid: Option<u32>| pid.and_then(|pid| process::rss_bytes(pid).ok());
+    let subscribed = Arc::new(AtomicUsize::new(0));
     if server_pid.is_some() {
         let (stop_tx, stop) = watch::channel(false);
-        let (warm, _, _) = open_all(target, 0..WARMUP_SOCKETS.min(sockets), &stop).await;
+        let warmup = 0..WARMUP_SOCKETS.min(sockets);
+        let (warm, _, _) = open_all(target, warmup, &stop, personal, &subscribed).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         close_all(stop_tx, warm).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let before = rss(server_pid);
 
+    let subscribed = Arc::new(AtomicUsize::new(0));
     let (stop_tx, stop) = watch::channel(false);
     let started = Instant::now();
-    let (holders, handshakes, failures) = open_all(target, 0..sockets, &stop).await;
+    let (holders, handshakes, failures) =
+        open_all(target, 0..sockets, &stop, personal, &subscribed).await;
     let connect_phase = started.elapsed();
+    if personal {
+        // Every subscription answered (or a minute passed) before memory is read.
+        let expected = holders.len() * SUBSCRIPTIONS;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while subscribed.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     tokio::time::sleep(settle).await;
     let after = rss(server_pid);
     let open = holders.iter().filter(|h| !h.is_finished()).count();
@@ -137,11 +187,20 @@ pub async fn run(
     total.ok = open as u64;
     total.latencies = handshakes;
 
-    let mut row = Row::from_tally("idle", "sockets/s", total, connect_phase);
-    row.notes.push(format!(
-        "{sockets} sockets over {} channels; latency = handshake until presence.list",
-        channels(target).len()
-    ));
+    let mut row = Row::from_tally(name, "sockets/s", total, connect_phase);
+    if personal {
+        row.notes.push(format!(
+            "{sockets} personal sockets, {SUBSCRIPTIONS} subscriptions each over {} channels \
+             ({} subscribed); latency = handshake until ready",
+            channels(target).len(),
+            subscribed.load(Ordering::Relaxed)
+        ));
+    } else {
+        row.notes.push(format!(
+            "{sockets} sockets over {} channels; latency = handshake until presence.list",
+            channels(target).len()
+        ));
+    }
     if let (Some(before), Some(after)) = (before, after) {
         let per_socket = after.saturating_sub(before) as f64 / open.max(1) as f64 / 1024.0;
         row.rss_per_socket_kib = Some(per_socket);

@@ -82,6 +82,8 @@ pub struct Plan {
     pub chat: Broadcast,
     pub dm: PingPong,
     pub idle_sockets: usize,
+    /// Idle personal sockets, each following `idle::SUBSCRIPTIONS` channels.
+    pub idle_personal_sockets: usize,
     /// After the last message, how long deliveries may still arrive.
     #[serde(with = "secs")]
     pub drain: Duration,
@@ -128,6 +130,7 @@ impl Plan {
                 interval: Duration::from_secs(2),
             },
             idle_sockets: 20_000,
+            idle_personal_sockets: 5_000,
             drain: Duration::from_secs(10),
             settle: Duration::from_secs(2),
         }
@@ -166,6 +169,7 @@ impl Plan {
                 interval: Duration::from_millis(50),
             },
             idle_sockets: 40,
+            idle_personal_sockets: 20,
             drain: Duration::from_secs(3),
             settle: Duration::from_millis(100),
         }
