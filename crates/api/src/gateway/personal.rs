@@ -252,13 +252,8 @@ impl Personal {
 
     /// A text frame from the client.
     async fn text(&mut self, session: &mut Session, text: &str) -> Flow {
-        if let Err(not_until) = self.frames.check() {
-            self.state.messages.frames_refused.increment(1);
-            let retry_after = wait_from(&not_until);
-            if self.abuse.refused(retry_after) {
-                return Flow::Close(close::RATE_LIMITED, "rate limit exceeded repeatedly");
-            }
-            return self.reply(session, &rate_limited(retry_after)).await;
+        if let Some(refused) = self.over_frame_limit(session).await {
+            return refused;
         }
         match serde_json::from_str::<PersonalClientFrame>(text) {
             Ok(PersonalClientFrame::Ping) => self.reply(session, &ServerFrame::Pong).await,
@@ -324,15 +319,25 @@ impl Personal {
 
     /// A frame that is refused whatever it says, within the frame limit.
     async fn limited(&mut self, session: &mut Session, refusal: ServerFrame) -> Flow {
-        if let Err(not_until) = self.frames.check() {
-            self.state.messages.frames_refused.increment(1);
-            let retry_after = wait_from(&not_until);
-            if self.abuse.refused(retry_after) {
-                return Flow::Close(close::RATE_LIMITED, "rate limit exceeded repeatedly");
-            }
-            return self.reply(session, &rate_limited(retry_after)).await;
+        if let Some(refused) = self.over_frame_limit(session).await {
+            return refused;
         }
         self.reply(session, &refusal).await
+    }
+
+    /// Counts a frame against the socket's frame limit: `None` when it may be handled, else
+    /// what became of the socket (told when to retry, or closed with 4008 for ignoring that).
+    async fn over_frame_limit(&mut self, session: &mut Session) -> Option<Flow> {
+        let not_until = self.frames.check().err()?;
+        self.state.messages.frames_refused.increment(1);
+        let retry_after = wait_from(&not_until);
+        if self.abuse.refused(retry_after) {
+            return Some(Flow::Close(
+                close::RATE_LIMITED,
+                "rate limit exceeded repeatedly",
+            ));
+        }
+        Some(self.reply(session, &rate_limited(retry_after)).await)
     }
 
     /// Follows one channel or conversation the user may read: replays after `after`, then

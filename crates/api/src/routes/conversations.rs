@@ -5,19 +5,21 @@
 //! learn that it exists: anyone else gets `404` for its id, whatever they ask.
 
 use crate::auth::AuthUser;
-use crate::chat::{self, Destination, SendOutcome};
+use crate::chat::{self, Destination};
 use crate::error::{ApiError, ErrorBody, JsonBodyErrors, RateLimitedErrors};
 use crate::json::JsonObject;
 use crate::limits::Allowance;
-use crate::routes::messages::{CreateMessageRequest, HistoryQuery, MessageDto};
+use crate::routes::messages::{
+    history_page, post_message, CreateMessageRequest, HistoryQuery, MessageDto,
+};
 use crate::routes::text::{ids, Name};
 use crate::startup::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use hearth_db::messages::Reader;
 use hearth_domain::model::{AddOutcome, Conversation, ConversationKind, DirectOutcome};
-use hearth_domain::rules::{self, HISTORY_PAGE_DEFAULT};
-use hearth_domain::{ChannelId, DomainError, Event, MessageId, UserId, UserRef};
+use hearth_domain::rules;
+use hearth_domain::{ChannelId, DomainError, Event, UserId, UserRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
@@ -392,18 +394,9 @@ pub async fn list_conversation_messages(
     id: web::Path<i64>,
     query: web::Query<HistoryQuery>,
 ) -> Result<web::Json<Vec<MessageDto>>, ApiError> {
-    let query = query.into_inner();
-    validator::Validate::validate(&query)?;
     let channel = ChannelId(id.into_inner());
-    let messages = hearth_db::messages::page(
-        &state.db,
-        channel,
-        Reader::Participant(user.id),
-        query.before.map(MessageId),
-        query.after.map(MessageId),
-        query.limit.unwrap_or(HISTORY_PAGE_DEFAULT),
-    )
-    .await?;
+    let reader = Reader::Participant(user.id);
+    let messages = history_page(&state, channel, reader, query.into_inner()).await?;
     if messages.is_empty()
         && !hearth_db::conversations::is_participant(&state.db, channel, user.id).await?
     {
@@ -444,29 +437,13 @@ pub async fn create_conversation_message(
     let request = body.into_inner();
     request.validate()?;
     let allowance = state.messages.check(user.id)?;
-    let sender = UserRef {
-        id: user.id,
-        username: user.username,
-    };
     let to = Destination::conversation(ChannelId(id.into_inner()));
-    let (message, outcome) = chat::send_message_with_outcome(
-        &state,
-        &sender,
-        to,
-        &request.content,
-        request.nonce.as_deref(),
-    )
-    .await
-    .map_err(|e| match e {
-        chat::ChatError::NoSuchChannel => not_found(),
-        other => other.into(),
-    })?;
-    let mut response = match outcome {
-        SendOutcome::Created => HttpResponse::Created(),
-        SendOutcome::Replayed => HttpResponse::Ok(),
-    };
-    Allowance::apply(Some(allowance), &mut response);
-    Ok(response.json(MessageDto::from(message)))
+    post_message(&state, user, to, &request, allowance)
+        .await
+        .map_err(|e| match e {
+            chat::ChatError::NoSuchChannel => not_found(),
+            other => other.into(),
+        })
 }
 
 /// The users I blocked.

@@ -177,12 +177,24 @@ pub async fn create_message(
     // The same per-user bucket as the sockets': the limit holds whatever the transport.
     let allowance = state.messages.check(user.id)?;
     let to = chat::destination(&state, ChannelId(channel_id.into_inner())).await?;
+    Ok(post_message(&state, user, to, &request, allowance).await?)
+}
+
+/// Posts a checked `request` as `user` to `to` (a channel's or a conversation's), once the
+/// user's message bucket allowed it: 201 with the message, or 200 for a nonce replay.
+pub(crate) async fn post_message(
+    state: &AppState,
+    user: AuthUser,
+    to: chat::Destination,
+    request: &CreateMessageRequest,
+    allowance: Allowance,
+) -> Result<HttpResponse, chat::ChatError> {
     let sender = UserRef {
         id: user.id,
         username: user.username,
     };
     let (message, outcome) = chat::send_message_with_outcome(
-        &state,
+        state,
         &sender,
         to,
         &request.content,
@@ -195,6 +207,25 @@ pub async fn create_message(
     };
     Allowance::apply(Some(allowance), &mut response);
     Ok(response.json(MessageDto::from(message)))
+}
+
+/// A validated page of history of `channel` as `reader` may see it.
+pub(crate) async fn history_page(
+    state: &AppState,
+    channel: ChannelId,
+    reader: hearth_db::messages::Reader,
+    query: HistoryQuery,
+) -> Result<Vec<Message>, ApiError> {
+    query.validate()?;
+    Ok(hearth_db::messages::page(
+        &state.db,
+        channel,
+        reader,
+        query.before.map(MessageId),
+        query.after.map(MessageId),
+        query.limit.unwrap_or(HISTORY_PAGE_DEFAULT),
+    )
+    .await?)
 }
 
 /// Which page of a channel's history to read.
@@ -241,18 +272,9 @@ pub async fn list_messages(
     channel_id: web::Path<i64>,
     query: web::Query<HistoryQuery>,
 ) -> Result<web::Json<Vec<MessageDto>>, ApiError> {
-    let query = query.into_inner();
-    query.validate()?;
     let channel = ChannelId(channel_id.into_inner());
-    let messages = hearth_db::messages::page(
-        &state.db,
-        channel,
-        hearth_db::messages::Reader::Anyone,
-        query.before.map(MessageId),
-        query.after.map(MessageId),
-        query.limit.unwrap_or(HISTORY_PAGE_DEFAULT),
-    )
-    .await?;
+    let reader = hearth_db::messages::Reader::Anyone;
+    let messages = history_page(&state, channel, reader, query.into_inner()).await?;
     // Only an empty page needs telling apart from a channel that does not exist.
     if messages.is_empty()
         && hearth_db::channels::find(&state.db, channel)
