@@ -205,6 +205,7 @@ pub fn generous_rest_limits(settings: &mut Settings) {
         refreshes: lots,
         conversations: lots,
         blocks: lots,
+        alerts: lots,
     };
 }
 

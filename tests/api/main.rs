@@ -17,6 +17,7 @@ mod messages;
 mod metrics;
 mod operations;
 mod personal;
+mod resume;
 mod robustness;
 mod security;
 mod spa;

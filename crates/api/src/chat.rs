@@ -212,7 +212,7 @@ pub async fn send_messages(
             .await
             .map(Vec::into_iter)
             .map_err(ChatError::from);
-    checked
+    let outcomes = checked
         .into_iter()
         .map(|checked| {
             checked?;
@@ -227,7 +227,11 @@ pub async fn send_messages(
                 Err(e) => Err(e.clone()),
             }
         })
-        .collect()
+        .collect::<Vec<_>>();
+    if let Some(Err(refusal @ ChatError::Blocked)) = outcomes.iter().find(|o| o.is_err()) {
+        alert(state, user.id, refusal).await;
+    }
+    outcomes
 }
 
 /// A `/pm <username> <text>` typed in a channel: the recipient and the text, or `None` when
@@ -263,6 +267,21 @@ pub async fn send_private_message(
     text: &str,
     nonce: Option<&str>,
 ) -> Result<(Delivered, SendOutcome), ChatError> {
+    let sent = private_message(state, sender, target, text, nonce).await;
+    // A blocked one was alerted about where it was refused.
+    if let Err(refusal @ ChatError::UnknownUser) = &sent {
+        alert(state, sender.id, refusal).await;
+    }
+    sent
+}
+
+async fn private_message(
+    state: &AppState,
+    sender: &UserRef,
+    target: &str,
+    text: &str,
+    nonce: Option<&str>,
+) -> Result<(Delivered, SendOutcome), ChatError> {
     if target.is_empty() {
         return Err(ChatError::InvalidMessage(
             "Write /pm <username> <message>".to_owned(),
@@ -279,12 +298,15 @@ pub async fn send_private_message(
     let conversation =
         match hearth_db::conversations::open_direct(&state.db, sender.id, recipient.id).await? {
             hearth_domain::model::DirectOutcome::Created(id) => {
-                announce_conversation(state, id, &[recipient.id]);
+                announce_conversation(state, id, &[sender.id, recipient.id]);
                 id
             }
             hearth_domain::model::DirectOutcome::Existing(id) => id,
             hearth_domain::model::DirectOutcome::NoSuchUser => return Err(ChatError::UnknownUser),
-            hearth_domain::model::DirectOutcome::Blocked => return Err(ChatError::Blocked),
+            hearth_domain::model::DirectOutcome::Blocked => {
+                alert(state, sender.id, &ChatError::Blocked).await;
+                return Err(ChatError::Blocked);
+            }
         };
     let (message, outcome) = send_message_with_outcome(
         state,
@@ -295,12 +317,13 @@ pub async fn send_private_message(
     )
     .await?;
     if outcome == SendOutcome::Created {
-        state.hub.publish(Event::PrivateMessage {
+        let notice = Event::PrivateMessage {
             user: sender.username.clone(),
             message: message.content.clone(),
             to: recipient.id,
             conversation_id: conversation,
-        });
+        };
+        log_and_publish(state, recipient.id, notice).await;
     }
     Ok((
         Delivered {
@@ -311,7 +334,37 @@ pub async fn send_private_message(
     ))
 }
 
-/// Tells `users` (their personal sockets) that they take part in `conversation` now.
+/// Tells every client of `user` that an action of theirs was refused, wherever it was taken
+/// (logged, so a client that reconnects hears of it too), within the alerts limit.
+pub async fn alert(state: &AppState, user: UserId, refusal: &ChatError) {
+    if state.limits.alerts.check(&user).is_err() {
+        return;
+    }
+    let event = Event::Alert {
+        to: user,
+        code: refusal.code().to_owned(),
+        message: refusal.to_string(),
+    };
+    log_and_publish(state, user, event).await;
+}
+
+/// Appends an event no table change reports to `user`'s event log, then publishes it. The
+/// log is written after the change the event is about, not with it: if it cannot be, the
+/// event is not published either (a personal socket only sends what its log holds), and the
+/// change itself stands (a private message is in its conversation, which resumes by `seq`).
+async fn log_and_publish(state: &AppState, user: UserId, event: Event) {
+    let body = match serde_json::to_string(&event) {
+        Ok(body) => body,
+        Err(e) => return tracing::error!(error = %e, "cannot serialize an event"),
+    };
+    match hearth_db::user_events::push(&state.db, &[user], &body).await {
+        Ok(()) => state.hub.publish(event),
+        Err(e) => tracing::warn!(error = %e, %user, "cannot log an event for a user"),
+    }
+}
+
+/// Tells `users` (their personal sockets) that they take part in `conversation` now (the
+/// trigger that added them logged it).
 pub fn announce_conversation(state: &AppState, conversation: ChannelId, users: &[UserId]) {
     for &to in users {
         state.hub.publish(Event::ConversationAdded {

@@ -86,6 +86,8 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
+const DAY: u64 = 24 * 3600;
+
 /// Everything Hearth can be configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -141,6 +143,9 @@ pub struct Settings {
     /// `HEARTH_WS_PING_SECS`: the server pings every socket this often, default 20; a socket
     /// that misses two pongs is closed.
     pub ws_ping_interval: Duration,
+    /// `HEARTH_EVENT_RETENTION_DAYS`: how long each user's event log keeps an event (what a
+    /// personal socket resumes from), default 30; a client away longer gets `resync`.
+    pub event_retention: Duration,
     /// `HEARTH_RATE_LOGIN_FAILURES`, `HEARTH_RATE_LOGIN_ADDRESS`, `HEARTH_RATE_REGISTER_ADDRESS`,
     /// `HEARTH_RATE_REFRESH_ACCOUNT`: the REST rate limits (`<requests>/<seconds>` or `off`).
     pub limits: LimitSettings,
@@ -194,6 +199,7 @@ impl Settings {
             ws_rate_per_sec: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             ws_rate_burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             ws_ping_interval: Duration::from_secs(20),
+            event_retention: Duration::from_secs(30 * DAY),
             limits: LimitSettings::default(),
             trusted_proxies: TrustedProxies::default(),
             metrics_addr: None,
@@ -280,6 +286,11 @@ impl Settings {
         settings.ws_rate_burst = parse(&get, "HEARTH_WS_RATE_BURST", settings.ws_rate_burst)?;
         settings.ws_ping_interval =
             Duration::from_secs(parse(&get, "HEARTH_WS_PING_SECS", 20_u64)?.max(1));
+        settings.event_retention = Duration::from_secs(
+            parse(&get, "HEARTH_EVENT_RETENTION_DAYS", 30_u64)?
+                .max(1)
+                .saturating_mul(DAY),
+        );
         for (key, limit) in [
             (
                 "HEARTH_RATE_LOGIN_FAILURES",
@@ -302,6 +313,7 @@ impl Settings {
                 &mut settings.limits.conversations,
             ),
             ("HEARTH_RATE_BLOCKS_ACCOUNT", &mut settings.limits.blocks),
+            ("HEARTH_RATE_ALERTS_ACCOUNT", &mut settings.limits.alerts),
         ] {
             if let Some(raw) = get(key) {
                 *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;

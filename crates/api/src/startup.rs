@@ -219,7 +219,8 @@ impl Application {
 }
 
 /// Periodic upkeep while the application lives: rate-limit state of keys that are whole again
-/// is dropped every minute, and histogram samples are folded into buckets every 5 s (metrics on).
+/// is dropped every minute, histogram samples are folded into buckets every 5 s (metrics on),
+/// and user events past their retention are pruned every hour (and once at start).
 async fn housekeeping(state: Weak<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     for round in 0_u64.. {
@@ -229,6 +230,14 @@ async fn housekeeping(state: Weak<AppState>) {
         if round % 12 == 11 {
             state.limits.shrink();
             state.messages.shrink();
+        }
+        if round % 720 == 0 {
+            let retention = state.settings.event_retention;
+            match hearth_db::user_events::prune(&state.db, retention, 10_000).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned old user events"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune user events"),
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod members;
 pub mod messages;
 pub mod migrate;
 pub mod servers;
+pub mod user_events;
 pub mod users;
 
 pub use hearth_domain::DomainError;

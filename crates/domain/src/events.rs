@@ -206,6 +206,17 @@ pub enum Event {
         channel_id: ChannelId,
         user_id: UserId,
     },
+    /// Something meant for the user `to` only: an action of theirs was refused (on whichever
+    /// device or connection they took it), so their other clients can say so too.
+    #[serde(rename = "alert")]
+    Alert {
+        to: UserId,
+        /// What happened: `blocked` (a message to someone who blocked them) or `unknown_user`
+        /// (a `/pm` to nobody).
+        code: String,
+        /// A sentence for people.
+        message: String,
+    },
 }
 
 /// Which sockets an event is for.
@@ -237,12 +248,38 @@ impl Event {
             | Event::ServerDeleted { server_id }
             | Event::ChannelDeleted { server_id, .. } => Audience::Server(*server_id),
             Event::ServerUpdated { server } => Audience::Server(server.id),
-            Event::PrivateMessage { to, .. } | Event::ConversationAdded { to, .. } => {
-                Audience::User(*to)
-            }
+            Event::PrivateMessage { to, .. }
+            | Event::ConversationAdded { to, .. }
+            | Event::Alert { to, .. } => Audience::User(*to),
             Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
                 Audience::Server(channel.server)
             }
+        }
+    }
+
+    /// Whether the event is kept in its users' event logs (what a personal socket resumes by
+    /// cursor): everything addressed to a user or to a server's members, not what happens in
+    /// one channel (which resumes by the channel's `seq`, or is ephemeral: presence, typing).
+    pub fn logged(&self) -> bool {
+        match self {
+            Event::MemberJoined { .. }
+            | Event::MemberLeft { .. }
+            | Event::ServerUpdated { .. }
+            | Event::ServerDeleted { .. }
+            | Event::ChannelCreated { .. }
+            | Event::ChannelUpdated { .. }
+            | Event::ChannelDeleted { .. }
+            | Event::ConversationAdded { .. }
+            | Event::PrivateMessage { .. }
+            | Event::Alert { .. } => true,
+            Event::ChatMessage { .. }
+            | Event::MessageUpdated { .. }
+            | Event::MessageDeleted { .. }
+            | Event::PresenceJoin { .. }
+            | Event::PresenceLeave { .. }
+            | Event::Typing { .. }
+            | Event::ParticipantAdded { .. }
+            | Event::ParticipantLeft { .. } => false,
         }
     }
 

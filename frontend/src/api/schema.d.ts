@@ -1139,6 +1139,17 @@ export interface components {
             user_id: components["schemas"]["UserId"];
             /** @enum {string} */
             type: "conversation.participant_left";
+        } | {
+            to: components["schemas"]["UserId"];
+            /**
+             * @description What happened: `blocked` (a message to someone who blocked them) or `unknown_user`
+             *     (a `/pm` to nobody).
+             */
+            code: string;
+            /** @description A sentence for people. */
+            message: string;
+            /** @enum {string} */
+            type: "alert";
         };
         /** @description The state of a probe. */
         HealthResponse: {
@@ -1321,8 +1332,16 @@ export interface components {
         } | {
             user: components["schemas"]["UserRef"];
             max_subscriptions: number;
+            /** Format: int64 */
+            cursor: number;
             /** @enum {string} */
             type: "ready";
+        } | {
+            reason: string;
+            /** Format: int64 */
+            cursor: number;
+            /** @enum {string} */
+            type: "resync";
         } | {
             channel_id: components["schemas"]["ChannelId"];
             /** Format: int64 */
@@ -4488,7 +4507,14 @@ export interface operations {
     };
     connect_personal: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The last `cursor` received (from `ready` or an event): every event addressed to the
+                 *     user since then is replayed first, from storage. One that cannot be is answered with
+                 *     `resync`.
+                 */
+                after?: number | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;

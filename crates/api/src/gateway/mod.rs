@@ -176,7 +176,7 @@ async fn open_socket(
                     Target::Channel(server, channel) => (Some(server), channel),
                     Target::Conversation(channel) => (None, channel),
                     Target::Me => {
-                        personal::run(web::Data::from(state), session, stream, user).await;
+                        personal::run(web::Data::from(state), session, stream, user, after).await;
                         return;
                     }
                 };
@@ -344,6 +344,7 @@ pub async fn connect_conversation(
 /// socket does.
 #[utoipa::path(
     tag = "chat",
+    params(PersonalSocketQuery),
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -356,6 +357,17 @@ pub async fn connect_personal(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
+    query: web::Query<PersonalSocketQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    open_socket(req, body, state, Target::Me, None, Dialect::Full).await
+    open_socket(req, body, state, Target::Me, query.after, Dialect::Full).await
+}
+
+/// Query parameters of the personal socket.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PersonalSocketQuery {
+    /// The last `cursor` received (from `ready` or an event): every event addressed to the
+    /// user since then is replayed first, from storage. One that cannot be is answered with
+    /// `resync`.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
 }

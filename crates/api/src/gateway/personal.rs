@@ -23,6 +23,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hearth_domain::{ChannelId, Event, ServerId, UserRef};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
@@ -40,6 +41,9 @@ const SUBSCRIBE_PER_SEC: NonZeroU32 = match NonZeroU32::new(20) {
     Some(rate) => rate,
     None => NonZeroU32::MIN,
 };
+
+/// Events read from the user's log per round trip.
+const LOG_BATCH: i64 = 200;
 
 /// One followed channel.
 struct Followed {
@@ -71,6 +75,11 @@ struct Personal {
     /// Subscription attempts.
     attempts: DefaultDirectRateLimiter,
     abuse: Abuse,
+    /// The last number of the user's event log sent (shared with the hub, which wakes the
+    /// socket when the log is ahead of it).
+    cursor: Arc<AtomicI64>,
+    /// A logged event was announced: read the log.
+    wake: bool,
 }
 
 /// Runs a personal socket until either side closes it.
@@ -79,13 +88,16 @@ pub async fn run(
     mut session: Session,
     stream: actix_ws::MessageStream,
     user: UserRef,
+    after: Option<i64>,
 ) {
     let mut stream = stream
         .max_frame_size(session::MAX_FRAME)
         .aggregate_continuations()
         .max_continuation_size(session::MAX_FRAME);
     let (tx, mut queue) = mpsc::channel(QUEUE);
-    let mut registration = state.hub.register_user(user.id, tx.clone());
+    // Never behind until it knows where it starts.
+    let cursor = Arc::new(AtomicI64::new(i64::MAX));
+    let mut registration = state.hub.register_user(user.id, tx.clone(), cursor.clone());
     // Registered first, so a join while the list is read is not missed (it is in both).
     match hearth_db::members::servers_of(&state.db, user.id).await {
         Ok(servers) => state.hub.follow_servers(user.id, &servers),
@@ -95,14 +107,40 @@ pub async fn run(
             return;
         }
     }
-    tracing::info!(user_id = %user.id, "personal socket open");
+    // Registered first, so an event logged while the head is read is announced to it too.
+    let head = match hearth_db::user_events::head(&state.db, user.id).await {
+        Ok(head) => head,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the user's event log");
+            close_with(session, 1011, "temporarily unavailable; reconnect").await;
+            return;
+        }
+    };
+    let (start, resync) = match after {
+        None => (head.seq, None),
+        Some(after) if after < 0 || after > head.seq => (head.seq, Some("unknown_cursor")),
+        Some(after) if after < head.pruned_through => (head.seq, Some("cursor_too_old")),
+        Some(after) => (after, None),
+    };
+    tracing::info!(user_id = %user.id, cursor = start, "personal socket open");
     let ready = ServerFrame::Ready {
         user: user.clone(),
         max_subscriptions: MAX_SUBSCRIPTIONS,
+        cursor: start,
     };
     if !send_frame(&mut session, &ready).await {
         return;
     }
+    if let Some(reason) = resync {
+        let frame = ServerFrame::Resync {
+            reason,
+            cursor: start,
+        };
+        if !send_frame(&mut session, &frame).await {
+            return;
+        }
+    }
+    cursor.store(start, Ordering::Relaxed);
     let settings = &state.settings;
     let frame_quota = Quota::per_second(settings.ws_rate_per_sec.saturating_mul(FRAME_FACTOR))
         .allow_burst(settings.ws_rate_burst.saturating_mul(FRAME_FACTOR));
@@ -120,9 +158,19 @@ pub async fn run(
             Quota::per_second(SUBSCRIBE_PER_SEC).allow_burst(SUBSCRIBE_BURST),
         ),
         abuse: Abuse::new(),
+        cursor,
+        // What the log holds after `after` is replayed first.
+        wake: true,
     };
 
     let reason = loop {
+        if std::mem::take(&mut me.wake) {
+            match me.read_log(&mut session).await {
+                Flow::Continue => {}
+                Flow::Gone => return,
+                Flow::Close(code, reason) => break (code, reason),
+            }
+        }
         tokio::select! {
             biased;
             code = &mut registration.kicked => {
@@ -199,6 +247,10 @@ impl Personal {
     /// Sends a frame from the queue unless it is of a channel no longer followed, or a message
     /// already sent; `None` when the connection is gone, else whether it was written.
     async fn forward(&mut self, session: &mut Session, frame: &Frame) -> Option<bool> {
+        if frame.logged {
+            self.wake = true;
+            return Some(false);
+        }
         if let Some(channel) = frame.channel {
             let Some(followed) = self.followed.get_mut(&channel) else {
                 return Some(false);
@@ -211,6 +263,55 @@ impl Personal {
             }
         }
         session.text(frame.text.clone()).await.ok().map(|()| true)
+    }
+
+    /// Sends what the user's event log holds after the socket's cursor, each event with its
+    /// number as `cursor`. A log that does not go on from the cursor was pruned meanwhile:
+    /// `resync`, and on from the log's end.
+    async fn read_log(&mut self, session: &mut Session) -> Flow {
+        let db = &self.state.db;
+        let user = self.user.id;
+        loop {
+            let from = self.cursor.load(Ordering::Relaxed);
+            let batch = match hearth_db::user_events::since(db, user, from, LOG_BATCH).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the user's event log");
+                    return Flow::Close(1011, "temporarily unavailable; reconnect with after");
+                }
+            };
+            if batch.first().is_some_and(|first| first.seq != from + 1) {
+                let head = match hearth_db::user_events::head(db, user).await {
+                    Ok(head) => head.seq,
+                    Err(_) => return Flow::Close(1011, "temporarily unavailable; reconnect"),
+                };
+                self.cursor.store(head, Ordering::Relaxed);
+                let frame = ServerFrame::Resync {
+                    reason: "cursor_too_old",
+                    cursor: head,
+                };
+                match self.reply(session, &frame).await {
+                    Flow::Continue => continue,
+                    other => return other,
+                }
+            }
+            let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) >= LOG_BATCH;
+            let sent = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+            for event in batch {
+                if session
+                    .text(with_cursor(&event.body, event.seq))
+                    .await
+                    .is_err()
+                {
+                    return Flow::Gone;
+                }
+                self.cursor.store(event.seq, Ordering::Relaxed);
+            }
+            self.state.metrics.frames_delivered.increment(sent);
+            if !full {
+                return Flow::Continue;
+            }
+        }
     }
 
     /// One subscription was closed by the hub.
@@ -412,6 +513,21 @@ impl Personal {
             Flow::Continue
         } else {
             Flow::Gone
+        }
+    }
+}
+
+/// A logged event's JSON with its number in the log as `cursor`.
+fn with_cursor(body: &str, cursor: i64) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert("cursor".to_owned(), cursor.into());
+            serde_json::Value::Object(fields).to_string()
+        }
+        // The log holds the objects the triggers and the chat code wrote.
+        _ => {
+            tracing::error!(cursor, "a logged event is not a JSON object");
+            body.to_owned()
         }
     }
 }

@@ -63,12 +63,20 @@ pub enum ServerFrame {
     /// Answer to a client `ping`.
     #[serde(rename = "pong")]
     Pong,
-    /// The personal socket is open: who it belongs to, and how many channels it may follow.
+    /// The personal socket is open: who it belongs to, how many channels it may follow, and
+    /// where in the user's event log it starts: the `after` it was opened with (what follows
+    /// is replayed next), or the log's last number.
     #[serde(rename = "ready")]
     Ready {
         user: UserRef,
         max_subscriptions: usize,
+        cursor: i64,
     },
+    /// The `after` cursor cannot be resumed: `cursor_too_old` (those events were pruned) or
+    /// `unknown_cursor` (beyond the log's end). The client reloads its state (servers,
+    /// channels, conversations) and goes on from `cursor`, the log's last number.
+    #[serde(rename = "resync")]
+    Resync { reason: &'static str, cursor: i64 },
     /// The personal socket follows this channel or conversation now (after replaying what
     /// its `after` asked for): its messages up to `last_seq` were sent, and these users are
     /// online in it.

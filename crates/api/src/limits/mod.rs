@@ -206,6 +206,9 @@ pub struct LimitSettings {
     pub conversations: Option<Rate>,
     /// Blocks and unblocks per account.
     pub blocks: Option<Rate>,
+    /// Alerts (a refused action told to the user's other clients) per account: past it, a
+    /// refusal is still answered where it happened, just not repeated everywhere.
+    pub alerts: Option<Rate>,
 }
 
 const fn rate(burst: u32, seconds: u64) -> Option<Rate> {
@@ -232,6 +235,8 @@ impl Default for LimitSettings {
             conversations: rate(30, 300),
             // 30 at once, then one every 2 s.
             blocks: rate(30, 60),
+            // 10 at once, then one every 6 s.
+            alerts: rate(10, 60),
         }
     }
 }
@@ -246,6 +251,7 @@ pub struct Limits {
     pub refreshes: Limit<hearth_domain::UserId>,
     pub conversations: Limit<hearth_domain::UserId>,
     pub blocks: Limit<hearth_domain::UserId>,
+    pub alerts: Limit<hearth_domain::UserId>,
     usernames: RandomState,
 }
 
@@ -258,6 +264,7 @@ impl Limits {
             refreshes: Limit::new("refreshes", settings.refreshes, metrics),
             conversations: Limit::new("conversations", settings.conversations, metrics),
             blocks: Limit::new("blocks", settings.blocks, metrics),
+            alerts: Limit::new("alerts", settings.alerts, metrics),
             usernames: RandomState::new(),
         }
     }
@@ -275,6 +282,7 @@ impl Limits {
         self.refreshes.shrink();
         self.conversations.shrink();
         self.blocks.shrink();
+        self.alerts.shrink();
     }
 }
 

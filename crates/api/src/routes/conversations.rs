@@ -139,7 +139,7 @@ pub async fn open_direct(
     let (mut response, id) =
         match hearth_db::conversations::open_direct(&state.db, user.id, other).await? {
             DirectOutcome::Created(id) => {
-                chat::announce_conversation(&state, id, &[other]);
+                chat::announce_conversation(&state, id, &[user.id, other]);
                 (HttpResponse::Created(), id)
             }
             DirectOutcome::Existing(id) => (HttpResponse::Ok(), id),
@@ -213,7 +213,9 @@ pub async fn create_group(
             DomainError::NotFound(_) => ApiError::not_found("User not found"),
             other => other.into(),
         })?;
-    chat::announce_conversation(&state, id, &others);
+    let mut everyone = others;
+    everyone.push(user.id);
+    chat::announce_conversation(&state, id, &everyone);
     let conversation = load(&state, id, user.id).await?;
     let mut response = HttpResponse::Created();
     Allowance::apply(allowance, &mut response);

@@ -116,6 +116,11 @@ pub async fn create_server(
         Some(rules::FIRST_CHANNEL),
     )
     .await?;
+    // The owner is its first member: their other clients hear of it (and of its channel).
+    state.hub.publish(Event::MemberJoined {
+        server_id: id,
+        user_id: user.id,
+    });
     let (_, dto) = server_dto(&state, id).await?;
     tracing::info!(server_id = %id, "server created");
     Ok(HttpResponse::Created().json(dto))

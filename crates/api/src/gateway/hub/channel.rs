@@ -6,6 +6,7 @@ use bytestring::ByteString;
 use hearth_domain::{Audience, ChannelId, Event, ServerId, UserId, UserRef};
 use metrics::Counter;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,6 +19,9 @@ pub struct Frame {
     /// The channel the event happened in, for events of one channel (a socket that follows
     /// several tells their sequences apart by it).
     pub channel: Option<ChannelId>,
+    /// Kept in its users' event logs: a personal socket sends it from there, with its cursor,
+    /// and takes this frame as the sign to read its log.
+    pub logged: bool,
 }
 
 impl Frame {
@@ -30,6 +34,18 @@ impl Frame {
                 Audience::Channel(channel) => Some(channel),
                 _ => None,
             },
+            logged: event.logged(),
+        }
+    }
+
+    /// Tells a personal socket to read its event log (something may be there it was not told
+    /// of: another instance's announcement lost in a Redis outage). Never sent as it is.
+    pub fn wake() -> Frame {
+        Frame {
+            text: ByteString::new(),
+            seq: None,
+            channel: None,
+            logged: true,
         }
     }
 
@@ -55,6 +71,8 @@ pub(super) struct Subscriber {
     pub(super) kick: Option<oneshot::Sender<u16>>,
     /// A subscription of a personal socket (its queue is shared with its other ones).
     pub(super) personal: bool,
+    /// A personal socket's registration: the last number of its user's event log it sent.
+    pub(super) delivered: Option<Arc<AtomicI64>>,
 }
 
 impl Subscriber {
@@ -195,6 +213,7 @@ mod tests {
             text: ByteString::from_static("{}"),
             seq,
             channel: None,
+            logged: false,
         }
     }
 
@@ -216,6 +235,7 @@ mod tests {
                 tx,
                 kick: Some(kick),
                 personal: false,
+                delivered: None,
             }],
             online: HashMap::new(),
             too_slow: Counter::noop(),

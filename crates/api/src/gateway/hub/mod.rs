@@ -15,7 +15,7 @@ use crate::monitoring::Metrics;
 use hearth_db::Db;
 use hearth_domain::{Audience, ChannelId, ChatMessage, Event, ServerId, UserId, UserRef};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -233,8 +233,14 @@ impl Hub {
     }
 
     /// Registers a personal socket of `user`, whose queue is `tx`, for events addressed to
-    /// that user.
-    pub fn register_user(&self, user: UserId, tx: mpsc::Sender<Arc<Frame>>) -> UserRegistration {
+    /// that user. It keeps `delivered` at the last number of the user's event log it sent, so
+    /// the hub can tell when it is behind the log.
+    pub fn register_user(
+        &self,
+        user: UserId,
+        tx: mpsc::Sender<Arc<Frame>>,
+        delivered: Arc<AtomicI64>,
+    ) -> UserRegistration {
         let (kick, kicked) = oneshot::channel();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         self.users().entry(user).or_default().push(Subscriber {
@@ -243,6 +249,7 @@ impl Hub {
             tx,
             kick: Some(kick),
             personal: true,
+            delivered: Some(delivered),
         });
         UserRegistration {
             id,
@@ -385,6 +392,7 @@ impl Hub {
             tx,
             kick: Some(kick),
             personal,
+            delivered: None,
         });
         // A channel nobody here listens to starts from the database's last sequence number. It is
         // read without holding the lock, so check again afterwards: the channel may have gained
@@ -507,13 +515,65 @@ impl Hub {
             }
             Err(e) => tracing::warn!(error = %e, "cannot check channels for missed messages"),
         }
+        self.catch_up_users().await;
     }
 
-    /// Reads every channel's missed messages from the database (after a Redis outage).
+    /// Wakes the personal sockets that are behind their user's event log (one read for all).
+    async fn catch_up_users(&self) {
+        let delivered: Vec<(UserId, i64)> = self
+            .users()
+            .iter()
+            .filter_map(|(user, endpoints)| {
+                let least = endpoints
+                    .iter()
+                    .filter_map(|e| e.delivered.as_ref())
+                    .map(|d| d.load(Ordering::Relaxed))
+                    .min()?;
+                Some((*user, least))
+            })
+            .collect();
+        let ids: Vec<UserId> = delivered.iter().map(|(user, _)| *user).collect();
+        match hearth_db::user_events::heads(&self.inner.db, &ids).await {
+            Ok(heads) => {
+                let behind: Vec<(UserId, i64)> = delivered
+                    .into_iter()
+                    .filter_map(|(user, _)| Some((user, heads.get(&user)?.seq)))
+                    .collect();
+                self.wake_users(&behind);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check personal sockets for missed events"),
+        }
+    }
+
+    /// Wakes the personal sockets of each user whose log reaches a number they did not send.
+    fn wake_users(&self, heads: &[(UserId, i64)]) {
+        let wake = Arc::new(Frame::wake());
+        let too_slow = &self.inner.metrics.too_slow;
+        let mut users = self.users();
+        for (user, head) in heads {
+            for endpoint in users.get_mut(user).into_iter().flatten() {
+                let behind = endpoint
+                    .delivered
+                    .as_ref()
+                    .is_some_and(|d| d.load(Ordering::Relaxed) < *head);
+                if behind {
+                    endpoint.send(&wake, too_slow);
+                }
+            }
+        }
+    }
+
+    /// Reads every channel's missed messages from the database, and has every personal socket
+    /// read its event log (after a Redis outage).
     pub fn resync(&self) {
         let channels: Vec<ChannelId> = self.channels().keys().copied().collect();
         for channel in channels {
             self.schedule_fill(channel, Duration::ZERO);
+        }
+        let wake = Arc::new(Frame::wake());
+        let too_slow = &self.inner.metrics.too_slow;
+        for endpoint in self.users().values_mut().flatten() {
+            endpoint.send(&wake, too_slow);
         }
     }
 

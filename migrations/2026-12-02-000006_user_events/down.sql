@@ -1,0 +1,18 @@
+DROP FUNCTION user_events_prune(INTERVAL, INT);
+DROP TRIGGER conversation_participants_log ON conversation_participants;
+DROP FUNCTION conversation_participants_log();
+DROP TRIGGER channels_log_delete ON channels;
+DROP TRIGGER channels_log_update ON channels;
+DROP TRIGGER channels_log_insert ON channels;
+DROP FUNCTION channels_log();
+DROP TRIGGER servers_log_delete ON servers;
+DROP TRIGGER servers_log_update ON servers;
+DROP FUNCTION servers_log();
+DROP TRIGGER server_members_log ON server_members;
+DROP FUNCTION server_members_log();
+DROP FUNCTION channel_view(channels);
+DROP FUNCTION server_view(servers);
+DROP FUNCTION user_event_push_server(BIGINT, JSONB);
+DROP FUNCTION user_event_push(BIGINT[], JSONB);
+DROP TABLE user_events;
+DROP TABLE user_event_heads;
