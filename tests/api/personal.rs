@@ -9,7 +9,20 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn personal(app: &TestApp, token: &str) -> (WsClient, Value) {
-    let mut socket = connect(app.port, "/ws/me", Auth::Bearer(token.to_owned()))
+    personal_after(app, token, None).await
+}
+
+/// A personal socket opened with `?after=<cursor>` (or none), and its `ready` frame.
+pub(crate) async fn personal_after(
+    app: &TestApp,
+    token: &str,
+    after: Option<i64>,
+) -> (WsClient, Value) {
+    let path = match after {
+        Some(after) => format!("/ws/me?after={after}"),
+        None => "/ws/me".to_owned(),
+    };
+    let mut socket = connect(app.port, &path, Auth::Bearer(token.to_owned()))
         .await
         .unwrap_or_else(|e| panic!("connect: {e}"));
     let ready = socket.recv_type("ready", WAIT).await;
@@ -386,7 +399,7 @@ async fn two_instances_share_conversations_and_private_messages_through_redis() 
 }
 
 /// Counts the frames of each type that arrive within `wait`.
-async fn frames_within(socket: &mut WsClient, wait: Duration) -> Vec<Value> {
+pub(crate) async fn frames_within(socket: &mut WsClient, wait: Duration) -> Vec<Value> {
     let mut got = Vec::new();
     let deadline = tokio::time::Instant::now() + wait;
     loop {

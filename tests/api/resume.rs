@@ -4,22 +4,11 @@
 //! `resync` when that cannot be done.
 
 use crate::gateway::{room_with, WAIT};
+use crate::personal::{frames_within, personal_after as personal};
 use hearth_tests::ws::{connect, Auth, Next, WsClient};
 use hearth_tests::{generous_ws_rates, send, StatusCode, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn personal(app: &TestApp, token: &str, after: Option<i64>) -> (WsClient, Value) {
-    let path = match after {
-        Some(after) => format!("/ws/me?after={after}"),
-        None => "/ws/me".to_owned(),
-    };
-    let mut socket = connect(app.port, &path, Auth::Bearer(token.to_owned()))
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"));
-    let ready = socket.recv_type("ready", WAIT).await;
-    (socket, ready)
-}
 
 /// The frames that carry a cursor, until `count` of them arrived.
 async fn logged(socket: &mut WsClient, count: usize) -> Vec<Value> {
@@ -32,20 +21,6 @@ async fn logged(socket: &mut WsClient, count: usize) -> Vec<Value> {
         }
     }
     got
-}
-
-/// Every frame within `wait`.
-async fn frames_within(socket: &mut WsClient, wait: Duration) -> Vec<Value> {
-    let mut got = Vec::new();
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match socket.next(left).await {
-            Next::Event(frame) => got.push(frame),
-            Next::Timeout => return got,
-            Next::Closed(code) => panic!("closed: {code:?}"),
-        }
-    }
 }
 
 fn kinds(frames: &[Value]) -> Vec<&str> {

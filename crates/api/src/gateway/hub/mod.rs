@@ -520,26 +520,19 @@ impl Hub {
 
     /// Wakes the personal sockets that are behind their user's event log (one read for all).
     async fn catch_up_users(&self) {
-        let delivered: Vec<(UserId, i64)> = self
+        let ids: Vec<UserId> = self
             .users()
             .iter()
-            .filter_map(|(user, endpoints)| {
-                let least = endpoints
-                    .iter()
-                    .filter_map(|e| e.delivered.as_ref())
-                    .map(|d| d.load(Ordering::Relaxed))
-                    .min()?;
-                Some((*user, least))
-            })
+            .filter(|(_, endpoints)| endpoints.iter().any(|e| e.delivered.is_some()))
+            .map(|(user, _)| *user)
             .collect();
-        let ids: Vec<UserId> = delivered.iter().map(|(user, _)| *user).collect();
         match hearth_db::user_events::heads(&self.inner.db, &ids).await {
             Ok(heads) => {
-                let behind: Vec<(UserId, i64)> = delivered
+                let heads: Vec<(UserId, i64)> = heads
                     .into_iter()
-                    .filter_map(|(user, _)| Some((user, heads.get(&user)?.seq)))
+                    .map(|(user, head)| (user, head.seq))
                     .collect();
-                self.wake_users(&behind);
+                self.wake_users(&heads);
             }
             Err(e) => tracing::warn!(error = %e, "cannot check personal sockets for missed events"),
         }
