@@ -23,4 +23,5 @@ mod security;
 mod spa;
 mod spec_fuzz;
 mod tokens;
+mod user_presence;
 mod ws_fuzz;

@@ -218,6 +218,9 @@ async fn a_cursor_that_cannot_be_resumed_is_answered_with_resync() {
 
     // From the log's end it goes on as usual, no resync.
     let (mut socket, _) = personal(&app, &alice, Some(2)).await;
+    // Her partners' presence is all it starts with.
+    let start = frames_within(&mut socket, Duration::from_millis(300)).await;
+    assert_eq!(kinds(&start), ["user.presence.list"], "{start:?}");
     let (dave_id, _) = app.user_with_token("dave").await;
     ok(open(&alice, dave_id.0), StatusCode::CREATED).await;
     let frames = frames_within(&mut socket, Duration::from_millis(600)).await;

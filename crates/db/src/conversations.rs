@@ -169,6 +169,35 @@ pub async fn is_participant(db: &Db, channel: ChannelId, user: UserId) -> DbResu
     .map_err(from_diesel)
 }
 
+/// The users who share a conversation with `user`, but those either of the two blocked: whose
+/// presence their personal sockets report. One query, in id order.
+#[tracing::instrument(skip(db))]
+pub async fn partners_of(db: &Db, user: UserId) -> DbResult<Vec<UserId>> {
+    let mut conn = db.conn().await?;
+    let rows: Vec<PartnerRow> = diesel::sql_query(
+        "SELECT DISTINCT other.user_id AS id \
+         FROM conversation_participants mine \
+         JOIN conversation_participants other \
+           ON other.channel_id = mine.channel_id AND other.user_id <> mine.user_id \
+         WHERE mine.user_id = $1 \
+           AND NOT EXISTS (SELECT FROM user_blocks b \
+                 WHERE (b.blocker_id = $1 AND b.blocked_id = other.user_id) \
+                    OR (b.blocker_id = other.user_id AND b.blocked_id = $1)) \
+         ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(user.0)
+    .load(&mut conn)
+    .await
+    .map_err(from_diesel)?;
+    Ok(rows.into_iter().map(|row| UserId(row.id)).collect())
+}
+
+#[derive(diesel::QueryableByName)]
+struct PartnerRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
 /// The conversation `channel` as `viewer` sees it; `None` unless they take part in it.
 #[tracing::instrument(skip(db))]
 pub async fn find(db: &Db, channel: ChannelId, viewer: UserId) -> DbResult<Option<Conversation>> {

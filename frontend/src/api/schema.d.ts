@@ -1343,6 +1343,15 @@ export interface components {
             /** @enum {string} */
             type: "resync";
         } | {
+            online: components["schemas"]["UserRef"][];
+            /** @enum {string} */
+            type: "user.presence.list";
+        } | {
+            user: components["schemas"]["UserRef"];
+            online: boolean;
+            /** @enum {string} */
+            type: "user.presence";
+        } | {
             channel_id: components["schemas"]["ChannelId"];
             /** Format: int64 */
             last_seq: number;

@@ -172,6 +172,8 @@ async fn open_socket(
         let checked = Box::pin(check_target(&state, user, target)).await;
         match checked {
             Ok(Some(user)) => {
+                // Online (for their DM partners) while this socket is open.
+                let _online = state.hub.connected(&user);
                 let (server, channel) = match target {
                     Target::Channel(server, channel) => (Some(server), channel),
                     Target::Conversation(channel) => (None, channel),

@@ -8,7 +8,7 @@
 //! happen while each channel's stay in order; the socket tells their sequences apart by the
 //! frame's channel.
 
-use super::hub::{Frame, Subscription, QUEUE};
+use super::hub::{Frame, Subscription, Watching, QUEUE};
 use super::protocol::{close, PersonalClientFrame, ServerFrame, SubscribeTo};
 use super::session::{
     self, close_with, protocol_failure, rate_limited, replay, send_frame, wait_from, Abuse,
@@ -80,6 +80,13 @@ struct Personal {
     cursor: Arc<AtomicI64>,
     /// A logged event was announced: read the log.
     wake: bool,
+    /// The DM partners whose presence this socket reports.
+    watching: Watching,
+    /// Whom the user shares conversations with may have changed: read the partners again.
+    refresh_partners: bool,
+    /// Whether the partners were sent once (`user.presence.list` goes out the first time
+    /// even when nobody is online).
+    partners_sent: bool,
 }
 
 /// Runs a personal socket until either side closes it.
@@ -147,6 +154,7 @@ pub async fn run(
     let mut heartbeat = tokio::time::interval(state.settings.ws_ping_interval);
     heartbeat.tick().await;
     let mut unanswered_pings = 0_u8;
+    let watching = state.hub.watching(user.id);
     let mut me = Personal {
         state,
         user,
@@ -161,6 +169,9 @@ pub async fn run(
         cursor,
         // What the log holds after `after` is replayed first.
         wake: true,
+        watching,
+        refresh_partners: true,
+        partners_sent: false,
     };
 
     let reason = loop {
@@ -170,6 +181,10 @@ pub async fn run(
                 Flow::Gone => return,
                 Flow::Close(code, reason) => break (code, reason),
             }
+        }
+        // After the log: a conversation.added comes before its partners' presence.
+        if std::mem::take(&mut me.refresh_partners) && !me.load_partners(&mut session).await {
+            return;
         }
         tokio::select! {
             biased;
@@ -247,6 +262,7 @@ impl Personal {
     /// Sends a frame from the queue unless it is of a channel no longer followed, or a message
     /// already sent; `None` when the connection is gone, else whether it was written.
     async fn forward(&mut self, session: &mut Session, frame: &Frame) -> Option<bool> {
+        self.refresh_partners |= frame.partners;
         if frame.logged {
             self.wake = true;
             return Some(false);
@@ -312,6 +328,26 @@ impl Personal {
                 return Flow::Continue;
             }
         }
+    }
+
+    /// Reads the user's DM partners, watches their presence and sends those newly watched who
+    /// are online (`user.presence.list`); `false` when the connection is gone. When they cannot
+    /// be read, the partners stay as they were (the socket goes on without that news).
+    async fn load_partners(&mut self, session: &mut Session) -> bool {
+        let partners =
+            match hearth_db::conversations::partners_of(&self.state.db, self.user.id).await {
+                Ok(partners) => partners,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the user's conversation partners");
+                    return true;
+                }
+            };
+        let online = self.watching.set(partners);
+        if online.is_empty() && self.partners_sent {
+            return true;
+        }
+        self.partners_sent = true;
+        send_frame(session, &ServerFrame::UserPresenceList { online }).await
     }
 
     /// One subscription was closed by the hub.

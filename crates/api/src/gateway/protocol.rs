@@ -77,6 +77,16 @@ pub enum ServerFrame {
     /// channels, conversations) and goes on from `cursor`, the log's last number.
     #[serde(rename = "resync")]
     Resync { reason: &'static str, cursor: i64 },
+    /// On the personal socket, after `ready` (and again for partners gained later): the
+    /// user's DM partners (everyone they share a conversation with, but a blocked or blocking
+    /// one) who are online now.
+    #[serde(rename = "user.presence.list")]
+    UserPresenceList { online: Vec<UserRef> },
+    /// On the personal socket: a DM partner came online (their first socket of any kind, on
+    /// any instance) or went offline (their last one closed, or their instance stopped
+    /// reporting for 15 s).
+    #[serde(rename = "user.presence")]
+    UserPresence { user: UserRef, online: bool },
     /// The personal socket follows this channel or conversation now (after replaying what
     /// its `after` asked for): its messages up to `last_seq` were sent, and these users are
     /// online in it.

@@ -50,8 +50,13 @@ enum PresenceMessage {
         user: UserRef,
         online: bool,
     },
+    /// A user's first socket of any kind opened here, or their last one closed.
+    User { user: UserRef, online: bool },
     Snapshot {
         channels: Vec<(ChannelId, Vec<UserRef>)>,
+        /// Every user with a socket open (absent from older instances' reports).
+        #[serde(default)]
+        users: Vec<UserRef>,
     },
 }
 
@@ -102,6 +107,14 @@ impl Bridge {
         });
     }
 
+    /// Tells other instances a user's first (or last) local socket of any kind opened (closed).
+    pub fn publish_user_presence(&self, user: &UserRef, online: bool) {
+        self.send_presence(&PresenceMessage::User {
+            user: user.clone(),
+            online,
+        });
+    }
+
     fn send_presence(&self, message: &PresenceMessage) {
         match serde_json::to_string(message) {
             Ok(json) => self.send(Topic::Presence, json.into()),
@@ -122,6 +135,7 @@ async fn heartbeat_loop(bridge: Bridge, hub: Hub) {
         tick.tick().await;
         bridge.send_presence(&PresenceMessage::Snapshot {
             channels: hub.presence_snapshot(),
+            users: hub.users_snapshot(),
         });
         hub.expire_instances(SILENCE);
         hub.catch_up().await;
@@ -235,7 +249,10 @@ fn receive(hub: &Hub, instance: &str, payload: &[u8], presence: bool) {
                 user,
                 online,
             },
-            PresenceMessage::Snapshot { channels } => RemotePresence::Snapshot(channels),
+            PresenceMessage::User { user, online } => RemotePresence::User { user, online },
+            PresenceMessage::Snapshot { channels, users } => {
+                RemotePresence::Snapshot { channels, users }
+            }
         };
         hub.remote_presence(origin, report);
         return;

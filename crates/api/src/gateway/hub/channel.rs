@@ -22,6 +22,9 @@ pub struct Frame {
     /// Kept in its users' event logs: a personal socket sends it from there, with its cursor,
     /// and takes this frame as the sign to read its log.
     pub logged: bool,
+    /// Who takes part in a conversation changed: a personal socket reloads its user's DM
+    /// partners, whose presence it reports.
+    pub partners: bool,
 }
 
 impl Frame {
@@ -35,6 +38,23 @@ impl Frame {
                 _ => None,
             },
             logged: event.logged(),
+            partners: matches!(
+                event,
+                Event::ConversationAdded { .. }
+                    | Event::ParticipantAdded { .. }
+                    | Event::ParticipantLeft { .. }
+            ),
+        }
+    }
+
+    /// A frame of no channel that only personal sockets receive (not an event's).
+    pub fn plain(text: ByteString) -> Frame {
+        Frame {
+            text,
+            seq: None,
+            channel: None,
+            logged: false,
+            partners: false,
         }
     }
 
@@ -46,6 +66,7 @@ impl Frame {
             seq: None,
             channel: None,
             logged: true,
+            partners: false,
         }
     }
 
@@ -214,6 +235,7 @@ mod tests {
             seq,
             channel: None,
             logged: false,
+            partners: false,
         }
     }
 

@@ -28,11 +28,14 @@ pub const QUEUE: usize = 1024;
 pub const FILL_BATCH: i64 = 500;
 
 mod channel;
+mod people;
 mod presence;
 mod sequence;
 
 pub use channel::Frame;
 use channel::{ChannelState, Subscriber};
+use people::People;
+pub use people::Watching;
 use presence::RemoteInstance;
 pub use presence::RemotePresence;
 use sequence::{AfterRead, Sequencer};
@@ -116,6 +119,9 @@ struct Inner {
     bridge: OnceLock<Bridge>,
     /// Who is online through other instances, by instance id (learned through Redis).
     remote: Mutex<HashMap<String, RemoteInstance>>,
+    /// Who has sockets open here, and who watches whose presence. Never locked while
+    /// `remote` is held (the other way round is fine).
+    people: Mutex<People>,
 }
 
 impl Hub {
@@ -130,6 +136,7 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 bridge: OnceLock::new(),
                 remote: Mutex::new(HashMap::new()),
+                people: Mutex::new(People::default()),
             }),
         }
     }
@@ -223,6 +230,13 @@ impl Hub {
                 endpoint.send(frame, too_slow);
             }
         }
+    }
+
+    fn people(&self) -> MutexGuard<'_, People> {
+        self.inner
+            .people
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn users(&self) -> MutexGuard<'_, HashMap<UserId, Vec<Subscriber>>> {

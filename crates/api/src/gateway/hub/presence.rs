@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub(super) struct RemoteInstance {
     pub(super) seen: Instant,
     pub(super) channels: HashMap<ChannelId, HashMap<UserId, UserRef>>,
+    /// The users with any socket open there.
+    pub(super) users: HashMap<UserId, UserRef>,
 }
 
 /// A change of one user's presence on another instance, or that instance's whole picture.
@@ -20,7 +22,12 @@ pub enum RemotePresence {
         user: UserRef,
         online: bool,
     },
-    Snapshot(Vec<(ChannelId, Vec<UserRef>)>),
+    /// A user's first socket there opened (of any kind), or their last one closed.
+    User { user: UserRef, online: bool },
+    Snapshot {
+        channels: Vec<(ChannelId, Vec<UserRef>)>,
+        users: Vec<UserRef>,
+    },
 }
 
 impl Hub {
@@ -87,6 +94,7 @@ impl Hub {
     /// Applies another instance's presence report; local sockets hear of users who came online
     /// or went offline as a result.
     pub fn remote_presence(&self, instance: &str, report: RemotePresence) {
+        let mut people: Vec<(UserRef, bool)> = Vec::new();
         let changes: Vec<(ChannelId, UserRef, bool)> = {
             let mut remote = self.remote();
             let entry = remote
@@ -94,6 +102,7 @@ impl Hub {
                 .or_insert_with(|| RemoteInstance {
                     seen: Instant::now(),
                     channels: HashMap::new(),
+                    users: HashMap::new(),
                 });
             entry.seen = Instant::now();
             match report {
@@ -114,8 +123,34 @@ impl Hub {
                         Vec::new()
                     }
                 }
-                RemotePresence::Snapshot(snapshot) => {
-                    let fresh: HashMap<ChannelId, HashMap<UserId, UserRef>> = snapshot
+                RemotePresence::User { user, online } => {
+                    let changed = if online {
+                        entry.users.insert(user.id, user.clone()).is_none()
+                    } else {
+                        entry.users.remove(&user.id).is_some()
+                    };
+                    if changed {
+                        people.push((user, online));
+                    }
+                    Vec::new()
+                }
+                RemotePresence::Snapshot { channels, users } => {
+                    let fresh: HashMap<UserId, UserRef> =
+                        users.into_iter().map(|u| (u.id, u)).collect();
+                    let old = std::mem::replace(&mut entry.users, fresh);
+                    people.extend(
+                        old.values()
+                            .filter(|u| !entry.users.contains_key(&u.id))
+                            .map(|u| (u.clone(), false)),
+                    );
+                    people.extend(
+                        entry
+                            .users
+                            .values()
+                            .filter(|u| !old.contains_key(&u.id))
+                            .map(|u| (u.clone(), true)),
+                    );
+                    let fresh: HashMap<ChannelId, HashMap<UserId, UserRef>> = channels
                         .into_iter()
                         .map(|(channel, users)| {
                             (channel, users.into_iter().map(|u| (u.id, u)).collect())
@@ -153,6 +188,13 @@ impl Hub {
                 self.deliver_presence(channel, user, online);
             }
         }
+        for (user, online) in people {
+            if !self.user_online_locally(user.id)
+                && !self.user_online_remotely(user.id, Some(instance))
+            {
+                self.deliver_user_presence(&user, online);
+            }
+        }
     }
 
     /// Forgets instances that stopped reporting (crashed): their users go offline.
@@ -178,6 +220,11 @@ impl Hub {
                     {
                         self.deliver_presence(channel, user, false);
                     }
+                }
+            }
+            for user in gone.users.into_values() {
+                if !self.user_online_locally(user.id) && !self.user_online_remotely(user.id, None) {
+                    self.deliver_user_presence(&user, false);
                 }
             }
         }
