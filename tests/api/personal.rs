@@ -3,7 +3,7 @@
 
 use crate::gateway::{room, room_with, WAIT};
 use hearth_tests::ws::{connect, Auth, Next, WsClient};
-use hearth_tests::{generous_ws_rates, send, StatusCode, TestApp};
+use hearth_tests::{generous_ws_rates, send, StatusCode, TestApp, PASSWORD};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -490,4 +490,73 @@ async fn the_users_servers_are_heard_of_without_subscribing_and_once() {
     socket
         .assert_no_type("channel.created", Duration::from_millis(400))
         .await;
+}
+
+/// Skips frames until the socket is closed; the close code.
+async fn close_code(socket: &mut WsClient) -> Option<u16> {
+    loop {
+        match socket.next(WAIT).await {
+            Next::Event(_) => {}
+            Next::Closed(code) => return code,
+            Next::Timeout => panic!("not closed"),
+        }
+    }
+}
+
+/// Deleting an account is confirmed by its password, and is a forced logout: every socket of
+/// the account hears `account.deleted` and is closed with 4001, its token stops working, and
+/// those who remain hear of what went with it.
+#[tokio::test]
+async fn deleting_the_account_logs_every_socket_of_it_out() {
+    let room = room().await;
+    let app = &room.app;
+    let owner = &room.owner_token;
+    let (_, bob) = room.member("bob").await;
+    let (mut owners_personal, _) = personal(app, owner).await;
+    let mut owners_channel = room.socket(owner).await;
+    let mut bobs_channel = room.socket(&bob).await;
+    let (mut bobs_personal, _) = personal(app, &bob).await;
+    let delete = || app.http.delete(app.url("/api/me/")).bearer_auth(owner);
+
+    // A wrong password, or none, deletes nothing.
+    let (status, body) = send(delete().json(&json!({"password": "not the password"}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = send(delete()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (status, body) = send(delete().json(&json!({"password": 7}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = send(app.http.get(app.url("/api/me/")).bearer_auth(owner)).await;
+    assert_eq!(status, StatusCode::OK);
+    owners_personal
+        .assert_no_type("account.deleted", Duration::from_millis(300))
+        .await;
+
+    let (status, body) = send(delete().json(&json!({"password": PASSWORD}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for socket in [&mut owners_personal, &mut owners_channel] {
+        let frame = socket.recv_type("account.deleted", WAIT).await;
+        assert_eq!(
+            frame,
+            json!({"type": "account.deleted", "to": room.owner.0})
+        );
+        assert_eq!(close_code(socket).await, Some(4001));
+    }
+    // The owner's server went with the account.
+    bobs_personal.recv_type("server.deleted", WAIT).await;
+    bobs_channel.recv_type("server.deleted", WAIT).await;
+    assert_eq!(close_code(&mut bobs_channel).await, Some(4004));
+
+    let (status, _) = send(app.http.get(app.url("/api/me/")).bearer_auth(owner)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut again = connect(app.port, "/ws/me", Auth::Bearer(owner.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(close_code(&mut again).await, Some(4001));
+    let (status, _) = send(
+        app.http
+            .post(app.url("/api/token/"))
+            .json(&json!({"username": "owner", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -5,9 +5,10 @@ use crate::schema::users;
 use crate::{Db, DbResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_domain::model::{Credentials, User};
-use hearth_domain::{DomainError, UserId};
+use hearth_domain::{ChannelId, DomainError, ServerId, UserId};
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`: usernames are unique and looked up regardless of case.
@@ -134,6 +135,56 @@ pub async fn count(db: &Db) -> DbResult<i64> {
         .get_result(&mut conn)
         .await
         .map_err(from_diesel)
+}
+
+/// What a deleted account took with it, for telling those who remain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletedAccount {
+    /// The servers it owned (deleted with it).
+    pub owned_servers: Vec<ServerId>,
+    /// The other servers it was a member of.
+    pub member_of: Vec<ServerId>,
+    /// The conversations it took part in (those it was the last of are gone too).
+    pub conversations: Vec<ChannelId>,
+}
+
+/// Deletes the account `id` and, by cascade, everything it owns; `None` when there was none.
+/// What it owned and took part in is read in the same transaction.
+#[tracing::instrument(skip(db))]
+pub async fn delete_account(db: &Db, id: UserId) -> DbResult<Option<DeletedAccount>> {
+    use crate::schema::{conversation_participants, server_members, servers};
+    let mut conn = db.conn().await?;
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        async move {
+            let owned: Vec<i64> = servers::table
+                .filter(servers::owner_id.eq(id.0))
+                .select(servers::id)
+                .load(conn)
+                .await?;
+            let member_of: Vec<i64> = server_members::table
+                .filter(server_members::user_id.eq(id.0))
+                .filter(server_members::server_id.ne_all(&owned))
+                .select(server_members::server_id)
+                .load(conn)
+                .await?;
+            let conversations: Vec<i64> = conversation_participants::table
+                .filter(conversation_participants::user_id.eq(id.0))
+                .select(conversation_participants::channel_id)
+                .load(conn)
+                .await?;
+            let deleted = diesel::delete(users::table.find(id.0))
+                .execute(conn)
+                .await?;
+            Ok((deleted > 0).then(|| DeletedAccount {
+                owned_servers: owned.into_iter().map(ServerId).collect(),
+                member_of: member_of.into_iter().map(ServerId).collect(),
+                conversations: conversations.into_iter().map(ChannelId).collect(),
+            }))
+        }
+        .scope_boxed()
+    })
+    .await
+    .map_err(from_diesel)
 }
 
 /// Deletes an account and, by cascade, everything it owns. Returns whether it existed.

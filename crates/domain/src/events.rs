@@ -217,6 +217,11 @@ pub enum Event {
         /// A sentence for people.
         message: String,
     },
+    /// The forced logout: the account of the user `to` was deleted (from one of their
+    /// clients). Every socket of theirs receives this, then is closed with 4001. Not in the
+    /// event log, which went with the account.
+    #[serde(rename = "account.deleted")]
+    AccountDeleted { to: UserId },
 }
 
 /// Which sockets an event is for.
@@ -250,7 +255,8 @@ impl Event {
             Event::ServerUpdated { server } => Audience::Server(server.id),
             Event::PrivateMessage { to, .. }
             | Event::ConversationAdded { to, .. }
-            | Event::Alert { to, .. } => Audience::User(*to),
+            | Event::Alert { to, .. }
+            | Event::AccountDeleted { to } => Audience::User(*to),
             Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
                 Audience::Server(channel.server)
             }
@@ -279,7 +285,8 @@ impl Event {
             | Event::PresenceLeave { .. }
             | Event::Typing { .. }
             | Event::ParticipantAdded { .. }
-            | Event::ParticipantLeft { .. } => false,
+            | Event::ParticipantLeft { .. }
+            | Event::AccountDeleted { .. } => false,
         }
     }
 
@@ -310,6 +317,17 @@ mod tests {
         assert_eq!(event.audience(), Audience::Server(ServerId(3)));
         let back: Option<Event> = serde_json::from_value(json).ok();
         assert_eq!(back, Some(event));
+    }
+
+    #[test]
+    fn the_forced_logout_is_for_the_user_and_not_logged() {
+        let event = Event::AccountDeleted { to: UserId(5) };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap_or_default(),
+            serde_json::json!({"type": "account.deleted", "to": 5})
+        );
+        assert_eq!(event.audience(), Audience::User(UserId(5)));
+        assert!(!event.logged());
     }
 
     #[test]

@@ -309,7 +309,14 @@ export interface paths {
         get: operations["get_current_user"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Deletes the caller's account, confirmed by its password (rate limited as logins are).
+         * @description Its servers go with it (with their channels and messages), as do its memberships, its
+         *     place in conversations and its messages. Every socket of the account, on any instance,
+         *     receives `account.deleted` and is closed with 4001; its tokens stop working at once. The
+         *     session cookies are cleared.
+         */
+        delete: operations["delete_account"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1019,6 +1026,11 @@ export interface components {
             /** @description Staff manage categories. */
             is_staff: boolean;
         };
+        /** @description The password that confirms an account's deletion. */
+        DeleteAccountRequest: {
+            /** @example correct horse battery */
+            password: string;
+        };
         /**
          * @description At most 500 characters; no NUL.
          * @example A friendly place
@@ -1150,6 +1162,10 @@ export interface components {
             message: string;
             /** @enum {string} */
             type: "alert";
+        } | {
+            to: components["schemas"]["UserId"];
+            /** @enum {string} */
+            type: "account.deleted";
         };
         /** @description The state of a probe. */
         HealthResponse: {
@@ -3009,6 +3025,81 @@ export interface operations {
             /** @description Not authenticated, or the account no longer exists */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description Deleted; cookies cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated, or the password is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -189,8 +189,17 @@ pub async fn run(
         tokio::select! {
             biased;
             code = &mut registration.kicked => {
+                // Say why before closing (account.deleted), unless the queue is the problem.
+                if code != Ok(close::TOO_SLOW) {
+                    while let Ok(frame) = queue.try_recv() {
+                        if me.forward(&mut session, &frame).await.is_none() {
+                            return;
+                        }
+                    }
+                }
                 break code.map_or((close::GOING_AWAY, "closing"), |code| (code, match code {
                     close::TOO_SLOW => "too slow: reconnect and subscribe with after=<last seq>",
+                    close::NOT_AUTHENTICATED => "signed out: the account was deleted",
                     _ => "closed by the server",
                 }));
             }

@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(accounts::logout)
         .service(accounts::get_account)
         .service(accounts::get_current_user)
+        .service(accounts::delete_account)
         .service(accounts::issue_token)
         .service(accounts::refresh_token)
         .service(catalogue::list_categories)

@@ -367,6 +367,14 @@ impl Hub {
                         state.close_user(*user_id, close::NOT_FOUND);
                     }
                 }
+                Event::AccountDeleted { to } => {
+                    for endpoint in self.users().get_mut(to).into_iter().flatten() {
+                        endpoint.close(close::NOT_AUTHENTICATED);
+                    }
+                    for state in channels.values_mut() {
+                        state.close_user(*to, close::NOT_AUTHENTICATED);
+                    }
+                }
                 _ => {}
             }
         }

@@ -1,14 +1,14 @@
 //! Cookie sessions, the SPA's way of logging in (the reference's endpoints).
 
 use crate::auth::{
-    clear_auth_cookies, set_access_cookie, set_refresh_cookie, TokenKind, REFRESH_COOKIE,
+    clear_auth_cookies, set_access_cookie, set_refresh_cookie, AuthUser, TokenKind, REFRESH_COOKIE,
 };
 use crate::error::{ApiError, ErrorBody, JsonBodyErrors, RateLimitedErrors};
 use crate::json::JsonObject;
 use crate::limits::{Allowance, ClientAddress};
 use crate::startup::AppState;
-use actix_web::{post, web, HttpRequest, HttpResponse};
-use hearth_domain::{rules, UserId};
+use actix_web::{delete, post, web, HttpRequest, HttpResponse};
+use hearth_domain::{rules, Event, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -177,4 +177,68 @@ pub async fn logout(state: web::Data<AppState>) -> HttpResponse {
     response.json(MessageResponse {
         message: "Logged out successfully".to_owned(),
     })
+}
+
+/// The password that confirms an account's deletion.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DeleteAccountRequest {
+    #[schema(example = "correct horse battery")]
+    pub password: String,
+}
+
+/// Deletes the caller's account, confirmed by its password (rate limited as logins are).
+///
+/// Its servers go with it (with their channels and messages), as do its memberships, its
+/// place in conversations and its messages. Every socket of the account, on any instance,
+/// receives `account.deleted` and is closed with 4001; its tokens stop working at once. The
+/// session cookies are cleared.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = DeleteAccountRequest,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted; cookies cleared"),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not authenticated, or the password is wrong", body = ErrorBody),
+        RateLimitedErrors,
+        JsonBodyErrors,
+    )
+)]
+#[delete("/api/me/")]
+#[tracing::instrument(skip_all, fields(user_id = caller.id.0))]
+pub async fn delete_account(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    caller: AuthUser,
+    body: JsonObject<DeleteAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let confirmation = LoginRequest {
+        username: caller.username.clone(),
+        password: body.into_inner().password,
+    };
+    let (user, _) = check_credentials(&state, client, &confirmation).await?;
+    let gone = hearth_db::users::delete_account(&state.db, user)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("The account no longer exists"))?;
+    // The account's own sockets first: they close with 4001, whatever comes next.
+    state.hub.publish(Event::AccountDeleted { to: user });
+    for server_id in gone.owned_servers {
+        state.hub.publish(Event::ServerDeleted { server_id });
+    }
+    for server_id in gone.member_of {
+        state.hub.publish(Event::MemberLeft {
+            server_id,
+            user_id: user,
+        });
+    }
+    for channel_id in gone.conversations {
+        state.hub.publish(Event::ParticipantLeft {
+            channel_id,
+            user_id: user,
+        });
+    }
+    tracing::info!(user_id = %user, "account deleted");
+    let mut response = HttpResponse::NoContent();
+    clear_auth_cookies(&mut response, state.settings.cookie_secure);
+    Ok(response.finish())
 }
