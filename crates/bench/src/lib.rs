@@ -19,12 +19,12 @@ pub mod soak;
 pub mod stats;
 pub mod ws;
 
-use scenarios::{broadcast, direct, idle, rest, Plan, Target};
+use scenarios::{broadcast, direct, idle, personal, rest, Plan, Target};
 use stats::Row;
 
 /// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
 /// and is_member meanwhile); `idle` wants a fresh server process of its own.
-pub const SCENARIOS: [&str; 10] = [
+pub const SCENARIOS: [&str; 11] = [
     "is_member",
     "server_list",
     "join_leave",
@@ -33,6 +33,7 @@ pub const SCENARIOS: [&str; 10] = [
     "fanout_400",
     "chat",
     "dm_pingpong",
+    "personal_fanout",
     "idle",
     "idle_personal",
 ];
@@ -64,6 +65,10 @@ pub async fn run_scenario(
             vec![broadcast::run(target, name, spec, lobby, plan.settle, plan.drain).await]
         }
         "dm_pingpong" => vec![direct::run(target, name, plan.dm).await],
+        "personal_fanout" => {
+            let spec = plan.personal_fanout;
+            vec![personal::run(target, name, spec, plan.settle, plan.drain).await?]
+        }
         "idle" => vec![idle::run(target, name, plan.idle_sockets, plan.settle, server_pid).await],
         "idle_personal" => {
             let sockets = plan.idle_personal_sockets;

@@ -43,7 +43,7 @@ struct Args {
     #[arg(long, env = "HEARTH_BENCH_RUNS", default_value_t = 1)]
     runs: usize,
     /// Only these scenarios (comma-separated): is_member, server_list, join_leave, login,
-    /// fanout_20, fanout_400, chat, dm_pingpong, idle, idle_personal.
+    /// fanout_20, fanout_400, chat, dm_pingpong, personal_fanout, idle, idle_personal.
     #[arg(long, env = "HEARTH_BENCH_ONLY", value_delimiter = ',')]
     only: Vec<String>,
     /// Measured seconds of each HTTP scenario (after a 2 s warm-up).

@@ -42,6 +42,21 @@ impl Latencies {
         self.0.len()
     }
 
+    /// The highest latency recorded, in milliseconds; 0 when nothing was recorded.
+    pub fn max_ms(&self) -> f64 {
+        self.0.max() as f64 / 1000.0
+    }
+
+    /// How many latencies recorded exceed `limit` (at the histogram's precision).
+    pub fn count_above(&self, limit: Duration) -> u64 {
+        let micros = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
+        self.0
+            .iter_recorded()
+            .filter(|v| v.value_iterated_to() > micros)
+            .map(|v| v.count_at_value())
+            .sum()
+    }
+
     /// The `q` quantile (0..=1) in milliseconds; 0 when nothing was recorded.
     pub fn quantile_ms(&self, q: f64) -> f64 {
         if self.0.is_empty() {
@@ -106,6 +121,9 @@ pub struct Row {
     pub unit: &'static str,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// The highest latency, where a scenario reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_ms: Option<f64>,
     /// Operations completed (correct ones) in the measured window.
     pub count: u64,
     pub errors: u64,
@@ -146,6 +164,7 @@ impl Row {
             unit,
             p50_ms: tally.latencies.quantile_ms(0.50),
             p99_ms: tally.latencies.quantile_ms(0.99),
+            max_ms: None,
             count: tally.ok,
             errors: tally.errors,
             lost: None,

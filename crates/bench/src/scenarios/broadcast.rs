@@ -6,7 +6,7 @@
 //! frame to the moment the receiver read the delivery.
 
 use super::{Broadcast, Target};
-use crate::rawws::{self, Frame, Reader};
+use crate::rawws::{self, Frame, Reader, Writer};
 use crate::stats::{Latencies, Row, Tally};
 use crate::ws::{self, Ledger};
 use futures_util::StreamExt;
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// Handshakes in flight at once while sockets open.
 const CONNECTING_AT_ONCE: usize = 64;
@@ -22,7 +22,7 @@ const CONNECTING_AT_ONCE: usize = 64;
 /// Counts readers that have everything (or died), and wakes whoever waits for all of them;
 /// counts every frame received, to tell when the presence frames of the connections settled.
 #[derive(Default)]
-struct Finished {
+pub(crate) struct Finished {
     count: AtomicUsize,
     notify: Notify,
     frames: AtomicU64,
@@ -37,7 +37,7 @@ impl Finished {
 
 /// What one socket received.
 #[derive(Default)]
-struct Reception {
+pub(crate) struct Reception {
     unique: u64,
     duplicates: u64,
     /// Latency of each first delivery, in microseconds: a push per delivery is cheaper for the
@@ -47,16 +47,49 @@ struct Reception {
     last_delivery: Option<Instant>,
 }
 
-async fn receive(
+/// Which senders' messages a socket must receive: every sender's (a socket on the channel they
+/// send to), or only some (a personal socket following some of the senders' channels).
+#[derive(Clone)]
+pub(crate) enum Wanted {
+    All,
+    /// `senders[s]`: whether sender `s`'s messages are wanted.
+    Only(Arc<[bool]>),
+}
+
+impl Wanted {
+    fn wants(&self, sender: usize) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(senders) => senders.get(sender).copied().unwrap_or(false),
+        }
+    }
+
+    /// How many deliveries a socket wanting these senders expects from `ledger`.
+    pub(crate) fn expected(&self, ledger: &Ledger) -> u64 {
+        let senders = match self {
+            Self::All => ledger.senders,
+            Self::Only(senders) => senders.iter().filter(|&&w| w).count(),
+        };
+        (senders * ledger.per_sender) as u64
+    }
+}
+
+/// Reads `reader` until told to stop, matching deliveries to `ledger`; a delivery of a sender
+/// not `wanted` is an error.
+pub(crate) async fn receive(
     mut reader: Reader,
     ledger: Arc<Ledger>,
+    wanted: Wanted,
     mut stop: watch::Receiver<bool>,
     finished: Arc<Finished>,
 ) -> Reception {
     let mut seen = vec![0_u8; ledger.total()];
     let mut got = Reception::default();
-    let mut complete = false;
-    let total = ledger.total() as u64;
+    let total = wanted.expected(&ledger);
+    let mut complete = total == 0;
+    if complete {
+        finished.one();
+    }
     loop {
         let frame = tokio::select! {
             biased;
@@ -68,7 +101,10 @@ async fn receive(
             Ok(Some(Frame::Text(text))) => {
                 if let Some((slot, latency)) = ws::nonce_of(text).and_then(|n| ledger.delivered(n))
                 {
-                    if seen[slot] == 0 {
+                    if !wanted.wants(slot / ledger.per_sender.max(1)) {
+                        got.tally
+                            .error(format!("a delivery not subscribed to: {text}"));
+                    } else if seen[slot] == 0 {
                         got.unique += 1;
                         got.last_delivery = Some(Instant::now());
                         if let Some(micros) = latency {
@@ -143,7 +179,7 @@ pub async fn run(
                 let socket = socket.map(|(reader, writer)| {
                     (
                         writer,
-                        tokio::spawn(receive(reader, ledger, stop, finished)),
+                        tokio::spawn(receive(reader, ledger, Wanted::All, stop, finished)),
                     )
                 });
                 (i, socket, took)
@@ -173,66 +209,19 @@ pub async fn run(
 
     // Senders: socket s sends for sender s, the senders staggered evenly over one interval.
     let send_start = Instant::now();
-    let mut senders = JoinSet::new();
     let (sending, listening): (Vec<_>, Vec<_>) =
         sinks.into_iter().partition(|(i, _)| *i < spec.senders);
-    for (i, sink) in sending {
-        let ledger = ledger.clone();
-        let offset = Duration::from_secs_f64(i as f64 / spec.rate / spec.senders.max(1) as f64);
-        senders.spawn(async move {
-            let mut tally = Tally::default();
-            for n in 0..ledger.per_sender {
-                let at = ws::scheduled(send_start + offset, n, spec.rate);
-                tokio::time::sleep_until(at.into()).await;
-                let frame = ledger.send_frame(i, n);
-                if let Err(e) = sink.text(&frame).await {
-                    tally.error(format!("sender {i} failed: {e:#}"));
-                    break;
-                }
-            }
-            (tally, sink)
-        });
-    }
-    let mut send_errors = Tally::default();
-    let mut kept = Vec::new();
-    while let Some(done) = senders.join_next().await {
-        match done {
-            Ok((tally, sink)) => {
-                send_errors.merge(tally);
-                kept.push(sink);
-            }
-            Err(e) => send_errors.error(format!("sender task failed: {e}")),
-        }
-    }
+    let (send_errors, kept) = send_all(&ledger, sending, spec.rate, send_start).await;
     let send_end = Instant::now();
 
-    // Wait for every reader to have everything, or for the drain time to pass.
-    let deadline = tokio::time::Instant::now() + drain;
-    while finished.count.load(Ordering::Acquire) < open {
-        if tokio::time::timeout_at(deadline, finished.notify.notified())
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
+    wait_for(&finished, open, drain).await;
     let _ = stop_tx.send(true);
-    let mut total = Tally::default();
-    let (mut unique, mut duplicates, mut last_delivery) = (0_u64, 0_u64, None::<Instant>);
-    for reader in readers {
-        match reader.await {
-            Ok(got) => {
-                unique += got.unique;
-                duplicates += got.duplicates;
-                last_delivery = last_delivery.max(got.last_delivery);
-                for micros in got.latencies {
-                    total.latencies.record_micros(u64::from(micros));
-                }
-                total.merge(got.tally);
-            }
-            Err(e) => total.error(format!("reader task failed: {e}")),
-        }
-    }
+    let Gathered {
+        mut total,
+        unique,
+        duplicates,
+        last_delivery,
+    } = gather(readers).await;
     drop(kept);
     drop(listening);
     total.merge(connect_errors);
@@ -272,8 +261,98 @@ pub async fn run(
     row
 }
 
+/// Sends every message of `ledger`: `sinks[k] = (s, writer)` sends sender `s`'s, at `rate` per
+/// second from `start` on, the senders staggered evenly over one interval. Returns the send
+/// errors and the writers (dropping one closes its socket).
+pub(crate) async fn send_all(
+    ledger: &Arc<Ledger>,
+    sinks: Vec<(usize, Writer)>,
+    rate: f64,
+    start: Instant,
+) -> (Tally, Vec<Writer>) {
+    let mut senders = JoinSet::new();
+    let count = ledger.senders.max(1) as f64;
+    for (i, sink) in sinks {
+        let ledger = ledger.clone();
+        let offset = Duration::from_secs_f64(i as f64 / rate / count);
+        senders.spawn(async move {
+            let mut tally = Tally::default();
+            for n in 0..ledger.per_sender {
+                let at = ws::scheduled(start + offset, n, rate);
+                tokio::time::sleep_until(at.into()).await;
+                let frame = ledger.send_frame(i, n);
+                if let Err(e) = sink.text(&frame).await {
+                    tally.error(format!("sender {i} failed: {e:#}"));
+                    break;
+                }
+            }
+            (tally, sink)
+        });
+    }
+    let mut send_errors = Tally::default();
+    let mut kept = Vec::new();
+    while let Some(done) = senders.join_next().await {
+        match done {
+            Ok((tally, sink)) => {
+                send_errors.merge(tally);
+                kept.push(sink);
+            }
+            Err(e) => send_errors.error(format!("sender task failed: {e}")),
+        }
+    }
+    (send_errors, kept)
+}
+
+/// Waits for all `open` readers to have everything, or for `drain` to pass.
+pub(crate) async fn wait_for(finished: &Finished, open: usize, drain: Duration) {
+    let deadline = tokio::time::Instant::now() + drain;
+    while finished.count.load(Ordering::Acquire) < open {
+        if tokio::time::timeout_at(deadline, finished.notify.notified())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// What all the readers of a scenario received.
+pub(crate) struct Gathered {
+    /// Errors, and the latency of every first delivery.
+    pub total: Tally,
+    pub unique: u64,
+    pub duplicates: u64,
+    pub last_delivery: Option<Instant>,
+}
+
+/// Collects what every reader received (they must have been told to stop).
+pub(crate) async fn gather(readers: Vec<JoinHandle<Reception>>) -> Gathered {
+    let mut total = Tally::default();
+    let (mut unique, mut duplicates, mut last_delivery) = (0_u64, 0_u64, None::<Instant>);
+    for reader in readers {
+        match reader.await {
+            Ok(got) => {
+                unique += got.unique;
+                duplicates += got.duplicates;
+                last_delivery = last_delivery.max(got.last_delivery);
+                for micros in got.latencies {
+                    total.latencies.record_micros(u64::from(micros));
+                }
+                total.merge(got.tally);
+            }
+            Err(e) => total.error(format!("reader task failed: {e}")),
+        }
+    }
+    Gathered {
+        total,
+        unique,
+        duplicates,
+        last_delivery,
+    }
+}
+
 /// Waits `settle`, then until no frame arrived for a quarter of it (at most a minute).
-async fn quiet(finished: &Finished, settle: Duration) {
+pub(crate) async fn quiet(finished: &Finished, settle: Duration) {
     tokio::time::sleep(settle).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = finished.frames.load(Ordering::Relaxed);

@@ -10,6 +10,7 @@ use super::Target;
 use crate::process;
 use crate::rawws::{self, Frame, Reader};
 use crate::stats::{Latencies, Row, Tally};
+use crate::ws;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,8 +26,9 @@ pub const SUBSCRIPTIONS: usize = 10;
 const WARMUP_SOCKETS: usize = 64;
 
 /// Holds a socket open, reading (and so answering pings) until told to stop; counts the
-/// `subscribed` frames of a personal socket in `subscribed`.
-async fn hold(
+/// `subscribed` frames of a personal socket in `subscribed`, and `error` frames (a refused
+/// message, when the socket sends) as errors.
+pub(crate) async fn hold(
     mut socket: Reader,
     mut stop: watch::Receiver<bool>,
     subscribed: Arc<AtomicUsize>,
@@ -46,6 +48,9 @@ async fn hold(
                 }
                 Ok(Some(Frame::Text(text))) if text.starts_with(r#"{"type":"unsubscribed""#) => {
                     tally.error(format!("a subscription was refused: {text}"));
+                }
+                Ok(Some(Frame::Text(text))) if ws::is_error_frame(text) => {
+                    tally.error(format!("error frame: {text}"));
                 }
                 Ok(Some(_)) => {}
                 Err(e) => {

@@ -4,6 +4,7 @@
 pub mod broadcast;
 pub mod direct;
 pub mod idle;
+pub mod personal;
 pub mod rest;
 
 use crate::fixture::Fixture;
@@ -71,6 +72,18 @@ pub struct PingPong {
     pub interval: Duration,
 }
 
+/// Personal fan-out: `users` users, each on one personal socket following `follows` of
+/// `channels` channels (each channel followed by as many users); one sender per channel sends
+/// `messages` messages at `rate` per second.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PersonalFanout {
+    pub users: usize,
+    pub channels: usize,
+    pub follows: usize,
+    pub messages: usize,
+    pub rate: f64,
+}
+
 /// Every scenario's size: [`Plan::full`] is `make bench`, [`Plan::smoke`] the test's.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -81,6 +94,7 @@ pub struct Plan {
     pub fanout_fast: Broadcast,
     pub chat: Broadcast,
     pub dm: PingPong,
+    pub personal_fanout: PersonalFanout,
     pub idle_sockets: usize,
     /// Idle personal sockets, each following `idle::SUBSCRIPTIONS` channels.
     pub idle_personal_sockets: usize,
@@ -129,6 +143,15 @@ impl Plan {
                 exchanges: 6,
                 interval: Duration::from_secs(2),
             },
+            // Issue: 1,000 users on personal sockets following 10 channels each, a message per
+            // second per channel; 20 messages per channel make a 20 s measured period.
+            personal_fanout: PersonalFanout {
+                users: 1000,
+                channels: 100,
+                follows: 10,
+                messages: 20,
+                rate: 1.0,
+            },
             idle_sockets: 20_000,
             idle_personal_sockets: 5_000,
             drain: Duration::from_secs(10),
@@ -167,6 +190,13 @@ impl Plan {
                 pairs: 3,
                 exchanges: 3,
                 interval: Duration::from_millis(50),
+            },
+            personal_fanout: PersonalFanout {
+                users: 12,
+                channels: 6,
+                follows: 3,
+                messages: 3,
+                rate: 10.0,
             },
             idle_sockets: 40,
             idle_personal_sockets: 20,
