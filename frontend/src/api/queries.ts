@@ -20,14 +20,19 @@ export const keys = {
   servers: (category: string | null) => ['servers', 'catalogue', category ?? '*'] as const,
   myServers: ['servers', 'mine'] as const,
   server: (id: number) => ['server', id] as const,
+  /** Every cached server (each with its channels): the prefix of `server(id)`. */
+  anyServer: ['server'] as const,
   membership: (serverId: number) => ['membership', serverId] as const,
+  anyMembership: ['membership'] as const,
   /** A channel's or a conversation's messages (a conversation's id is its channel id). */
   messages: (channelId: number) => ['messages', channelId] as const,
   members: (serverId: number) => ['members', serverId] as const,
   /** The first page of a server's members only: the people the viewer knows. */
   memberSample: (serverId: number) => ['members', serverId, 'sample'] as const,
+  anyMembers: ['members'] as const,
   conversations: ['dms', 'list'] as const,
   conversation: (id: number) => ['dms', 'one', id] as const,
+  anyConversation: ['dms', 'one'] as const,
   blocks: ['blocks'] as const,
 };
 
@@ -135,6 +140,20 @@ export function invalidateMembership(queryClient: QueryClient, serverId: number)
     queryClient.invalidateQueries({ queryKey: keys.membership(serverId) }),
     queryClient.invalidateQueries({ queryKey: keys.allServers }),
     queryClient.invalidateQueries({ queryKey: keys.members(serverId) }),
+  ]);
+}
+
+/**
+ * After the personal socket's `resync` (what was addressed to me while away is lost): every
+ * server list, each cached server with its channels, my memberships and the member lists are
+ * stale. Those on screen are refetched at once, the others when next shown.
+ */
+export function invalidateAllServers(queryClient: QueryClient) {
+  return Promise.all([
+    queryClient.invalidateQueries({ queryKey: keys.allServers }),
+    queryClient.invalidateQueries({ queryKey: keys.anyServer }),
+    queryClient.invalidateQueries({ queryKey: keys.anyMembership }),
+    queryClient.invalidateQueries({ queryKey: keys.anyMembers }),
   ]);
 }
 

@@ -2,17 +2,21 @@
 // once by the frame (Layout), started while someone is signed in and stopped on logout.
 // - On every `ready` (the first and after each reconnect) it subscribes to my conversations
 //   (the 200 most recently active, each from the highest seq the cache holds) and reloads
-//   GET /api/dms/, since what is addressed to me has no cursor yet; whenever the list changes it
-//   subscribes to conversations it does not follow yet.
+//   GET /api/dms/: what is addressed to me is replayed from the socket's cursor, but the
+//   conversations' own frames other than messages (participants, edits) are not; whenever the
+//   list changes it subscribes to conversations it does not follow yet.
+// - `resync` (the cursor could not be resumed: what was addressed to me meanwhile is lost):
+//   the conversations and everything cached about servers and their channels are reloaded.
 // - Conversation frames go through dms/live.ts into the list and, when cached, the
 //   conversation's messages, so the list and an open conversation agree.
 // - `unsubscribed` `not_found`: the conversation is gone for me (dropped from the list; an open
 //   view reads `gone` and says so). `private_message`: a toast linking to the conversation.
+//   `alert` (something I did on another connection was refused): a notice with its message.
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link, useLocation } from 'react-router';
 import { useApi } from '../api/context';
-import { keys } from '../api/queries';
+import { invalidateAllServers, keys } from '../api/queries';
 import type { Conversation, CurrentUser, IncomingFrame } from '../api/types';
 import { removeConversation } from '../dms/cache';
 import { applyConversationFrame, applyToMessages, refreshConversations } from '../dms/live';
@@ -21,7 +25,7 @@ import { lastSeq, type MessagesState } from './messages';
 import { MAX_SUBSCRIPTIONS, PersonalSocket } from './personal';
 import type { ConnectionState, SocketFactory } from './socket';
 
-/** How long a private message's toast stays. */
+/** How long a private message's toast, or an alert's notice, stays. */
 export const TOAST_MS = 10_000;
 
 export interface PrivateToast {
@@ -29,6 +33,13 @@ export interface PrivateToast {
   from: string;
   text: string;
   conversationId: number;
+}
+
+/** An `alert`: an action of mine on another connection was refused (`blocked`, `unknown_user`...). */
+export interface AlertToast {
+  id: number;
+  code: string;
+  text: string;
 }
 
 export interface Personal {
@@ -74,6 +85,7 @@ export function PersonalProvider({
   const [connection, setConnection] = useState<ConnectionState | 'off'>('off');
   const [gone, setGone] = useState<ReadonlySet<number>>(none);
   const [toasts, setToasts] = useState<PrivateToast[]>([]);
+  const [alerts, setAlerts] = useState<AlertToast[]>([]);
   const pathRef = useRef(pathname);
   useEffect(() => {
     pathRef.current = pathname;
@@ -81,11 +93,19 @@ export function PersonalProvider({
   const userId = me?.user_id;
 
   const dismiss = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
+  const dismissAlert = useCallback((id: number) => setAlerts((all) => all.filter((a) => a.id !== id)), []);
 
   useEffect(() => {
     if (userId === undefined) return;
     const timers = new Set<ReturnType<typeof setTimeout>>();
     let nextToast = 0;
+    const later = (run: () => void, ms: number) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        run();
+      }, ms);
+      timers.add(timer);
+    };
     const setGoneFor = (id: number, isGone: boolean) =>
       setGone((all) => {
         if (all.has(id) === isGone) return all;
@@ -125,11 +145,7 @@ export function PersonalProvider({
             );
             setGoneFor(frame.channel_id, true);
           } else if (frame.reason === 'unavailable') {
-            const timer = setTimeout(() => {
-              timers.delete(timer);
-              socket.sync();
-            }, 5_000);
-            timers.add(timer);
+            later(() => socket.sync(), 5_000);
           }
           break;
         case 'private_message': {
@@ -144,11 +160,13 @@ export function PersonalProvider({
             conversationId: frame.conversation_id,
           };
           setToasts((all) => [...all.slice(-2), toast]);
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            dismiss(toast.id);
-          }, TOAST_MS);
-          timers.add(timer);
+          later(() => dismiss(toast.id), TOAST_MS);
+          break;
+        }
+        case 'alert': {
+          const alert: AlertToast = { id: (nextToast += 1), code: frame.code, text: frame.message };
+          setAlerts((all) => [...all.slice(-2), alert]);
+          later(() => dismissAlert(alert.id), TOAST_MS);
           break;
         }
         default:
@@ -156,14 +174,23 @@ export function PersonalProvider({
       }
     };
 
+    // A fetch in flight is shared: a `resync` right after `ready` costs one request.
+    const reloadConversations = () =>
+      void queryClient.fetchQuery({ ...conversationsQuery(api.client, queryClient), staleTime: 0 }).catch(() => undefined);
+
     const socket = new PersonalSocket({
       wanted,
       refreshSession: api.refresh,
       createSocket,
       onFrame,
-      onReady: () => {
-        // What was addressed to me while disconnected has no cursor yet: ask for the list.
-        void queryClient.fetchQuery({ ...conversationsQuery(api.client, queryClient), staleTime: 0 }).catch(() => undefined);
+      // The cursor replays what is addressed to me, but not the conversations' participant
+      // changes and edits: ask for the list.
+      onReady: reloadConversations,
+      onResync: () => {
+        // What was addressed to me while away is lost: reload what it would have changed.
+        reloadConversations();
+        void queryClient.invalidateQueries({ queryKey: keys.anyConversation });
+        void invalidateAllServers(queryClient);
       },
       onStateChange: (state) => {
         setConnection(state);
@@ -185,28 +212,58 @@ export function PersonalProvider({
       setConnection('off');
       setGone(none);
       setToasts([]);
+      setAlerts([]);
     };
-  }, [api, queryClient, userId, createSocket, dismiss]);
+  }, [api, queryClient, userId, createSocket, dismiss, dismissAlert]);
 
   const value = useMemo<Personal>(() => ({ connection, gone }), [connection, gone]);
   return (
     <PersonalContext.Provider value={value}>
       {children}
-      {toasts.length > 0 && (
-        <div className="toasts" aria-label="Private messages" role="region">
-          {toasts.map((toast) => (
-            <div key={toast.id} className="toast" role="status">
-              <Link to={`/dms/${toast.conversationId}`} className="toast-link" onClick={() => dismiss(toast.id)}>
-                <span className="toast-kicker">Private message</span>
-                <span className="toast-text">
-                  <strong>{toast.from}</strong>: {toast.text}
-                </span>
-              </Link>
-              <button type="button" className="icon-button toast-close" aria-label="Dismiss" onClick={() => dismiss(toast.id)}>
-                ×
-              </button>
+      {(toasts.length > 0 || alerts.length > 0) && (
+        <div className="toasts">
+          {alerts.length > 0 && (
+            <div className="toast-group" aria-label="Notices" role="region">
+              {alerts.map((alert) => (
+                <div key={alert.id} className="toast toast-alert" role="alert" data-code={alert.code}>
+                  <p className="toast-body">
+                    <span className="toast-kicker">Refused</span>
+                    <span className="toast-text">{alert.text}</span>
+                  </p>
+                  <button
+                    type="button"
+                    className="icon-button toast-close"
+                    aria-label="Dismiss"
+                    onClick={() => dismissAlert(alert.id)}
+                  >
+                    ×
+                  </button>
+                </div>
+              ))}
             </div>
-          ))}
+          )}
+          {toasts.length > 0 && (
+            <div className="toast-group" aria-label="Private messages" role="region">
+              {toasts.map((toast) => (
+                <div key={toast.id} className="toast" role="status">
+                  <Link to={`/dms/${toast.conversationId}`} className="toast-link" onClick={() => dismiss(toast.id)}>
+                    <span className="toast-kicker">Private message</span>
+                    <span className="toast-text">
+                      <strong>{toast.from}</strong>: {toast.text}
+                    </span>
+                  </Link>
+                  <button
+                    type="button"
+                    className="icon-button toast-close"
+                    aria-label="Dismiss"
+                    onClick={() => dismiss(toast.id)}
+                  >
+                    ×
+                  </button>
+                </div>
+              ))}
+            </div>
+          )}
         </div>
       )}
     </PersonalContext.Provider>

@@ -1,4 +1,5 @@
-import { act, render, screen, waitFor } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../api/queries';
 import type { ChatMessage, Conversation } from '../api/types';
@@ -6,7 +7,7 @@ import { FakeWebSocket } from '../test/fakeWebSocket';
 import { createTestClient, json, mockFetch, Providers } from '../test/render';
 import { emptyMessages, type MessagesState } from './messages';
 import { PersonalSocket, type PersonalSocketOptions } from './personal';
-import { PersonalProvider, usePersonal } from './PersonalProvider';
+import { PersonalProvider, TOAST_MS, usePersonal } from './PersonalProvider';
 
 const HOST = { protocol: 'http:', host: 'hearth.test' };
 const alice = { id: 1, username: 'alice' };
@@ -128,6 +129,122 @@ describe('PersonalSocket', () => {
     const sent = ws.sent[0] as { channels: unknown[] };
     expect(sent.channels).toHaveLength(200);
   });
+
+  it('reconnects with ?after=<the highest cursor seen>, from ready and from events', () => {
+    vi.useFakeTimers();
+    const { socket, frames } = setup(() => [{ id: 12 }]);
+    const first = FakeWebSocket.lastPersonal;
+    // The first connection knows no cursor: it starts at the end of the log.
+    expect(first.url).toBe('ws://hearth.test/ws/me');
+    expect(socket.cursor).toBeUndefined();
+    first.open();
+    first.receive({ ...ready, cursor: 7 });
+    expect(socket.cursor).toBe(7);
+
+    // Dropped before anything else: resume from ready's cursor.
+    first.drop(1006);
+    vi.advanceTimersByTime(10_000);
+    const second = FakeWebSocket.lastPersonal;
+    expect(second).not.toBe(first);
+    expect(second.url).toBe('ws://hearth.test/ws/me?after=7');
+    second.open();
+    second.receive({ ...ready, cursor: 7 });
+    second.receive({ type: 'conversation.added', conversation_id: 55, to: 1, cursor: 8 });
+    second.receive({ type: 'private_message', user: 'bob', message: 'psst', to: 1, conversation_id: 12, cursor: 9 });
+    // A subscription's frames carry no cursor and do not move it.
+    second.receive({ type: 'chat.message', new_message: message(12, 40) });
+    second.receive({ type: 'server.deleted', server_id: 5, cursor: 10 });
+    expect(socket.cursor).toBe(10);
+    expect(frames.map((f) => f.type)).toEqual([
+      'ready',
+      'ready',
+      'conversation.added',
+      'private_message',
+      'chat.message',
+      'server.deleted',
+    ]);
+
+    second.drop(4009);
+    vi.advanceTimersByTime(10_000);
+    const third = FakeWebSocket.lastPersonal;
+    expect(third.url).toBe('ws://hearth.test/ws/me?after=10');
+    // The channels still resume by seq, per subscription.
+    third.open();
+    third.receive({ ...ready, cursor: 10 });
+    expect(third.sent).toEqual([{ type: 'subscribe', channels: [{ id: 12, after: 40 }] }]);
+  });
+
+  it('keeps the cursor when 4001 renews the session', async () => {
+    const { refreshSession } = setup(() => []);
+    const first = FakeWebSocket.lastPersonal;
+    first.open();
+    first.receive({ ...ready, cursor: 3 });
+    first.receive({ type: 'member.joined', server_id: 5, user_id: 1, cursor: 4 });
+    first.drop(4001);
+    await waitFor(() => expect(FakeWebSocket.personal).toHaveLength(2));
+    expect(refreshSession).toHaveBeenCalledTimes(1);
+    expect(FakeWebSocket.lastPersonal.url).toBe('ws://hearth.test/ws/me?after=4');
+  });
+
+  it('drops a cursored frame it already had, and delivers the next one', () => {
+    const { socket, frames } = setup(() => []);
+    const ws = FakeWebSocket.lastPersonal;
+    ws.open();
+    ws.receive({ ...ready, cursor: 5 });
+    ws.receive({ type: 'conversation.added', conversation_id: 55, to: 1, cursor: 6 });
+    // The same again (a reconnect race), and one from before ready's cursor.
+    ws.receive({ type: 'conversation.added', conversation_id: 55, to: 1, cursor: 6 });
+    ws.receive({ type: 'private_message', user: 'bob', message: 'old', to: 1, conversation_id: 12, cursor: 5 });
+    ws.receive({ type: 'private_message', user: 'bob', message: 'new', to: 1, conversation_id: 12, cursor: 7 });
+    expect(frames).toEqual([
+      { ...ready, cursor: 5 },
+      { type: 'conversation.added', conversation_id: 55, to: 1, cursor: 6 },
+      { type: 'private_message', user: 'bob', message: 'new', to: 1, conversation_id: 12, cursor: 7 },
+    ]);
+    // The dropped copy did not subscribe a second time either.
+    expect(ws.sent).toEqual([{ type: 'subscribe', channels: [{ id: 55 }] }]);
+    expect(socket.cursor).toBe(7);
+  });
+
+  it('on resync asks for a reload and goes on from the resync cursor, even a lower one', () => {
+    vi.useFakeTimers();
+    const resyncs: string[] = [];
+    const { socket, frames } = setup(() => [], { onResync: (reason) => resyncs.push(reason) });
+    const first = FakeWebSocket.lastPersonal;
+    first.open();
+    first.receive({ ...ready, cursor: 50 });
+    expect(resyncs).toEqual([]);
+    first.drop(1006);
+    vi.advanceTimersByTime(10_000);
+
+    // The log no longer reaches cursor 50 (a restored database): it ends at 10.
+    const second = FakeWebSocket.lastPersonal;
+    expect(second.url).toBe('ws://hearth.test/ws/me?after=50');
+    second.open();
+    second.receive({ ...ready, cursor: 50 });
+    second.receive({ type: 'resync', reason: 'unknown_cursor', cursor: 10 });
+    expect(resyncs).toEqual(['unknown_cursor']);
+    expect(socket.cursor).toBe(10);
+    // What follows is new, although numbered below the cursor we had.
+    second.receive({ type: 'server.deleted', server_id: 5, cursor: 11 });
+    expect(frames.map((f) => f.type)).toEqual(['ready', 'ready', 'resync', 'server.deleted']);
+    second.drop(1006);
+    vi.advanceTimersByTime(10_000);
+
+    // Pruned this time: far ahead.
+    const third = FakeWebSocket.lastPersonal;
+    expect(third.url).toBe('ws://hearth.test/ws/me?after=11');
+    third.open();
+    third.receive({ ...ready, cursor: 11 });
+    third.receive({ type: 'resync', reason: 'cursor_too_old', cursor: 120 });
+    expect(resyncs).toEqual(['unknown_cursor', 'cursor_too_old']);
+    third.receive({ type: 'member.left', server_id: 5, user_id: 1, cursor: 120 });
+    third.receive({ type: 'member.left', server_id: 6, user_id: 1, cursor: 121 });
+    expect(frames.slice(4).map((f) => f.type)).toEqual(['ready', 'resync', 'member.left']);
+    third.drop(1006);
+    vi.advanceTimersByTime(10_000);
+    expect(FakeWebSocket.lastPersonal.url).toBe('ws://hearth.test/ws/me?after=121');
+  });
 });
 
 function conversation(id: number, lastSeq: number, activeAt: string): Conversation {
@@ -189,6 +306,91 @@ describe('PersonalProvider (the personal socket bound to the cache)', () => {
 
     act(() => ws.receive({ type: 'message.deleted', id: 1205, channel_id: 12 }));
     expect(queryClient.getQueryData<MessagesState>(keys.messages(12))?.messages.map((m) => m.seq)).toEqual([3, 4]);
+  });
+
+  it('reconnects after its cursor, and on resync reloads the conversations and every server', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const list = [conversation(12, 3, '2025-01-03T00:00:00Z')];
+    let served = list;
+    const { queryClient, calls } = mount(list, () => served);
+    const server = { id: 5, name: 'Rustaceans', owner: 2, category: 'programming', description: '', channel_server: [] };
+    queryClient.setQueryData(keys.myServers, [server]);
+    queryClient.setQueryData(keys.servers(null), [server]);
+    queryClient.setQueryData(keys.server(5), server);
+    queryClient.setQueryData(keys.membership(5), true);
+    queryClient.setQueryData(keys.conversation(12), list[0]);
+    const dmsFetches = () => calls.filter((c) => c === 'GET /api/dms/').length;
+
+    const first = FakeWebSocket.lastPersonal;
+    expect(first.url).toBe('ws://localhost:3000/ws/me');
+    act(() => first.open());
+    act(() => first.receive({ ...ready, cursor: 30 }));
+    act(() => first.receive({ type: 'server.updated', server: { ...server, channel_server: undefined }, cursor: 31 }));
+    await waitFor(() => expect(dmsFetches()).toBe(1));
+    await waitFor(() => expect(queryClient.isFetching()).toBe(0));
+    act(() => first.drop(1006));
+    act(() => vi.advanceTimersByTime(10_000));
+
+    const second = FakeWebSocket.lastPersonal;
+    expect(second).not.toBe(first);
+    expect(second.url).toBe('ws://localhost:3000/ws/me?after=31');
+    act(() => second.open());
+    act(() => second.receive({ ...ready, cursor: 31 }));
+    // The ready's reload, finished before the resync comes.
+    await waitFor(() => expect(dmsFetches()).toBe(2));
+    await waitFor(() => expect(queryClient.isFetching()).toBe(0));
+    for (const key of [keys.myServers, keys.servers(null), keys.server(5), keys.membership(5), keys.conversation(12)]) {
+      expect(queryClient.getQueryState(key)?.isInvalidated).toBe(false);
+    }
+
+    // What was addressed to me meanwhile is lost: reload.
+    served = [conversation(77, 0, '2025-01-09T00:00:00Z'), ...list];
+    act(() => second.receive({ type: 'resync', reason: 'cursor_too_old', cursor: 400 }));
+    await waitFor(() => expect(dmsFetches()).toBe(3));
+    await waitFor(() =>
+      expect(queryClient.getQueryData<Conversation[]>(keys.conversations)?.map((c) => c.id)).toEqual([77, 12]),
+    );
+    for (const key of [keys.myServers, keys.servers(null), keys.server(5), keys.membership(5), keys.conversation(12)]) {
+      expect(queryClient.getQueryState(key)?.isInvalidated).toBe(true);
+    }
+    // The new conversation is followed, and the next connection goes on from the resync.
+    await waitFor(() => expect(second.sent).toContainEqual({ type: 'subscribe', channels: [{ id: 77 }] }));
+    act(() => second.drop(1006));
+    act(() => vi.advanceTimersByTime(10_000));
+    expect(FakeWebSocket.lastPersonal.url).toBe('ws://localhost:3000/ws/me?after=400');
+  });
+
+  it('shows an alert as a notice with its message, once, until dismissed', async () => {
+    mount([conversation(12, 3, '2025-01-03T00:00:00Z')]);
+    const ws = FakeWebSocket.lastPersonal;
+    act(() => ws.open());
+    act(() => ws.receive({ ...ready, cursor: 1 }));
+    const alert = { type: 'alert', to: 1, code: 'blocked', message: 'You cannot message bob', cursor: 2 };
+    act(() => ws.receive(alert));
+    // Delivered twice (a reconnect race): shown once.
+    act(() => ws.receive(alert));
+    const notices = screen.getByRole('region', { name: 'Notices' });
+    expect(within(notices).getAllByRole('alert')).toHaveLength(1);
+    expect(within(notices).getByRole('alert')).toHaveTextContent('You cannot message bob');
+    // Not a private message.
+    expect(screen.queryByRole('region', { name: 'Private messages' })).not.toBeInTheDocument();
+
+    await userEvent.setup().click(within(notices).getByRole('button', { name: 'Dismiss' }));
+    expect(screen.queryByRole('region', { name: 'Notices' })).not.toBeInTheDocument();
+  });
+
+  it('lets an alert notice go by itself after a while', () => {
+    vi.useFakeTimers();
+    mount([]);
+    const ws = FakeWebSocket.lastPersonal;
+    act(() => ws.open());
+    act(() => ws.receive({ ...ready, cursor: 1 }));
+    act(() => ws.receive({ type: 'alert', to: 1, code: 'unknown_user', message: 'No user named zed', cursor: 2 }));
+    expect(screen.getByRole('alert')).toHaveTextContent('No user named zed');
+    act(() => vi.advanceTimersByTime(TOAST_MS - 1));
+    expect(screen.getByRole('alert')).toBeInTheDocument();
+    act(() => vi.advanceTimersByTime(1));
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });
 
   it('marks a conversation gone on unsubscribed not_found, and stops on logout', async () => {

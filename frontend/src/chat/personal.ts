@@ -1,8 +1,15 @@
 // The personal socket (`/ws/me`, one per signed-in client): what is addressed to the user
-// (`private_message`, `conversation.added`) and the frames of the conversations it subscribes
-// to. Built on ChatSocket's connection handling (backoff with jitter capped at 10 s, 4001 renews
-// the session once, 4009 and anything else reconnect); what differs is resuming: not one
-// `?after=` for the socket but one `after` per subscription, sent again on every `ready`.
+// (`private_message`, `conversation.added`, `alert`, and the events of their servers) and the
+// frames of the conversations it subscribes to. Built on ChatSocket's connection handling
+// (backoff with jitter capped at 10 s, 4001 renews the session once, 4009 and anything else
+// reconnect); what differs is resuming, in two parts:
+// - what is addressed to the user carries `cursor`, its number in the user's event log: the
+//   socket keeps the highest one seen (from `ready`, `resync` and those frames) and reconnects
+//   with `?after=<it>`, so the server replays what was missed; a frame it already had is dropped.
+//   When that `after` cannot be resumed the server says `resync` (the owner reloads over REST)
+//   and goes on from the resync's cursor.
+// - the subscriptions' frames have no cursor: one `after` (a seq) per subscription instead,
+//   sent again on every `ready`.
 // Framework-free so it can be tested with a fake WebSocket.
 import type { ClientFrame, IncomingFrame } from '../api/types';
 import type { components } from '../api/schema';
@@ -15,8 +22,18 @@ export const PERSONAL_SOCKET_PATH = '/ws/me';
 /** The server's limit per socket (also announced in `ready`). */
 export const MAX_SUBSCRIPTIONS = 200;
 
+/**
+ * The number in the user's event log of a frame addressed to them (`cursor`), if it has one:
+ * `ready`, `resync` and the events of the personal feed do; a subscription's frames do not.
+ */
+export function cursorOf(frame: IncomingFrame): number | undefined {
+  // The generated Event types do not list `cursor` (the gateway adds it to what it sends).
+  const cursor = (frame as { cursor?: unknown }).cursor;
+  return typeof cursor === 'number' && Number.isSafeInteger(cursor) && cursor >= 0 ? cursor : undefined;
+}
+
 export interface PersonalSocketOptions
-  extends Omit<ChatSocketOptions, 'path' | 'after' | 'resume' | 'onFrame' | 'onOpen'> {
+  extends Omit<ChatSocketOptions, 'path' | 'after' | 'resume' | 'connectAfter' | 'onFrame' | 'onOpen'> {
   /**
    * What to follow, most important first (the most recently active conversations), each with
    * the highest seq the caller holds for it. Asked on every `ready` and on `sync()`.
@@ -26,6 +43,13 @@ export interface PersonalSocketOptions
   onFrame: (frame: IncomingFrame) => void;
   /** `ready` arrived; `resumed` is false the first time. */
   onReady?: (resumed: boolean) => void;
+  /**
+   * `resync` (right after `ready`): the connection's `after` could not be resumed
+   * (`cursor_too_old`: pruned from the log; `unknown_cursor`: beyond its end), so what was
+   * addressed to the user meanwhile is lost: reload what is cached from it over REST. The
+   * socket goes on from the resync's cursor by itself. Called before `onFrame` gets the frame.
+   */
+  onResync?: (reason: string) => void;
 }
 
 export class PersonalSocket {
@@ -35,6 +59,8 @@ export class PersonalSocket {
   private readonly followed = new Set<number>();
   /** The highest seq seen per channel, across reconnects: where a resubscription resumes. */
   private readonly seen = new Map<number, number>();
+  /** The highest event-log cursor seen, across reconnects: the next connection's `?after=`. */
+  private lastCursor: number | undefined;
   private limit = MAX_SUBSCRIPTIONS;
   private isReady = false;
   private readies = 0;
@@ -45,6 +71,7 @@ export class PersonalSocket {
       ...options,
       path: PERSONAL_SOCKET_PATH,
       resume: false,
+      connectAfter: () => this.lastCursor,
       onFrame: (frame) => this.handle(frame),
       onStateChange: (state) => {
         if (state !== 'open') {
@@ -62,6 +89,11 @@ export class PersonalSocket {
 
   get ready(): boolean {
     return this.isReady;
+  }
+
+  /** The highest cursor of the user's event log seen so far (none before the first `ready`). */
+  get cursor(): number | undefined {
+    return this.lastCursor;
   }
 
   /** The channels followed on the current connection. */
@@ -103,6 +135,17 @@ export class PersonalSocket {
   }
 
   private handle(frame: IncomingFrame): void {
+    const cursor = cursorOf(frame);
+    if (frame.type === 'ready' || frame.type === 'resync') {
+      // Where this connection stands in the log: the `after` it was opened with (the replay
+      // follows) or the log's end; for `resync`, where it goes on from, even if lower than what
+      // we had (a log that no longer reaches that far).
+      if (cursor !== undefined) this.lastCursor = cursor;
+    } else if (cursor !== undefined) {
+      // Numbered 1, 2, 3, ... with no gap: one we are past was delivered already.
+      if (this.lastCursor !== undefined && cursor <= this.lastCursor) return;
+      this.lastCursor = cursor;
+    }
     switch (frame.type) {
       case 'ready':
         this.isReady = true;
@@ -111,6 +154,9 @@ export class PersonalSocket {
         this.options.onReady?.(this.readies > 0);
         this.readies += 1;
         this.sync();
+        break;
+      case 'resync':
+        this.options.onResync?.(frame.reason);
         break;
       case 'chat.message': {
         const { channel_id, seq } = frame.new_message;

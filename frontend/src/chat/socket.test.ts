@@ -133,6 +133,23 @@ describe('ChatSocket', () => {
     expect(opens).toEqual([false, true]);
   });
 
+  it('asks connectAfter for the ?after= of every connection when given, instead of the seq', () => {
+    let cursor: number | undefined;
+    const { socket } = setup({ resume: false, connectAfter: () => cursor, random: () => 0 });
+    socket.start();
+    // Nothing known yet: no query at all (not the seq `after` of the options).
+    expect(FakeWebSocket.last.url).toBe('ws://hearth.test/ws/servers/3/channels/9');
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.receive(chat(13));
+    cursor = 7;
+    expect(socket.resumeAfter).toBe(7);
+    FakeWebSocket.last.drop(1006);
+    vi.advanceTimersByTime(250);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    expect(FakeWebSocket.last.url).toBe('ws://hearth.test/ws/servers/3/channels/9?after=7');
+    socket.stop();
+  });
+
   it('reconnects on 4008, 4009 and 1001 too, never faster than the backoff', () => {
     for (const code of [4008, 4009, 1001, 1011]) {
       FakeWebSocket.reset();

@@ -42,9 +42,15 @@ export interface ChatSocketOptions {
   after?: number;
   /**
    * Whether reconnects resume with `?after=<highest seq seen>` (a chat's socket, the default).
-   * The personal socket says false: it resumes per subscription instead.
+   * The personal socket says false: its channels resume per subscription instead.
    */
   resume?: boolean;
+  /**
+   * The `?after=` of each connection, asked just before it is opened (the first one and every
+   * reconnect); `undefined` connects without one. When given it replaces the seq resume above:
+   * the personal socket resumes by its event cursor, which only it can read from its frames.
+   */
+  connectAfter?: () => number | undefined;
   onFrame: (frame: IncomingFrame) => void;
   onStateChange?: (state: ConnectionState) => void;
   /** Called on every successful open; `resumed` is false for the first one. */
@@ -113,9 +119,9 @@ export class ChatSocket {
     return this.current;
   }
 
-  /** The seq the next connection resumes after. */
+  /** What the next connection resumes after (its `?after=`): a seq, or `connectAfter`'s answer. */
   get resumeAfter(): number | undefined {
-    return this.lastSeq;
+    return this.options.connectAfter ? this.options.connectAfter() : this.lastSeq;
   }
 
   start(): void {
@@ -158,7 +164,7 @@ export class ChatSocket {
     if (this.stopped) return;
     this.clearTimers();
     const location = this.options.location ?? window.location;
-    const socket = this.createSocket(chatSocketUrl(location, this.options.path, this.lastSeq));
+    const socket = this.createSocket(chatSocketUrl(location, this.options.path, this.resumeAfter));
     this.socket = socket;
     this.openedAt = null;
     this.connectTimer = setTimeout(() => {

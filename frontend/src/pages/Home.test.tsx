@@ -190,6 +190,24 @@ describe('the DM list', () => {
   });
 });
 
+describe('alerts from my other connections', () => {
+  it('shows a refused action as a notice, apart from private messages', async () => {
+    const { fetch } = backend();
+    renderWithProviders(<App />, { fetch, path: '/dms' });
+    await waitFor(() => expect(dmLinks()).toHaveLength(3));
+    await waitFor(() => expect(FakeWebSocket.personal).toHaveLength(1));
+    const personal = FakeWebSocket.lastPersonal;
+    act(() => personal.open());
+    act(() => personal.receive({ type: 'ready', user: alice, max_subscriptions: 200, cursor: 8 }));
+    act(() =>
+      personal.receive({ type: 'alert', to: 1, code: 'blocked', message: 'You cannot message this user', cursor: 9 }),
+    );
+    const notices = await screen.findByRole('region', { name: 'Notices' });
+    expect(within(notices).getByRole('alert')).toHaveTextContent('You cannot message this user');
+    expect(screen.queryByRole('region', { name: 'Private messages' })).not.toBeInTheDocument();
+  });
+});
+
 describe('starting conversations', () => {
   it('opens a DM from the member list of a channel and navigates to it', async () => {
     const opened: unknown[] = [];
