@@ -218,14 +218,9 @@ impl Application {
     }
 }
 
-/// How long a queued membership event may wait for the numbering its request does right after
-/// it, before the housekeeping round numbers it instead.
-const STALE_EVENTS: Duration = Duration::from_secs(2);
-
 /// Periodic upkeep while the application lives: rate-limit state of keys that are whole again
 /// is dropped every minute, histogram samples are folded into buckets every 5 s (metrics on),
-/// membership events left queued for longer than [`STALE_EVENTS`] are numbered every 5 s, and
-/// user events past their retention are pruned every hour (and once at start).
+/// and user events past their retention are pruned every hour (and once at start).
 async fn housekeeping(state: Weak<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     for round in 0_u64.. {
@@ -235,12 +230,6 @@ async fn housekeeping(state: Weak<AppState>) {
         if round % 12 == 11 {
             state.limits.shrink();
             state.messages.shrink();
-        }
-        // Membership events a stopped process queued and did not number.
-        match hearth_db::user_events::number_stale(&state.db, STALE_EVENTS).await {
-            Ok(0) => {}
-            Ok(numbered) => tracing::info!(numbered, "numbered queued user events"),
-            Err(e) => tracing::warn!(error = %e, "cannot number queued user events"),
         }
         if round % 720 == 0 {
             let retention = state.settings.event_retention;

@@ -42,25 +42,12 @@ pub async fn join(db: &Db, server: ServerId, user: UserId) -> DbResult<JoinOutco
             Some(_) => DomainError::AccountGone,
             None => from_diesel(e),
         })?;
-    // Back to the pool before the numbering takes one.
-    drop(conn);
     match outcome.as_str() {
-        "joined" => {
-            number_events(db, user).await;
-            Ok(JoinOutcome::Joined)
-        }
+        "joined" => Ok(JoinOutcome::Joined),
         "already_member" => Ok(JoinOutcome::AlreadyMember),
         "no_such_server" => Ok(JoinOutcome::NoSuchServer),
         "no_such_user" => Err(DomainError::AccountGone),
         other => Err(unexpected_outcome("membership_join", other)),
-    }
-}
-
-/// Numbers the membership event the change queued in `user`'s log. The change stands when that
-/// fails: the housekeeping round numbers what is left in the queue.
-async fn number_events(db: &Db, user: UserId) {
-    if let Err(e) = crate::user_events::number(db, &[user]).await {
-        tracing::warn!(error = %e, %user, "cannot number a membership event yet");
     }
 }
 
@@ -74,12 +61,8 @@ pub async fn leave(db: &Db, server: ServerId, user: UserId) -> DbResult<LeaveOut
         .get_result(&mut conn)
         .await
         .map_err(from_diesel)?;
-    drop(conn);
     match outcome.as_str() {
-        "left" => {
-            number_events(db, user).await;
-            Ok(LeaveOutcome::Left)
-        }
+        "left" => Ok(LeaveOutcome::Left),
         "not_member" => Ok(LeaveOutcome::NotMember),
         "owner_cannot_leave" => Ok(LeaveOutcome::OwnerCannotLeave),
         "no_such_server" => Ok(LeaveOutcome::NoSuchServer),

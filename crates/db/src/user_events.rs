@@ -124,36 +124,6 @@ pub async fn push(db: &Db, users: &[UserId], body: &str) -> DbResult<()> {
     Ok(())
 }
 
-/// Numbers the queued events of `users` (membership changes, queued by their transaction and
-/// numbered after it committed: migration 7); returns how many this call numbered (0 when
-/// another one took them, which costs no disk flush).
-#[tracing::instrument(skip(db))]
-pub async fn number(db: &Db, users: &[UserId]) -> DbResult<i64> {
-    let mut conn = db.conn().await?;
-    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
-    let numbered: Count = diesel::sql_query("SELECT user_events_number($1) AS count")
-        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-        .get_result(&mut conn)
-        .await
-        .map_err(from_diesel)?;
-    Ok(numbered.count)
-}
-
-/// Numbers what was queued more than `age` ago and is still there (its numbering did not run:
-/// the process stopped between the change and it); returns how many.
-#[tracing::instrument(skip(db))]
-pub async fn number_stale(db: &Db, age: Duration) -> DbResult<i64> {
-    let mut conn = db.conn().await?;
-    let age = format!("{} milliseconds", age.as_millis());
-    let numbered: Count =
-        diesel::sql_query("SELECT user_events_number_stale($1::interval) AS count")
-            .bind::<Text, _>(&age)
-            .get_result(&mut conn)
-            .await
-            .map_err(from_diesel)?;
-    Ok(numbered.count)
-}
-
 /// Forgets events older than `age`, `batch` at a time until none is left: returns how many
 /// went.
 #[tracing::instrument(skip(db))]

@@ -43,12 +43,6 @@ pub async fn create(
                 .returning(servers::id)
                 .get_result(conn)
                 .await?;
-            // The owner's member.joined (queued by the membership trigger) is numbered before
-            // what follows in this transaction.
-            diesel::sql_query("SELECT user_events_number(ARRAY[$1]::bigint[])")
-                .bind::<diesel::sql_types::BigInt, _>(owner.0)
-                .execute(conn)
-                .await?;
             if let Some(channel) = &first_channel {
                 diesel::insert_into(channels::table)
                     .values((
