@@ -324,7 +324,6 @@ impl TestApp {
         }
     }
 
-    /// `address` + `path`.
     /// A SQL connection of its own to the app's database, for what a test must do behind the
     /// app's back (locks, killed connections, inspecting rows).
     pub async fn sql_client(&self) -> tokio_postgres::Client {
@@ -335,6 +334,7 @@ impl TestApp {
         client
     }
 
+    /// `address` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -284,3 +284,68 @@ async fn refused_actions_are_alerted_to_the_users_other_clients() {
     let frames = frames_within(&mut hers, Duration::from_millis(500)).await;
     assert!(!kinds(&frames).contains(&"alert"), "{frames:?}");
 }
+
+/// One user's joins and leaves at once, on several servers: each is numbered in their log
+/// once, with no gap, in the order of their commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_concurrent_membership_changes_are_numbered_once_each_with_no_gap() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.user_with_token("owner").await;
+    let (alice_id, alice) = app.user_with_token("alice").await;
+    let category = app.category("misc").await;
+    let mut servers = Vec::new();
+    for i in 0..8 {
+        servers.push(app.server(owner, category, &format!("s{i}")).await);
+    }
+    let rounds = 4;
+    let requests = servers.iter().map(|server| {
+        let base = app.url(&format!("/api/membership/{}/membership/", server.0));
+        let (http, alice) = (app.http.clone(), alice.clone());
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..rounds {
+                let (joined, _) = send(http.post(&base).bearer_auth(&alice)).await;
+                let leave = format!("{base}remove_member/");
+                let (left, _) = send(http.delete(&leave).bearer_auth(&alice)).await;
+                statuses.push((joined, left));
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<(StatusCode, StatusCode)> = futures_util::future::join_all(requests)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == (StatusCode::OK, StatusCode::OK)),
+        "{statuses:?}"
+    );
+    let log = hearth_db::user_events::since(&app.db, alice_id, 0, 1_000)
+        .await
+        .unwrap_or_else(|e| panic!("read the log: {e}"));
+    let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    let expected: Vec<i64> = (1..=2 * 8 * rounds).collect();
+    assert_eq!(seqs, expected, "every change once, no gap");
+    let head = hearth_db::user_events::head(&app.db, alice_id)
+        .await
+        .unwrap_or_else(|e| panic!("read the head: {e}"));
+    assert_eq!(head.seq, 2 * 8 * rounds);
+    // Per server, each join comes before its leave.
+    for server in &servers {
+        let kinds: Vec<String> = log
+            .iter()
+            .filter_map(|e| serde_json::from_str::<Value>(&e.body).ok())
+            .filter(|body| body["server_id"] == server.0)
+            .filter_map(|body| body["type"].as_str().map(str::to_owned))
+            .collect();
+        let alternating: Vec<&str> = ["member.joined", "member.left"]
+            .into_iter()
+            .cycle()
+            .take(2 * rounds as usize)
+            .collect();
+        assert_eq!(kinds, alternating, "server {}", server.0);
+    }
+}
