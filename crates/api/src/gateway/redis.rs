@@ -20,6 +20,7 @@ use bytestring::ByteString;
 use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Runtime};
 use futures_util::StreamExt;
+use hearth_db::Db;
 use hearth_domain::{ChannelId, Event, UserRef};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -68,7 +69,8 @@ pub struct Bridge {
 
 impl Bridge {
     /// Starts the publisher and the subscriber tasks on the current runtime.
-    pub fn start(url: &str, prefix: &str, hub: Hub) -> anyhow::Result<Bridge> {
+    /// `upkeep` is the heartbeat's own connection (its checks run off the request workers).
+    pub fn start(url: &str, prefix: &str, hub: Hub, upkeep: Db) -> anyhow::Result<Bridge> {
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let topics = Topics {
             events: format!("{prefix}:events"),
@@ -80,7 +82,7 @@ impl Bridge {
         let bridge = Bridge { outbox };
         tokio::spawn(publish_loop(pool, topics.clone(), instance.clone(), queue));
         tokio::spawn(subscribe_loop(client, topics, instance, hub.clone()));
-        tokio::spawn(heartbeat_loop(bridge.clone(), hub));
+        tokio::spawn(heartbeat_loop(bridge.clone(), hub, upkeep));
         Ok(bridge)
     }
 
@@ -129,7 +131,7 @@ struct Topics {
     presence: String,
 }
 
-async fn heartbeat_loop(bridge: Bridge, hub: Hub) {
+async fn heartbeat_loop(bridge: Bridge, hub: Hub, db: Db) {
     let mut tick = tokio::time::interval(HEARTBEAT);
     loop {
         tick.tick().await;
@@ -138,7 +140,7 @@ async fn heartbeat_loop(bridge: Bridge, hub: Hub) {
             users: hub.users_snapshot(),
         });
         hub.expire_instances(SILENCE);
-        hub.catch_up().await;
+        hub.catch_up(&db).await;
     }
 }
 

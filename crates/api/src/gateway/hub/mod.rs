@@ -520,14 +520,14 @@ impl Hub {
     /// Fills every channel that is behind the database: a cheap, batched check for messages
     /// another instance stored but could not announce (its Redis publish failed while ours
     /// kept listening).
-    pub async fn catch_up(&self) {
+    pub async fn catch_up(&self, db: &Db) {
         let delivered: Vec<(ChannelId, i64)> = self
             .channels()
             .iter()
             .map(|(channel, state)| (*channel, state.sequence.last()))
             .collect();
         let ids: Vec<ChannelId> = delivered.iter().map(|(id, _)| *id).collect();
-        match hearth_db::channels::last_seqs(&self.inner.db, &ids).await {
+        match hearth_db::channels::last_seqs(db, &ids).await {
             Ok(stored) => {
                 for (channel, seq) in delivered {
                     if stored.get(&channel).is_some_and(|last| *last > seq) {
@@ -537,18 +537,18 @@ impl Hub {
             }
             Err(e) => tracing::warn!(error = %e, "cannot check channels for missed messages"),
         }
-        self.catch_up_users().await;
+        self.catch_up_users(db).await;
     }
 
     /// Wakes the personal sockets that are behind their user's event log (one read for all).
-    async fn catch_up_users(&self) {
+    async fn catch_up_users(&self, db: &Db) {
         let ids: Vec<UserId> = self
             .users()
             .iter()
             .filter(|(_, endpoints)| endpoints.iter().any(|e| e.delivered.is_some()))
             .map(|(user, _)| *user)
             .collect();
-        match hearth_db::user_events::heads(&self.inner.db, &ids).await {
+        match hearth_db::user_events::heads(db, &ids).await {
             Ok(heads) => {
                 let heads: Vec<(UserId, i64)> = heads
                     .into_iter()
