@@ -115,3 +115,29 @@ describe('isSessionEndpoint', () => {
     expect(isSessionEndpoint(`${ORIGIN}/api/servers/1/`)).toBe(false);
   });
 });
+
+describe('requests confirmed by the password', () => {
+  it('counts DELETE /api/me/ as one (a 401 is a wrong password), but not GET /api/me/', () => {
+    expect(isSessionEndpoint(`${ORIGIN}/api/me/`, 'DELETE')).toBe(true);
+    expect(isSessionEndpoint(`${ORIGIN}/api/me`, 'delete')).toBe(true);
+    expect(isSessionEndpoint(`${ORIGIN}/api/me/`, 'GET')).toBe(false);
+    expect(isSessionEndpoint(`${ORIGIN}/api/me/blocks/2/`, 'DELETE')).toBe(false);
+    expect(isSessionEndpoint(`${ORIGIN}/api/token/`, 'POST')).toBe(true);
+  });
+
+  it('passes the 401 of a wrong password on: no refresh, no retry, the session is not over', async () => {
+    const calls: string[] = [];
+    const fetch = vi.fn(async (input: RequestInfo | URL) => {
+      const request = input as Request;
+      calls.push(`${request.method} ${new URL(request.url).pathname}`);
+      return json(401, { error: 'No active account found with the given credentials', code: 'not_authenticated' });
+    });
+    const api = createApi({ baseUrl: ORIGIN, fetch: fetch as typeof globalThis.fetch });
+    const expired = vi.fn();
+    api.onSessionExpired(expired);
+    const { response } = await api.client.DELETE('/api/me/', { body: { password: 'wrong' } });
+    expect(response.status).toBe(401);
+    expect(calls).toEqual(['DELETE /api/me/']);
+    expect(expired).not.toHaveBeenCalled();
+  });
+});

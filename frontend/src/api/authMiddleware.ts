@@ -13,10 +13,17 @@ export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
 
 /** Endpoints whose 401 means "wrong credentials" or "no session", not "access token expired". */
 const NO_REFRESH = ['/api/token/', '/api/token/refresh/', '/api/register/', '/api/logout/'];
+/**
+ * Requests confirmed by the account's password, whose 401 means "wrong password": renewing the
+ * session would not help, a retry would count as a second failed attempt, and the session is
+ * not over. (The caller renews the access cookie before sending them.)
+ */
+const CONFIRMED_BY_PASSWORD = ['DELETE /api/me/'];
 
-export function isSessionEndpoint(url: string): boolean {
+export function isSessionEndpoint(url: string, method?: string): boolean {
   const { pathname } = new URL(url, 'http://localhost');
   const path = pathname.endsWith('/') ? pathname : `${pathname}/`;
+  if (method !== undefined && CONFIRMED_BY_PASSWORD.includes(`${method.toUpperCase()} ${path}`)) return true;
   return NO_REFRESH.includes(path) || path.startsWith('/api/auth/');
 }
 
@@ -52,7 +59,7 @@ export function createAuthMiddleware({ refresh, onSessionExpired }: AuthMiddlewa
 
   return {
     onRequest({ request, id }) {
-      if (!isSessionEndpoint(request.url)) {
+      if (!isSessionEndpoint(request.url, request.method)) {
         copies.set(id, { request: request.clone(), generation });
       }
       return undefined;

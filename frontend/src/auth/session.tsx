@@ -1,6 +1,6 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
-import { Navigate, Outlet, useLocation } from 'react-router';
+import { skipToken, useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useRef } from 'react';
+import { Navigate, Outlet, useLocation, useNavigate } from 'react-router';
 import { useApi } from '../api/context';
 import { ApiError, unwrap } from '../api/errors';
 import { keys, meQuery, useMe } from '../api/queries';
@@ -63,6 +63,67 @@ export function useLogout() {
         queryClient.clear();
         queryClient.setQueryData(keys.me, null);
       }
+    },
+  });
+}
+
+/** What the login page says after the account was deleted (here, or from another client). */
+export const ACCOUNT_DELETED_NOTICE = 'Your account was deleted.';
+/** What it says when the server refused the session and renewing it failed (the cause unknown). */
+export const SESSION_ENDED_NOTICE = 'Your session ended. Please sign in again.';
+
+/**
+ * Ends the session in this client, without asking the server (it ended it already: the account
+ * was deleted): forgets everything cached, then marks nobody as signed in. `notice` is kept for
+ * the login page (until the next login), whichever way the app gets there.
+ */
+export function endSession(queryClient: QueryClient, notice?: string): void {
+  queryClient.clear();
+  queryClient.setQueryData(keys.me, null);
+  if (notice) queryClient.setQueryData(keys.signedOut, notice);
+}
+
+/**
+ * Ends the session in this client (see `endSession`) and goes to the login page, which shows
+ * `notice`. Stable: it can be called from a socket's callbacks.
+ */
+export function useEndSession(): (notice?: string) => void {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const navigateRef = useRef(navigate);
+  useEffect(() => {
+    navigateRef.current = navigate;
+  });
+  return useCallback(
+    (notice?: string) => {
+      endSession(queryClient, notice);
+      // RequireAuth may redirect there too (without the notice): the login page also reads it
+      // from the cache.
+      void navigateRef.current('/login', { replace: true, state: notice ? { notice } : undefined });
+    },
+    [queryClient],
+  );
+}
+
+/** The notice `endSession` left for the login page, if any. */
+export function useSignedOutNotice(): string | undefined {
+  return useQuery<string>({ queryKey: keys.signedOut, queryFn: skipToken, staleTime: Number.POSITIVE_INFINITY }).data;
+}
+
+/**
+ * Deletes my account (`DELETE /api/me/`, confirmed by my password), then ends the session here
+ * and goes to the login page. A 401 is a wrong password: the auth middleware passes it on as is
+ * (no refresh, no "session expired"), so the access cookie is renewed first, in case it expired
+ * while the page was open (best effort: if that fails, the server says why).
+ */
+export function useDeleteAccount() {
+  const api = useApi();
+  const end = useEndSession();
+  return useMutation({
+    mutationFn: async (password: string) => {
+      await api.refresh();
+      await unwrap(api.client.DELETE('/api/me/', { body: { password } }));
+      end(ACCOUNT_DELETED_NOTICE);
     },
   });
 }

@@ -12,17 +12,27 @@
 // - `unsubscribed` `not_found`: the conversation is gone for me (dropped from the list; an open
 //   view reads `gone` and says so). `private_message`: a toast linking to the conversation.
 //   `alert` (something I did on another connection was refused): a notice with its message.
+// - My DM partners' presence (`user.presence.list`, `user.presence`; chat/presence.ts): who is
+//   online, as `online`; the first list after each `ready` replaces, later ones add, and nothing
+//   is known while disconnected.
+// - `account.deleted` (from another client; the server closes with 4001 next), or a 4001 the
+//   session could not be renewed after (`unauthorized`: the account is gone or the session over,
+//   its frame missed while disconnected): the session ends here, on to the login page with
+//   "Your account was deleted." (or, without the frame, "Your session ended."); the socket does
+//   not reconnect.
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link, useLocation } from 'react-router';
 import { useApi } from '../api/context';
 import { invalidateAllServers, keys } from '../api/queries';
 import type { Conversation, CurrentUser, IncomingFrame } from '../api/types';
+import { ACCOUNT_DELETED_NOTICE, SESSION_ENDED_NOTICE, useEndSession } from '../auth/session';
 import { removeConversation } from '../dms/cache';
 import { applyConversationFrame, applyToMessages, refreshConversations } from '../dms/live';
 import { conversationsQuery } from '../dms/queries';
 import { lastSeq, type MessagesState } from './messages';
 import { MAX_SUBSCRIPTIONS, PersonalSocket } from './personal';
+import { nobodyOnline, withPresence, withPresenceList } from './presence';
 import type { ConnectionState, SocketFactory } from './socket';
 
 /** How long a private message's toast, or an alert's notice, stays. */
@@ -46,10 +56,12 @@ export interface Personal {
   connection: ConnectionState | 'off';
   /** Conversations that are gone for me (deleted, or I am no longer in them). */
   gone: ReadonlySet<number>;
+  /** My DM partners (everyone I share a conversation with) who are online now, by id. */
+  online: ReadonlySet<number>;
 }
 
 const none: ReadonlySet<number> = new Set();
-const PersonalContext = createContext<Personal>({ connection: 'off', gone: none });
+const PersonalContext = createContext<Personal>({ connection: 'off', gone: none, online: nobodyOnline });
 
 export function usePersonal(): Personal {
   return useContext(PersonalContext);
@@ -84,12 +96,14 @@ export function PersonalProvider({
   const { pathname } = useLocation();
   const [connection, setConnection] = useState<ConnectionState | 'off'>('off');
   const [gone, setGone] = useState<ReadonlySet<number>>(none);
+  const [online, setOnline] = useState<ReadonlySet<number>>(nobodyOnline);
   const [toasts, setToasts] = useState<PrivateToast[]>([]);
   const [alerts, setAlerts] = useState<AlertToast[]>([]);
   const pathRef = useRef(pathname);
   useEffect(() => {
     pathRef.current = pathname;
   });
+  const endSession = useEndSession();
   const userId = me?.user_id;
 
   const dismiss = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
@@ -123,6 +137,17 @@ export function PersonalProvider({
         return after > 0 ? { id: c.id, after } : { id: c.id };
       });
 
+    /** This connection's `user.presence.list` will be its first: the whole truth. */
+    let fullList = false;
+    let ended = false;
+    /** The account is gone (or the session over): end it here, for good, once. */
+    const forcedLogout = (notice: string) => {
+      if (ended) return;
+      ended = true;
+      socket.stop();
+      endSession(notice);
+    };
+
     const onFrame = (frame: IncomingFrame) => {
       const id = conversationOf(frame);
       if (id !== null) {
@@ -131,6 +156,21 @@ export function PersonalProvider({
         return;
       }
       switch (frame.type) {
+        case 'ready':
+          fullList = true;
+          break;
+        case 'user.presence.list': {
+          const replace = fullList;
+          fullList = false;
+          setOnline((all) => withPresenceList(all, frame.online, replace));
+          break;
+        }
+        case 'user.presence':
+          setOnline((all) => withPresence(all, frame.user.id, frame.online));
+          break;
+        case 'account.deleted':
+          forcedLogout(ACCOUNT_DELETED_NOTICE);
+          break;
         case 'conversation.added':
           setGoneFor(frame.conversation_id, false);
           void refreshConversations(queryClient);
@@ -194,7 +234,10 @@ export function PersonalProvider({
       },
       onStateChange: (state) => {
         setConnection(state);
-        if (state === 'unauthorized') queryClient.setQueryData(keys.me, null);
+        // The next `ready` brings a full list.
+        if (state !== 'open') setOnline(nobodyOnline);
+        // Without the frame the cause is unknown (the account gone, or a session over).
+        if (state === 'unauthorized') forcedLogout(SESSION_ENDED_NOTICE);
       },
     });
     // A changed list (a refetch, a conversation opened or created here): follow what is new.
@@ -211,12 +254,13 @@ export function PersonalProvider({
       for (const timer of timers) clearTimeout(timer);
       setConnection('off');
       setGone(none);
+      setOnline(nobodyOnline);
       setToasts([]);
       setAlerts([]);
     };
-  }, [api, queryClient, userId, createSocket, dismiss, dismissAlert]);
+  }, [api, queryClient, userId, createSocket, dismiss, dismissAlert, endSession]);
 
-  const value = useMemo<Personal>(() => ({ connection, gone }), [connection, gone]);
+  const value = useMemo<Personal>(() => ({ connection, gone, online }), [connection, gone, online]);
   return (
     <PersonalContext.Provider value={value}>
       {children}

@@ -1,10 +1,11 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useLocation } from 'react-router';
 import { keys } from '../api/queries';
 import type { ChatMessage, Conversation } from '../api/types';
 import { FakeWebSocket } from '../test/fakeWebSocket';
-import { createTestClient, json, mockFetch, Providers } from '../test/render';
+import { createTestClient, json, mockFetch, Providers, type Route } from '../test/render';
 import { emptyMessages, type MessagesState } from './messages';
 import { PersonalSocket, type PersonalSocketOptions } from './personal';
 import { PersonalProvider, TOAST_MS, usePersonal } from './PersonalProvider';
@@ -412,5 +413,127 @@ describe('PersonalProvider (the personal socket bound to the cache)', () => {
       </Providers>,
     );
     expect(ws.closedWith).toBe(1000);
+  });
+});
+
+function Online() {
+  const { online } = usePersonal();
+  return <p>online: {[...online].sort((a, b) => a - b).join(',') || 'nobody'}</p>;
+}
+
+function Where() {
+  const location = useLocation();
+  return (
+    <p>
+      at {location.pathname}: {(location.state as { notice?: string } | null)?.notice ?? ''}
+    </p>
+  );
+}
+
+describe("PersonalProvider: my partners' presence and the forced logout", () => {
+  const carol = { id: 3, username: 'carol' };
+  const dave = { id: 4, username: 'dave' };
+
+  function mount(routes: Record<string, Route> = {}) {
+    const { fetch, calls } = mockFetch({ 'GET /api/dms/': () => json(200, []), ...routes });
+    const queryClient = createTestClient();
+    queryClient.setQueryData(keys.me, me);
+    queryClient.setQueryData(keys.conversations, []);
+    render(
+      <Providers fetch={fetch as typeof globalThis.fetch} queryClient={queryClient}>
+        <PersonalProvider me={me} createSocket={FakeWebSocket.factory}>
+          <Online />
+          <Where />
+        </PersonalProvider>
+      </Providers>,
+    );
+    return { queryClient, calls };
+  }
+
+  it('takes the first list after each ready as the whole truth, adds later ones, and knows nothing while away', () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    mount();
+    const first = FakeWebSocket.lastPersonal;
+    act(() => first.open());
+    act(() => first.receive({ ...ready, cursor: 1 }));
+    expect(screen.getByText('online: nobody')).toBeInTheDocument();
+    act(() => first.receive({ type: 'user.presence.list', online: [bob, carol] }));
+    expect(screen.getByText('online: 2,3')).toBeInTheDocument();
+    // A new conversation brought dave along: added to the others.
+    act(() => first.receive({ type: 'user.presence.list', online: [dave] }));
+    expect(screen.getByText('online: 2,3,4')).toBeInTheDocument();
+    act(() => first.receive({ type: 'user.presence', user: bob, online: false }));
+    expect(screen.getByText('online: 3,4')).toBeInTheDocument();
+    act(() => first.receive({ type: 'user.presence', user: bob, online: true }));
+    expect(screen.getByText('online: 2,3,4')).toBeInTheDocument();
+
+    // Disconnected: nobody is known to be online until the next ready's list.
+    act(() => first.drop(1006));
+    expect(screen.getByText('online: nobody')).toBeInTheDocument();
+    act(() => vi.advanceTimersByTime(10_000));
+    const second = FakeWebSocket.lastPersonal;
+    expect(second).not.toBe(first);
+    act(() => second.open());
+    act(() => second.receive({ ...ready, cursor: 1 }));
+    act(() => second.receive({ type: 'user.presence.list', online: [carol] }));
+    expect(screen.getByText('online: 3')).toBeInTheDocument();
+    act(() => second.receive({ type: 'user.presence.list', online: [bob, carol] }));
+    expect(screen.getByText('online: 2,3')).toBeInTheDocument();
+    // Even an empty first list replaces.
+    act(() => second.drop(1006));
+    act(() => vi.advanceTimersByTime(10_000));
+    const third = FakeWebSocket.lastPersonal;
+    act(() => third.open());
+    act(() => third.receive({ ...ready, cursor: 1 }));
+    act(() => third.receive({ type: 'user.presence', user: dave, online: true }));
+    expect(screen.getByText('online: 4')).toBeInTheDocument();
+    act(() => third.receive({ type: 'user.presence.list', online: [] }));
+    expect(screen.getByText('online: nobody')).toBeInTheDocument();
+  });
+
+  it('on account.deleted ends the session and goes to the login page, and the socket stays closed', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const { queryClient, calls } = mount();
+    const ws = FakeWebSocket.lastPersonal;
+    act(() => ws.open());
+    act(() => ws.receive({ ...ready, cursor: 4 }));
+    act(() => ws.receive({ type: 'user.presence.list', online: [bob] }));
+    expect(screen.getByText('online: 2')).toBeInTheDocument();
+    // The ready's reload of the list is done.
+    await waitFor(() => expect(calls).toContain('GET /api/dms/'));
+    await waitFor(() => expect(queryClient.isFetching()).toBe(0));
+
+    act(() => ws.receive({ type: 'account.deleted', to: 1 }));
+    expect(await screen.findByText('at /login: Your account was deleted.')).toBeInTheDocument();
+    expect(queryClient.getQueryData(keys.me)).toBeNull();
+    expect(queryClient.getQueryData(keys.signedOut)).toBe('Your account was deleted.');
+    // Nothing of the account is kept.
+    expect(queryClient.getQueryData(keys.conversations)).toBeUndefined();
+    expect(screen.getByText('online: nobody')).toBeInTheDocument();
+    expect(ws.closedWith).toBe(1000);
+
+    // The server's 4001 that follows changes nothing: no renewal, no reconnect.
+    act(() => ws.drop(4001));
+    act(() => vi.advanceTimersByTime(60_000));
+    expect(FakeWebSocket.personal).toHaveLength(1);
+    expect(calls).not.toContain('POST /api/token/refresh/');
+  });
+
+  it('ends the session the same way when a 4001 cannot be cured by renewing the session', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const { queryClient, calls } = mount({
+      'POST /api/token/refresh/': () => json(401, { error: 'Not authenticated', code: 'not_authenticated' }),
+    });
+    const ws = FakeWebSocket.lastPersonal;
+    act(() => ws.open());
+    act(() => ws.receive({ ...ready, cursor: 4 }));
+    // Closed while the frame was missed (or the session is over): renewing it fails.
+    act(() => ws.drop(4001));
+    // Without the frame it cannot say the account was deleted.
+    expect(await screen.findByText('at /login: Your session ended. Please sign in again.')).toBeInTheDocument();
+    expect(queryClient.getQueryData(keys.me)).toBeNull();
+    expect(calls.filter((c) => c === 'POST /api/token/refresh/')).toHaveLength(1);
+    act(() => vi.advanceTimersByTime(60_000));
+    expect(FakeWebSocket.personal).toHaveLength(1);
   });
 });

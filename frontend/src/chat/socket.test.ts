@@ -230,6 +230,32 @@ describe('ChatSocket', () => {
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
 
+  it('after account.deleted neither renews nor reconnects, whatever the close code', () => {
+    const { socket, refreshSession, states, frames } = setup();
+    socket.start();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.receive({ type: 'account.deleted', to: 1 });
+    // The frame is delivered, for the owner to end the session.
+    expect(frames).toEqual([{ type: 'account.deleted', to: 1 }]);
+    FakeWebSocket.last.drop(4001);
+    expect(states.at(-1)).toBe('unauthorized');
+    expect(refreshSession).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(60_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+
+    // A connection lost right after the frame is not retried either.
+    FakeWebSocket.reset();
+    const dropped = setup();
+    dropped.socket.start();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.receive({ type: 'account.deleted', to: 1 });
+    FakeWebSocket.last.drop(1006);
+    expect(dropped.states.at(-1)).toBe('unauthorized');
+    vi.advanceTimersByTime(60_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    expect(dropped.refreshSession).not.toHaveBeenCalled();
+  });
+
   it('on 4004 gives up: the server or channel is gone', () => {
     const { socket, states } = setup();
     socket.start();

@@ -1,6 +1,7 @@
 // One chat's live socket (a server channel's or a conversation's: the protocol is the same):
 // connects with cookie auth, resumes with `?after=<last seq>`, reconnects with capped
-// exponential backoff and jitter, renews the session once on 4001 and gives up on 4004.
+// exponential backoff and jitter, renews the session once on 4001 and gives up on 4004, and
+// for good after `account.deleted` (the account is gone: its tokens no longer work).
 // Framework-free so it can be tested with a fake WebSocket.
 import type { ClientFrame, IncomingFrame } from '../api/types';
 
@@ -8,7 +9,7 @@ export type ConnectionState =
   | 'connecting'
   | 'open'
   | 'reconnecting'
-  /** 4001 and the session could not be renewed. */
+  /** 4001 and the session could not be renewed, or the account was deleted (`account.deleted`). */
   | 'unauthorized'
   /** 4004: the server, channel or conversation does not exist (any more), or we left it. */
   | 'gone'
@@ -104,6 +105,8 @@ export class ChatSocket {
   private opens = 0;
   private openedAt: number | null = null;
   private refreshTried = false;
+  /** `account.deleted` arrived: the close that follows is the end, whatever its code. */
+  private accountDeleted = false;
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -195,6 +198,8 @@ export class ChatSocket {
       } else if (frame.type === 'presence.list' || frame.type === 'ready') {
         // The gateway accepted our credentials: a later 4001 deserves a new refresh.
         this.refreshTried = false;
+      } else if (frame.type === 'account.deleted') {
+        this.accountDeleted = true;
       }
       this.options.onFrame(frame);
     };
@@ -215,6 +220,11 @@ export class ChatSocket {
   private handleClose(code: number): void {
     this.clearTimers();
     if (this.stopped) return;
+    if (this.accountDeleted) {
+      // Nothing to renew or reconnect to (the server closes with 4001 next).
+      this.setState('unauthorized');
+      return;
+    }
     if (code === CloseCode.gone) {
       this.setState('gone');
       return;

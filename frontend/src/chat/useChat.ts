@@ -2,13 +2,15 @@
 // to the query cache. Live frames update the message list; our own messages stay pending until
 // the server echoes their nonce back, and are re-sent (same nonce) after a reconnect; presence
 // and typing are kept here. Frames about the chat's context (its server, a conversation's
-// participants) are handed to `onFrame` for the caller to apply.
+// participants) are handed to `onFrame` for the caller to apply. `account.deleted` (every socket
+// of a deleted account hears it) ends the session here, as the personal socket does.
 import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '../api/context';
 import { keys } from '../api/queries';
 import { conversationsQuery } from '../dms/queries';
 import type { CurrentUser, IncomingFrame, UserRef } from '../api/types';
+import { ACCOUNT_DELETED_NOTICE, useEndSession } from '../auth/session';
 import { emptyMessages, lastSeq, messagesReducer, newNonce, type MessagesAction, type MessagesState } from './messages';
 import { ChatSocket, type ConnectionState, type SocketFactory } from './socket';
 import type { ChatSource } from './sources';
@@ -77,6 +79,7 @@ const REFUSALS = new Set(['not_member', 'blocked']);
 export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: ChatOptions): Chat {
   const api = useApi();
   const queryClient = useQueryClient();
+  const endSession = useEndSession();
   const channelId = source.channelId;
   const [connection, setConnection] = useState<ConnectionState>('connecting');
   const [online, setOnline] = useState<UserRef[]>([]);
@@ -173,6 +176,10 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
   const handleFrame = (frame: IncomingFrame) => {
     const tracker = trackerRef.current;
     switch (frame.type) {
+      case 'account.deleted':
+        // Whichever socket hears it first: the session ends with the notice.
+        endSession(ACCOUNT_DELETED_NOTICE);
+        break;
       case 'chat.message':
         update({ type: 'received', message: frame.new_message });
         tracker?.stopped(frame.new_message.sender_id);

@@ -23,6 +23,8 @@ export interface ChatPaneProps {
   heading: ReactNode;
   headingLevel: 1 | 2;
   titleId: string;
+  /** Beside the heading (not part of it): who is online (a conversation's partners). */
+  presence?: ReactNode;
   topic?: string;
   /** Buttons beside the connection state (block, add people, leave). */
   actions?: ReactNode;
@@ -42,6 +44,7 @@ export function ChatPane({
   heading,
   headingLevel,
   titleId,
+  presence,
   topic,
   actions,
   notice,
@@ -59,6 +62,7 @@ export function ChatPane({
         <Heading id={titleId} className="chat-title">
           {heading}
         </Heading>
+        {presence}
         {topic && <p className="chat-topic">{topic}</p>}
         <div className="chat-tools">
           <p role="status" aria-label="Connection" className={`connection connection-${chat.connection}`}>

@@ -3,6 +3,7 @@ import type { Conversation } from '../api/types';
 import { conversationTitle, otherParticipant, previewText } from '../dms/cache';
 import { useConversations } from '../dms/queries';
 import { Avatar } from './Avatar';
+import { ConversationPresenceDot } from './Presence';
 import { ErrorNotice, Loading } from './Status';
 
 const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
@@ -31,7 +32,10 @@ export function ConversationAvatar({ conversation, meId, size = 36 }: { conversa
   return <Avatar id={other?.id ?? conversation.id} name={title} size={size} />;
 }
 
-/** My conversations, most recently active first; live through the personal socket (chat/PersonalProvider.tsx). */
+/**
+ * My conversations, most recently active first; live through the personal socket
+ * (chat/PersonalProvider.tsx), which also says who is online: a dot on the avatar.
+ */
 export function DmList({ meId }: { meId: number }) {
   const conversations = useConversations();
   const now = new Date();
@@ -50,7 +54,10 @@ export function DmList({ meId }: { meId: number }) {
           {conversations.data.map((conversation) => (
             <li key={conversation.id}>
               <NavLink to={`/dms/${conversation.id}`} className="dm-item">
-                <ConversationAvatar conversation={conversation} meId={meId} />
+                <span className="dm-avatar">
+                  <ConversationAvatar conversation={conversation} meId={meId} />
+                  <ConversationPresenceDot conversation={conversation} meId={meId} />
+                </span>
                 <span className="dm-text">
                   <span className="dm-top">
                     <span className="dm-name">{conversationTitle(conversation, meId)}</span>

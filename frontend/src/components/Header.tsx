@@ -1,17 +1,24 @@
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useMe } from '../api/queries';
 import { useLogout } from '../auth/session';
 import { Avatar } from './Avatar';
-import { CloseIcon, MenuIcon } from './Icons';
+import { DeleteAccountDialog } from './DeleteAccountDialog';
+import { CloseIcon, MenuIcon, TrashIcon } from './Icons';
 import { useShell } from './Shell';
 
-/** One row at every width: the drawer button (phones), the brand, who is signed in, log out. */
+/**
+ * One row at every width: the drawer button (phones), the brand, who is signed in, deleting
+ * the account (its label hidden on phones), log out.
+ */
 export function Header() {
   const me = useMe();
   const logout = useLogout();
   const navigate = useNavigate();
   const { hasNav, navOpen, toggleNav, navToggle } = useShell();
   const user = me.data;
+  /** Whose account the dialog is open for: it does not outlive the session it was opened in. */
+  const [deleting, setDeleting] = useState<number | null>(null);
 
   return (
     <header className="app-header">
@@ -46,6 +53,16 @@ export function Header() {
             </span>
             <button
               type="button"
+              className="button secondary tool-button"
+              aria-label="Delete account"
+              title="Delete account"
+              onClick={() => setDeleting(user.user_id)}
+            >
+              <TrashIcon />
+              <span className="tool-label">Delete account</span>
+            </button>
+            <button
+              type="button"
               className="button secondary"
               disabled={logout.isPending}
               onClick={() =>
@@ -61,6 +78,7 @@ export function Header() {
           </Link>
         )}
       </div>
+      {user && deleting === user.user_id && <DeleteAccountDialog onClose={() => setDeleting(null)} />}
     </header>
   );
 }

@@ -14,6 +14,7 @@ import { ConversationAvatar } from '../components/DmList';
 import { AddPeopleDialog } from '../components/GroupDialogs';
 import { AddPersonIcon, BlockIcon, LeaveIcon } from '../components/Icons';
 import { MemberList } from '../components/MemberList';
+import { ConversationPresence } from '../components/Presence';
 import { MembersPanel } from '../components/Shell';
 import { ErrorNotice, Loading } from '../components/Status';
 import { conversationTitle, otherParticipant } from '../dms/cache';
@@ -182,6 +183,7 @@ function ConversationChat({ conversation, me }: { conversation: Conversation; me
         }
         headingLevel={1}
         titleId={titleId}
+        presence={<ConversationPresence conversation={conversation} meId={me.user_id} />}
         topic={conversation.kind === 'group' ? `${conversation.participants.length} people` : undefined}
         actions={actions}
         notice={

@@ -410,3 +410,198 @@ describe('blocking', () => {
     expect(screen.queryByText('Not sent')).not.toBeInTheDocument();
   });
 });
+
+async function connectPersonal() {
+  await waitFor(() => expect(FakeWebSocket.personal).toHaveLength(1));
+  const personal = FakeWebSocket.lastPersonal;
+  act(() => personal.open());
+  act(() => personal.receive({ type: 'ready', user: alice, max_subscriptions: 200, cursor: 1 }));
+  return personal;
+}
+
+describe("my partners' presence", () => {
+  it('puts a dot on the conversations of partners online and beside the open one, live', async () => {
+    const { fetch } = backend();
+    renderWithProviders(<App />, { fetch, path: '/dms/12' });
+    await waitFor(() => expect(dmLinks()).toHaveLength(3));
+    expect(await screen.findByRole('heading', { level: 1, name: 'bob' })).toBeInTheDocument();
+    expect(screen.queryAllByRole('img', { name: /online/ })).toEqual([]);
+    const personal = await connectPersonal();
+    const chat = screen.getByRole('region', { name: 'bob' });
+
+    act(() => personal.receive({ type: 'user.presence.list', online: [bob] }));
+    // The list: Trio (bob, carol), bob, carol.
+    const [trioLink, bobLink, carolLink] = dmLinks() as [HTMLElement, HTMLElement, HTMLElement];
+    expect(within(bobLink).getByRole('img', { name: 'online' })).toHaveAttribute('title', 'Online');
+    expect(within(trioLink).getByRole('img', { name: '1 online' })).toBeInTheDocument();
+    expect(within(carolLink).queryByRole('img')).not.toBeInTheDocument();
+    expect(within(chat).getByRole('img', { name: 'online' })).toBeInTheDocument();
+    // Beside the title, not in it.
+    expect(screen.getByRole('heading', { level: 1, name: 'bob' })).toBeInTheDocument();
+
+    act(() => personal.receive({ type: 'user.presence', user: bob, online: false }));
+    expect(within(bobLink).queryByRole('img', { name: 'online' })).not.toBeInTheDocument();
+    expect(within(trioLink).queryByRole('img')).not.toBeInTheDocument();
+    expect(within(chat).queryByRole('img', { name: 'online' })).not.toBeInTheDocument();
+
+    act(() => personal.receive({ type: 'user.presence', user: carol, online: true }));
+    expect(within(carolLink).getByRole('img', { name: 'online' })).toBeInTheDocument();
+    expect(within(trioLink).getByRole('img', { name: '1 online' })).toBeInTheDocument();
+    // A later list on the same connection adds.
+    act(() => personal.receive({ type: 'user.presence.list', online: [bob] }));
+    expect(within(trioLink).getByRole('img', { name: '2 online' })).toBeInTheDocument();
+    expect(within(bobLink).getByRole('img', { name: 'online' })).toBeInTheDocument();
+    expect(within(carolLink).getByRole('img', { name: 'online' })).toBeInTheDocument();
+
+    // Disconnected: nobody is shown online.
+    act(() => personal.drop(1006));
+    expect(screen.queryAllByRole('img', { name: /online/ })).toEqual([]);
+  });
+
+  it('says how many of a group are online beside its title', async () => {
+    const { fetch } = backend();
+    renderWithProviders(<App />, { fetch, path: '/dms/40' });
+    expect(await screen.findByRole('heading', { level: 1, name: 'Trio' })).toBeInTheDocument();
+    const personal = await connectPersonal();
+    const chat = screen.getByRole('region', { name: 'Trio' });
+    expect(within(chat).queryByText(/online/)).not.toBeInTheDocument();
+    act(() => personal.receive({ type: 'user.presence.list', online: [carol, dave] }));
+    // dave is a partner from another conversation: not in this one.
+    expect(within(chat).getByText('1 online')).toBeInTheDocument();
+    act(() => personal.receive({ type: 'user.presence', user: bob, online: true }));
+    expect(within(chat).getByText('2 online')).toBeInTheDocument();
+  });
+});
+
+describe('the forced logout', () => {
+  /** The backend once the account is gone: the session no longer works. */
+  function deletable(overrides: Record<string, Route> = {}) {
+    const state = { deleted: false };
+    const gone = () => json(401, { error: 'The account no longer exists', code: 'not_authenticated' });
+    const mock = backend({
+      'GET /api/me/': () => (state.deleted ? gone() : json(200, me)),
+      'POST /api/token/refresh/': () => (state.deleted ? gone() : json(200, {})),
+      ...overrides,
+    });
+    return { ...mock, state };
+  }
+
+  it('on account.deleted ends the session and shows the login page with a notice, without reconnecting', async () => {
+    const { fetch, calls, state } = deletable();
+    renderWithProviders(<App />, { fetch, path: '/dms/12' });
+    expect(await screen.findByRole('heading', { level: 1, name: 'bob' })).toBeInTheDocument();
+    const personal = await connectPersonal();
+
+    // Deleted from another client.
+    state.deleted = true;
+    act(() => personal.receive({ type: 'account.deleted', to: 1 }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Log in' })).toBeInTheDocument();
+    expect(screen.getByText('Your account was deleted.')).toBeInTheDocument();
+    expect(within(screen.getByRole('banner')).getByRole('link', { name: 'Log in' })).toBeInTheDocument();
+    expect(screen.queryByRole('navigation', { name: 'Servers' })).not.toBeInTheDocument();
+    expect(personal.closedWith).toBe(1000);
+
+    act(() => personal.drop(4001));
+    // Longer than the first reconnect's backoff (at most 500 ms) or a renewal would take.
+    await act(() => new Promise((resolve) => setTimeout(resolve, 700)));
+    expect(FakeWebSocket.personal).toHaveLength(1);
+    expect(calls).not.toContain('POST /api/token/refresh/');
+    expect(screen.getByText('Your account was deleted.')).toBeInTheDocument();
+  });
+
+  it("does the same when the conversation's own socket hears it first", async () => {
+    const { fetch, state } = deletable();
+    renderWithProviders(<App />, { fetch, path: '/dms/12' });
+    expect(await screen.findByRole('heading', { level: 1, name: 'bob' })).toBeInTheDocument();
+    await waitFor(() => expect(FakeWebSocket.instances).toHaveLength(1));
+    const socket = FakeWebSocket.last;
+    act(() => socket.open());
+    state.deleted = true;
+    act(() => socket.receive({ type: 'account.deleted', to: 1 }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Log in' })).toBeInTheDocument();
+    expect(screen.getByText('Your account was deleted.')).toBeInTheDocument();
+    expect(socket.closedWith).toBe(1000);
+    expect(FakeWebSocket.lastPersonal.closedWith).toBe(1000);
+  });
+});
+
+describe('deleting my account', () => {
+  function deletable(password: string) {
+    let deleted = false;
+    const bodies: unknown[] = [];
+    const gone = () => json(401, { error: 'The account no longer exists', code: 'not_authenticated' });
+    const mock = backend({
+      'GET /api/me/': () => (deleted ? gone() : json(200, me)),
+      'POST /api/token/refresh/': () => (deleted ? gone() : json(200, {})),
+      'DELETE /api/me/': (_request, body) => {
+        bodies.push(body);
+        if ((body as { password?: string }).password !== password) {
+          return json(401, { error: 'No active account found with the given credentials', code: 'not_authenticated' });
+        }
+        deleted = true;
+        return json(204);
+      },
+    });
+    return { ...mock, bodies };
+  }
+
+  it('asks for the password, deletes the account and shows the login page with a notice', async () => {
+    const { fetch, calls, bodies } = deletable('hearth-demo');
+    renderWithProviders(<App />, { fetch, path: '/dms' });
+    const user = userEvent.setup();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Home' })).toBeInTheDocument();
+    await connectPersonal();
+    const banner = screen.getByRole('banner');
+    await user.click(within(banner).getByRole('button', { name: 'Delete account' }));
+    const dialog = screen.getByRole('dialog', { name: 'Delete your account?' });
+    const password = within(dialog).getByLabelText('Password');
+    expect(password).toHaveFocus();
+    await user.type(password, 'hearth-demo');
+    await user.click(within(dialog).getByRole('button', { name: 'Delete account' }));
+
+    expect(await screen.findByRole('heading', { level: 1, name: 'Log in' })).toBeInTheDocument();
+    expect(screen.getByText('Your account was deleted.')).toBeInTheDocument();
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(within(banner).getByRole('link', { name: 'Log in' })).toBeInTheDocument();
+    expect(bodies).toEqual([{ password: 'hearth-demo' }]);
+    // The access cookie was renewed first, so that a 401 could only mean a wrong password.
+    expect(calls.lastIndexOf('POST /api/token/refresh/')).toBeLessThan(calls.indexOf('DELETE /api/me/'));
+    expect(FakeWebSocket.lastPersonal.closedWith).toBe(1000);
+    expect(FakeWebSocket.personal).toHaveLength(1);
+  });
+
+  it('says "Wrong password" and stays signed in when the password is wrong', async () => {
+    const { fetch, calls, bodies } = deletable('hearth-demo');
+    renderWithProviders(<App />, { fetch, path: '/dms' });
+    const user = userEvent.setup();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Home' })).toBeInTheDocument();
+    const banner = screen.getByRole('banner');
+    const open = within(banner).getByRole('button', { name: 'Delete account' });
+    await user.click(open);
+    const dialog = screen.getByRole('dialog', { name: 'Delete your account?' });
+    const password = within(dialog).getByLabelText('Password');
+
+    // Nothing typed: nothing sent.
+    await user.click(within(dialog).getByRole('button', { name: 'Delete account' }));
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('Enter your password.');
+    expect(bodies).toEqual([]);
+
+    await user.type(password, 'guess');
+    await user.click(within(dialog).getByRole('button', { name: 'Delete account' }));
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent('Wrong password');
+    expect(password).toHaveAttribute('aria-invalid', 'true');
+    expect(bodies).toEqual([{ password: 'guess' }]);
+    // Not taken for an expired session: not retried, still signed in, still here.
+    expect(calls.filter((c) => c === 'DELETE /api/me/')).toHaveLength(1);
+    expect(within(banner).getByText('alice')).toBeInTheDocument();
+    expect(screen.getByRole('heading', { level: 1, name: 'Home' })).toBeInTheDocument();
+
+    // Typing again clears the error; Cancel closes, focus back on the header's button.
+    await user.type(password, '!');
+    expect(within(dialog).queryByRole('alert')).not.toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(open).toHaveFocus();
+    expect(bodies).toHaveLength(1);
+  });
+});

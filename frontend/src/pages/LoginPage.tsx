@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { Link, Navigate, useLocation, useNavigate } from 'react-router';
 import { ApiError, errorMessage } from '../api/errors';
 import { useMe } from '../api/queries';
-import { useLogin } from '../auth/session';
+import { useLogin, useSignedOutNotice } from '../auth/session';
 import { TextField } from '../components/Field';
 
 interface LoginState {
@@ -17,6 +17,9 @@ export function LoginPage() {
   const navigate = useNavigate();
   const me = useMe();
   const login = useLogin();
+  // Sent here with a notice, or signed out by the app (the account was deleted) on the way.
+  const signedOut = useSignedOutNotice();
+  const notice = state.notice ?? signedOut;
   const [username, setUsername] = useState(state.username ?? '');
   const [password, setPassword] = useState('');
 
@@ -35,9 +38,9 @@ export function LoginPage() {
   return (
     <section className="page narrow auth">
       <h1>Log in</h1>
-      {state.notice && !login.error && (
+      {notice && !login.error && (
         <p className="notice" role="status">
-          {state.notice}
+          {notice}
         </p>
       )}
       <form onSubmit={onSubmit} noValidate>
