@@ -266,6 +266,8 @@ fn baseline_body(method: &str, path: &str, n: usize) -> Option<Value> {
         ("post", "/api/dms/" | "/api/dms/{conversation_id}/participants/") => {
             json!({"user_id": 1})
         }
+        // Never alice's password: the account must outlive the probes.
+        ("delete", "/api/me/") => json!({"password": "not the password"}),
         ("post", "/api/dms/groups/") => {
             json!({"name": format!("group {n}"), "user_ids": [1, 2, 3]})
         }

@@ -58,6 +58,23 @@ pub async fn head(db: &Db, user: UserId) -> DbResult<Head> {
     Ok(heads(db, &[user]).await?.remove(&user).unwrap_or_default())
 }
 
+/// Starts `user`'s log if it has not started (their first personal socket: nothing is logged
+/// for a user before, migration 7), and tells where it stands.
+#[tracing::instrument(skip(db))]
+pub async fn open(db: &Db, user: UserId) -> DbResult<Head> {
+    let mut conn = db.conn().await?;
+    diesel::sql_query(
+        "INSERT INTO user_event_heads (user_id) SELECT $1 \
+         WHERE EXISTS (SELECT FROM users WHERE id = $1) ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind::<BigInt, _>(user.0)
+    .execute(&mut conn)
+    .await
+    .map_err(from_diesel)?;
+    drop(conn);
+    head(db, user).await
+}
+
 /// Where the logs of `users` stand (one round trip whatever their number); users with no
 /// event yet are left out.
 #[tracing::instrument(skip_all, fields(users = users.len()))]

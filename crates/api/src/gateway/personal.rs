@@ -115,7 +115,7 @@ pub async fn run(
         }
     }
     // Registered first, so an event logged while the head is read is announced to it too.
-    let head = match hearth_db::user_events::head(&state.db, user.id).await {
+    let head = match hearth_db::user_events::open(&state.db, user.id).await {
         Ok(head) => head,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the user's event log");
