@@ -274,14 +274,7 @@ export function PersonalProvider({
                     <span className="toast-kicker">Refused</span>
                     <span className="toast-text">{alert.text}</span>
                   </p>
-                  <button
-                    type="button"
-                    className="icon-button toast-close"
-                    aria-label="Dismiss"
-                    onClick={() => dismissAlert(alert.id)}
-                  >
-                    ×
-                  </button>
+                  <DismissButton onClick={() => dismissAlert(alert.id)} />
                 </div>
               ))}
             </div>
@@ -296,14 +289,7 @@ export function PersonalProvider({
                       <strong>{toast.from}</strong>: {toast.text}
                     </span>
                   </Link>
-                  <button
-                    type="button"
-                    className="icon-button toast-close"
-                    aria-label="Dismiss"
-                    onClick={() => dismiss(toast.id)}
-                  >
-                    ×
-                  </button>
+                  <DismissButton onClick={() => dismiss(toast.id)} />
                 </div>
               ))}
             </div>
@@ -311,5 +297,14 @@ export function PersonalProvider({
         </div>
       )}
     </PersonalContext.Provider>
+  );
+}
+
+/** The × that closes a toast. */
+function DismissButton({ onClick }: { onClick: () => void }) {
+  return (
+    <button type="button" className="icon-button toast-close" aria-label="Dismiss" onClick={onClick}>
+      ×
+    </button>
   );
 }
