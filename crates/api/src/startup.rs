@@ -210,6 +210,10 @@ impl Application {
         let watcher = tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
+            // The listener stops accepting before the sockets hear 1001: a client that
+            // reconnects at once must be refused, not served by an instance on its way out.
+            // (Pausing deregisters the listener; stopping then closes it.)
+            handle.pause().await;
             hub.close_all(close::GOING_AWAY);
             handle.stop(true).await;
         });
