@@ -146,9 +146,20 @@ async fn presence_crosses_instances_and_ends_when_an_instance_stops_reporting() 
     open_dm(&first, &ghost, alice_id).await;
 
     let (mut hers, _) = personal(&first, &alice).await;
-    let (bobs, bob_sees) = personal(&second, &bob).await;
+    let (mut bobs, bob_sees) = personal(&second, &bob).await;
     assert_eq!(bob_sees, ["alice"], "alice is online on the other instance");
     assert_eq!(change(&mut hers).await, ("bob".to_owned(), true));
+    // A block on one instance reaches the blocked user's socket on the other, and so does
+    // its end.
+    let block = format!("/api/me/blocks/{}/", bob_id.0);
+    let (status, body) = send(first.http.put(first.url(&block)).bearer_auth(&alice)).await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(change(&mut bobs).await, ("alice".to_owned(), false));
+    let (status, body) = send(first.http.delete(first.url(&block)).bearer_auth(&alice)).await;
+    assert!(status.is_success(), "{status} {body}");
+    let list = bobs.recv_type("user.presence.list", WAIT).await;
+    assert_eq!(names(&list["online"]), ["alice"]);
+    hers.recv_type("user.presence.list", WAIT).await;
     bobs.close().await;
     assert_eq!(change(&mut hers).await, ("bob".to_owned(), false));
 
@@ -171,4 +182,39 @@ async fn presence_crosses_instances_and_ends_when_an_instance_stops_reporting() 
     assert_eq!(gone["user"]["username"], "ghost");
     assert_eq!(gone["online"], false);
     drop(second);
+}
+
+#[tokio::test]
+async fn a_block_ends_presence_both_ways_at_once_and_an_unblock_brings_it_back() {
+    let app = TestApp::spawn_with(generous_ws_rates).await;
+    let (_, alice) = app.user_with_token("alice").await;
+    let (bob_id, bob) = app.user_with_token("bob").await;
+    open_dm(&app, &alice, bob_id).await;
+    let (mut hers, _) = personal(&app, &alice).await;
+    let (mut his, bob_sees) = personal(&app, &bob).await;
+    assert_eq!(bob_sees, ["alice"]);
+    assert_eq!(change(&mut hers).await, ("bob".to_owned(), true));
+
+    // Alice blocks Bob: both are shown the other offline (neither is told more), and Bob's
+    // comings and goings no longer reach her.
+    let block = format!("/api/me/blocks/{}/", bob_id.0);
+    let (status, body) = send(app.http.put(app.url(&block)).bearer_auth(&alice)).await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(change(&mut hers).await, ("bob".to_owned(), false));
+    assert_eq!(change(&mut his).await, ("alice".to_owned(), false));
+    his.close().await;
+    hers.assert_no_type("user.presence", QUIET).await;
+    let (mut his, bob_sees) = personal(&app, &bob).await;
+    assert!(bob_sees.is_empty(), "{bob_sees:?}");
+    hers.assert_no_type("user.presence", QUIET).await;
+
+    // Unblocking: each is told the other is online, on the sockets already open.
+    let (status, body) = send(app.http.delete(app.url(&block)).bearer_auth(&alice)).await;
+    assert!(status.is_success(), "{status} {body}");
+    let list = hers.recv_type("user.presence.list", WAIT).await;
+    assert_eq!(names(&list["online"]), ["bob"]);
+    let list = his.recv_type("user.presence.list", WAIT).await;
+    assert_eq!(names(&list["online"]), ["alice"]);
+    his.close().await;
+    assert_eq!(change(&mut hers).await, ("bob".to_owned(), false));
 }

@@ -8,7 +8,7 @@
 //! happen while each channel's stay in order; the socket tells their sequences apart by the
 //! frame's channel.
 
-use super::hub::{Frame, Subscription, Watching, QUEUE};
+use super::hub::{Closer, Frame, Kicked, Subscription, Watched, Watching, QUEUE};
 use super::protocol::{close, PersonalClientFrame, ServerFrame, SubscribeTo};
 use super::session::{
     self, close_with, protocol_failure, rate_limited, replay, send_frame, wait_from, Abuse,
@@ -17,8 +17,6 @@ use super::session::{
 use crate::startup::AppState;
 use actix_web::web;
 use actix_ws::{AggregatedMessage, Session};
-use futures_util::future::BoxFuture;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hearth_domain::{ChannelId, Event, ServerId, UserRef};
 use std::collections::HashMap;
@@ -26,7 +24,7 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// How many channels and conversations one personal socket may follow at once (and name in
 /// one `subscribe` frame).
@@ -53,10 +51,6 @@ struct Followed {
     last_typing: Option<Instant>,
 }
 
-/// A subscription's close, with which subscription it was (a channel may be followed again
-/// after an unsubscribe, under a new id).
-type Kick = BoxFuture<'static, (ChannelId, u64, Result<u16, oneshot::error::RecvError>)>;
-
 /// What the socket's loop does next.
 enum Flow {
     Continue,
@@ -70,7 +64,8 @@ struct Personal {
     /// The queue every subscription of this socket delivers to.
     tx: mpsc::Sender<Arc<Frame>>,
     followed: HashMap<ChannelId, Followed>,
-    kicks: FuturesUnordered<Kick>,
+    /// Where the hub says which subscription it closed (every subscription's close goes there).
+    kicks: mpsc::UnboundedSender<Kicked>,
     frames: DefaultDirectRateLimiter,
     /// Subscription attempts.
     attempts: DefaultDirectRateLimiter,
@@ -102,6 +97,7 @@ pub async fn run(
         .aggregate_continuations()
         .max_continuation_size(session::MAX_FRAME);
     let (tx, mut queue) = mpsc::channel(QUEUE);
+    let (kicks, mut kicked) = mpsc::unbounded_channel();
     // Never behind until it knows where it starts.
     let cursor = Arc::new(AtomicI64::new(i64::MAX));
     let mut registration = state.hub.register_user(user.id, tx.clone(), cursor.clone());
@@ -160,7 +156,7 @@ pub async fn run(
         user,
         tx,
         followed: HashMap::new(),
-        kicks: FuturesUnordered::new(),
+        kicks,
         frames: RateLimiter::direct(frame_quota),
         attempts: RateLimiter::direct(
             Quota::per_second(SUBSCRIBE_PER_SEC).allow_burst(SUBSCRIBE_BURST),
@@ -203,8 +199,8 @@ pub async fn run(
                     _ => "closed by the server",
                 }));
             }
-            Some((channel, id, code)) = me.kicks.next(), if !me.kicks.is_empty() => {
-                match me.kicked(&mut session, channel, id, code).await {
+            Some(kick) = kicked.recv() => {
+                match me.kicked(&mut session, kick).await {
                     Flow::Continue => {}
                     Flow::Gone => return,
                     Flow::Close(code, reason) => break (code, reason),
@@ -274,6 +270,10 @@ impl Personal {
         self.refresh_partners |= frame.partners;
         if frame.logged {
             self.wake = true;
+            return Some(false);
+        }
+        if frame.text.is_empty() {
+            // A signal for the socket (refresh_partners), not a frame for the client.
             return Some(false);
         }
         if let Some(channel) = frame.channel {
@@ -351,7 +351,16 @@ impl Personal {
                     return true;
                 }
             };
-        let online = self.watching.set(partners);
+        let Watched { online, dropped } = self.watching.set(partners);
+        for user in dropped {
+            let offline = ServerFrame::UserPresence {
+                user,
+                online: false,
+            };
+            if !send_frame(session, &offline).await {
+                return false;
+            }
+        }
         if online.is_empty() && self.partners_sent {
             return true;
         }
@@ -360,14 +369,10 @@ impl Personal {
     }
 
     /// One subscription was closed by the hub.
-    async fn kicked(
-        &mut self,
-        session: &mut Session,
-        channel: ChannelId,
-        id: u64,
-        code: Result<u16, oneshot::error::RecvError>,
-    ) -> Flow {
-        // A subscription dropped here (unsubscribed) resolves too: only the current one counts.
+    async fn kicked(&mut self, session: &mut Session, kick: Kicked) -> Flow {
+        let Kicked { channel, id, code } = kick;
+        // Only the current subscription of the channel counts (one dropped here, unsubscribed,
+        // may have been closed meanwhile).
         if self
             .followed
             .get(&channel)
@@ -377,12 +382,12 @@ impl Personal {
         }
         match code {
             // The queue is shared: if it is full, the whole socket is too slow.
-            Ok(close::TOO_SLOW) => Flow::Close(
+            close::TOO_SLOW => Flow::Close(
                 close::TOO_SLOW,
                 "too slow: reconnect and subscribe with after=<last seq>",
             ),
-            Ok(close::GOING_AWAY) | Err(_) => Flow::Close(close::GOING_AWAY, "closing"),
-            Ok(_) => {
+            close::GOING_AWAY => Flow::Close(close::GOING_AWAY, "closing"),
+            _ => {
                 self.followed.remove(&channel);
                 self.reply(
                     session,
@@ -516,20 +521,19 @@ impl Personal {
             Ok(None) => return self.reply(session, &refused("not_found")).await,
             Err(()) => return self.reply(session, &refused("unavailable")).await,
         };
+        let closer = Closer::Shared {
+            channel,
+            to: self.kicks.clone(),
+        };
         let subscribed = self
             .state
             .hub
-            .subscribe_to(server, channel, self.user.clone(), self.tx.clone(), true)
+            .subscribe_to(server, channel, self.user.clone(), self.tx.clone(), closer)
             .await;
         let Ok(mut subscription) = subscribed else {
             return self.reply(session, &refused("unavailable")).await;
         };
         let online = std::mem::take(&mut subscription.online);
-        let (_, placeholder) = oneshot::channel();
-        let kicked = std::mem::replace(&mut subscription.kicked, placeholder);
-        let id = subscription.id;
-        self.kicks
-            .push(Box::pin(async move { (channel, id, kicked.await) }));
         let mut last_seq = subscription.joined_at_seq;
         if let Some(after) = target.after.filter(|after| *after >= 0) {
             match Box::pin(replay(&self.state, session, channel, after, last_seq)).await {

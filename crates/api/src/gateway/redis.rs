@@ -21,7 +21,7 @@ use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Runtime};
 use futures_util::StreamExt;
 use hearth_db::Db;
-use hearth_domain::{ChannelId, Event, UserRef};
+use hearth_domain::{ChannelId, Event, UserId, UserRef};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -53,6 +53,8 @@ enum PresenceMessage {
     },
     /// A user's first socket of any kind opened here, or their last one closed.
     User { user: UserRef, online: bool },
+    /// These users' DM partners changed (a block or an unblock between them).
+    Partners { users: Vec<UserId> },
     Snapshot {
         channels: Vec<(ChannelId, Vec<UserRef>)>,
         /// Every user with a socket open (absent from older instances' reports).
@@ -114,6 +116,13 @@ impl Bridge {
         self.send_presence(&PresenceMessage::User {
             user: user.clone(),
             online,
+        });
+    }
+
+    /// Tells other instances that `users`' personal sockets should read their partners again.
+    pub fn publish_partners_changed(&self, users: &[UserId]) {
+        self.send_presence(&PresenceMessage::Partners {
+            users: users.to_vec(),
         });
     }
 
@@ -252,6 +261,10 @@ fn receive(hub: &Hub, instance: &str, payload: &[u8], presence: bool) {
                 online,
             },
             PresenceMessage::User { user, online } => RemotePresence::User { user, online },
+            PresenceMessage::Partners { users } => {
+                hub.deliver_partners_changed(&users);
+                return;
+            }
             PresenceMessage::Snapshot { channels, users } => {
                 RemotePresence::Snapshot { channels, users }
             }

@@ -1,6 +1,6 @@
 //! One socket: replay, live frames out, client frames in, heartbeats, limits.
 
-use super::hub::{Frame, FILL_BATCH};
+use super::hub::{Frame, Joined, FILL_BATCH};
 use super::protocol::{close, ClientFrame, ServerFrame};
 use super::Dialect;
 use crate::chat::{self, ChatError, Destination};
@@ -183,7 +183,11 @@ pub async fn run(
         .max_continuation_size(MAX_FRAME);
     let user = connection.user;
     let dialect = connection.dialect;
-    let (mut subscription, mut frames) = match state
+    let Joined {
+        mut subscription,
+        mut frames,
+        mut kicked,
+    } = match state
         .hub
         .subscribe(connection.server, connection.channel, user.clone())
         .await
@@ -239,7 +243,7 @@ pub async fn run(
         // sender's own messages are not held up behind a busy channel for long.
         tokio::select! {
             biased;
-            code = &mut subscription.kicked => {
+            code = &mut kicked => {
                 // Say why before closing (server.deleted, ...), unless the queue is the problem.
                 if code != Ok(close::TOO_SLOW) {
                     while let Ok(frame) = frames.try_recv() {

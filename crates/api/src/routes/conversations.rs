@@ -500,6 +500,8 @@ pub async fn block_user(
     if !hearth_db::conversations::block(&state.db, user.id, blocked).await? {
         return Err(ApiError::not_found("User not found"));
     }
+    // Neither sees the other online any more.
+    state.hub.partners_changed(&[user.id, blocked]);
     let mut response = HttpResponse::NoContent();
     Allowance::apply(allowance, &mut response);
     Ok(response.finish())
@@ -525,7 +527,9 @@ pub async fn unblock_user(
     blocked: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let allowance = state.limits.blocks.check(&user.id)?;
-    hearth_db::conversations::unblock(&state.db, user.id, UserId(blocked.into_inner())).await?;
+    let blocked = UserId(blocked.into_inner());
+    hearth_db::conversations::unblock(&state.db, user.id, blocked).await?;
+    state.hub.partners_changed(&[user.id, blocked]);
     let mut response = HttpResponse::NoContent();
     Allowance::apply(allowance, &mut response);
     Ok(response.finish())

@@ -58,6 +58,18 @@ impl Frame {
         }
     }
 
+    /// Tells a personal socket to read its user's DM partners again (a block or an unblock
+    /// changed whose presence it may report). Never sent as it is.
+    pub fn refresh_partners() -> Frame {
+        Frame {
+            text: ByteString::new(),
+            seq: None,
+            channel: None,
+            logged: false,
+            partners: true,
+        }
+    }
+
     /// Tells a personal socket to read its event log (something may be there it was not told
     /// of: another instance's announcement lost in a Redis outage). Never sent as it is.
     pub fn wake() -> Frame {
@@ -89,7 +101,7 @@ pub(super) struct Subscriber {
     /// frame keeps every socket's queue small.
     pub(super) tx: mpsc::Sender<Arc<Frame>>,
     /// Taken when the subscriber is closed by the hub.
-    pub(super) kick: Option<oneshot::Sender<u16>>,
+    pub(super) kick: Option<Closer>,
     /// A subscription of a personal socket (its queue is shared with its other ones).
     pub(super) personal: bool,
     /// A personal socket's registration: the last number of its user's event log it sent.
@@ -115,10 +127,45 @@ impl Subscriber {
     }
 
     pub(super) fn close(&mut self, code: u16) {
-        if let Some(kick) = self.kick.take() {
-            let _ = kick.send(code);
+        match self.kick.take() {
+            Some(Closer::Once(kick)) => {
+                let _ = kick.send(code);
+            }
+            Some(Closer::Shared { channel, to }) => {
+                let _ = to.send(Kicked {
+                    channel,
+                    id: self.id,
+                    code,
+                });
+            }
+            None => {}
         }
     }
+}
+
+/// How the hub tells a socket that it closed it (or one of its subscriptions).
+#[derive(Debug)]
+pub enum Closer {
+    /// A socket of its own (a channel socket, a personal socket's registration): fires once,
+    /// with the close code.
+    Once(oneshot::Sender<u16>),
+    /// One subscription of a personal socket: a [`Kicked`] on the queue of closes that all its
+    /// subscriptions share (a oneshot and a future of its own for each would cost a personal
+    /// socket following 200 channels 200 of both).
+    Shared {
+        channel: ChannelId,
+        to: mpsc::UnboundedSender<Kicked>,
+    },
+}
+
+/// One subscription of a personal socket was closed by the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kicked {
+    pub channel: ChannelId,
+    /// Which subscription (a channel may be followed again after an unsubscribe, under a new
+    /// id).
+    pub id: u64,
+    pub code: u16,
 }
 
 pub(super) struct ChannelState {
@@ -255,7 +302,7 @@ mod tests {
                 id: 1,
                 user: UserId(1),
                 tx,
-                kick: Some(kick),
+                kick: Some(Closer::Once(kick)),
                 personal: false,
                 delivered: None,
             }],
@@ -278,6 +325,32 @@ mod tests {
             queued += 1;
         }
         assert_eq!(queued, 2, "nothing more is queued for a closed socket");
+    }
+
+    #[test]
+    fn a_personal_subscription_is_closed_on_its_sockets_shared_queue_of_closes_once() {
+        let (tx, _rx) = mpsc::channel(4);
+        let (to, mut kicks) = mpsc::unbounded_channel();
+        let mut subscriber = Subscriber {
+            id: 7,
+            user: UserId(1),
+            tx,
+            kick: Some(Closer::Shared {
+                channel: ChannelId(3),
+                to,
+            }),
+            personal: true,
+            delivered: None,
+        };
+        subscriber.close(close::NOT_FOUND);
+        subscriber.close(close::GOING_AWAY);
+        let expected = Kicked {
+            channel: ChannelId(3),
+            id: 7,
+            code: close::NOT_FOUND,
+        };
+        assert_eq!(kicks.try_recv().ok(), Some(expected));
+        assert!(kicks.try_recv().is_err(), "a subscription is closed once");
     }
 
     #[test]

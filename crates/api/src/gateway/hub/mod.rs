@@ -32,10 +32,10 @@ mod people;
 mod presence;
 mod sequence;
 
-pub use channel::Frame;
 use channel::{ChannelState, Subscriber};
+pub use channel::{Closer, Frame, Kicked};
 use people::People;
-pub use people::Watching;
+pub use people::{Watched, Watching};
 use presence::RemoteInstance;
 pub use presence::RemotePresence;
 use sequence::{AfterRead, Sequencer};
@@ -45,22 +45,27 @@ use sequence::{AfterRead, Sequencer};
 pub struct Subscription {
     pub id: u64,
     pub channel: ChannelId,
-    /// Fires when the hub closes this socket (or, on a personal socket, this subscription),
-    /// with the close code.
-    pub kicked: oneshot::Receiver<u16>,
     /// The channel's last delivered sequence number when this socket joined: a replay covers
     /// everything up to it, live frames everything after.
     pub joined_at_seq: i64,
     /// Who was online in the channel when this socket joined (itself included).
     pub online: Vec<UserRef>,
-    user: UserRef,
+    user: UserId,
     hub: Hub,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.hub.unsubscribe(self.channel, self.id, &self.user);
+        self.hub.unsubscribe(self.channel, self.id, self.user);
     }
+}
+
+/// A channel socket's registration: its subscription, its own queue, and its close.
+pub struct Joined {
+    pub subscription: Subscription,
+    pub frames: mpsc::Receiver<Arc<Frame>>,
+    /// Fires when the hub closes the socket, with the close code.
+    pub kicked: oneshot::Receiver<u16>,
 }
 
 /// A personal socket's registration for what is addressed to its user; unregisters when
@@ -261,7 +266,7 @@ impl Hub {
             id,
             user,
             tx,
-            kick: Some(kick),
+            kick: Some(Closer::Once(kick)),
             personal: true,
             delivered: Some(delivered),
         });
@@ -390,30 +395,37 @@ impl Hub {
         server: Option<ServerId>,
         channel: ChannelId,
         user: UserRef,
-    ) -> Result<(Subscription, mpsc::Receiver<Arc<Frame>>), hearth_db::DomainError> {
+    ) -> Result<Joined, hearth_db::DomainError> {
         let (tx, frames) = mpsc::channel(QUEUE);
-        let subscription = self.subscribe_to(server, channel, user, tx, false).await?;
-        Ok((subscription, frames))
+        let (kick, kicked) = oneshot::channel();
+        let subscription = self
+            .subscribe_to(server, channel, user, tx, Closer::Once(kick))
+            .await?;
+        Ok(Joined {
+            subscription,
+            frames,
+            kicked,
+        })
     }
 
-    /// Registers a socket of `user` on `channel` whose frames go to `tx`: a personal socket's
-    /// queue (`personal`), shared by all its subscriptions, or a channel socket's own.
+    /// Registers a socket of `user` on `channel` whose frames go to `tx` and whose close goes
+    /// to `closer`: a personal socket's queues (`Closer::Shared`), shared by all its
+    /// subscriptions, or a channel socket's own.
     pub async fn subscribe_to(
         &self,
         server: Option<ServerId>,
         channel: ChannelId,
         user: UserRef,
         tx: mpsc::Sender<Arc<Frame>>,
-        personal: bool,
+        closer: Closer,
     ) -> Result<Subscription, hearth_db::DomainError> {
-        let (kick, kicked) = oneshot::channel();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let mut subscriber = Some(Subscriber {
             id,
             user: user.id,
             tx,
-            kick: Some(kick),
-            personal,
+            personal: matches!(closer, Closer::Shared { .. }),
+            kick: Some(closer),
             delivered: None,
         });
         // A channel nobody here listens to starts from the database's last sequence number. It is
@@ -471,39 +483,36 @@ impl Hub {
         Ok(Subscription {
             id,
             channel,
-            kicked,
             joined_at_seq,
             online,
-            user,
+            user: user.id,
             hub: self.clone(),
         })
     }
 
-    fn unsubscribe(&self, channel: ChannelId, id: u64, user: &UserRef) {
-        let last_socket = {
+    fn unsubscribe(&self, channel: ChannelId, id: u64, user: UserId) {
+        let gone = {
             let mut channels = self.channels();
             let Some(state) = channels.get_mut(&channel) else {
                 return;
             };
             state.subscribers.retain(|s| s.id != id);
-            let last_socket = match state.online.get_mut(&user.id) {
+            // The user's last socket here: they leave the channel's online list.
+            let gone = match state.online.get_mut(&user) {
                 Some((_, count)) if *count > 1 => {
                     *count -= 1;
-                    false
+                    None
                 }
-                Some(_) => {
-                    state.online.remove(&user.id);
-                    true
-                }
-                None => false,
+                Some(_) => state.online.remove(&user).map(|(user, _)| user),
+                None => None,
             };
             if state.subscribers.is_empty() {
                 channels.remove(&channel);
             }
-            last_socket
+            gone
         };
-        if last_socket {
-            self.local_presence_changed(channel, user.clone(), false);
+        if let Some(user) = gone {
+            self.local_presence_changed(channel, user, false);
         }
     }
 

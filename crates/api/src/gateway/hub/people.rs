@@ -53,10 +53,18 @@ pub struct Watching {
     watched: HashSet<UserId>,
 }
 
+/// What changed for a personal socket when its watched users were set.
+pub struct Watched {
+    /// Newly watched users who are online (what the socket was not told yet).
+    pub online: Vec<UserRef>,
+    /// Users no longer watched who are online: the socket reports them offline, since it will
+    /// not hear when they go.
+    pub dropped: Vec<UserRef>,
+}
+
 impl Watching {
-    /// Watches exactly `users` from now on; returns those of them newly watched who are online
-    /// (what the socket was not told yet).
-    pub fn set(&mut self, users: impl IntoIterator<Item = UserId>) -> Vec<UserRef> {
+    /// Watches exactly `users` from now on.
+    pub fn set(&mut self, users: impl IntoIterator<Item = UserId>) -> Watched {
         let wanted: HashSet<UserId> = users.into_iter().filter(|u| *u != self.watcher).collect();
         let added: Vec<UserId> = wanted.difference(&self.watched).copied().collect();
         let removed: Vec<UserId> = self.watched.difference(&wanted).copied().collect();
@@ -73,7 +81,10 @@ impl Watching {
             people.unwatch(self.watcher, &removed);
         }
         self.watched = wanted;
-        self.hub.online_among(&added)
+        Watched {
+            online: self.hub.online_among(&added),
+            dropped: self.hub.online_among(&removed),
+        }
     }
 }
 
@@ -181,6 +192,28 @@ impl Hub {
         self.remote().iter().any(|(instance, remote)| {
             Some(instance.as_str()) != except && remote.users.contains_key(&user)
         })
+    }
+
+    /// Whom `users` may see online changed in a way no conversation event says (a block or an
+    /// unblock between them): their personal sockets, here and on other instances, read their
+    /// DM partners again.
+    pub fn partners_changed(&self, users: &[UserId]) {
+        self.deliver_partners_changed(users);
+        if let Some(bridge) = self.inner.bridge.get() {
+            bridge.publish_partners_changed(users);
+        }
+    }
+
+    /// [`Hub::partners_changed`] for the personal sockets here.
+    pub(crate) fn deliver_partners_changed(&self, users: &[UserId]) {
+        let frame = Arc::new(Frame::refresh_partners());
+        let too_slow = &self.inner.metrics.too_slow;
+        let mut registrations = self.users();
+        for user in users {
+            for endpoint in registrations.get_mut(user).into_iter().flatten() {
+                endpoint.send(&frame, too_slow);
+            }
+        }
     }
 
     /// Tells the personal sockets here that watch `user` that they came online or went
