@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  PASSWORD,
   account,
   api,
   launchBrowser,
@@ -196,5 +197,63 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
     await toasts(dp).getByText('from my phone').waitFor({ timeout: LIVE_MS });
     await screenshot(cp, 'pm-delivered-390');
     await screenshot(dp, 'pm-received-390');
+  });
+
+  it("shows a DM partner's online state live, and deleting an account signs out each of its devices", async () => {
+    const { accounts } = await people('fay', 'gus');
+    const [fay, gus] = accounts;
+    const opened = await api(backend.url, fay.token, 'POST', '/api/dms/', { user_id: gus.id });
+    assert.ok(opened.status === 200 || opened.status === 201, JSON.stringify(opened.body));
+    const online = (p, name) => dmLink(p, name).getByRole('img', { name: 'online' });
+
+    // Fay's Home: Gus has no socket open, so no dot.
+    const f = await page();
+    await logInViaUi(f, backend.url, fay.username);
+    await f.goto(`${backend.url}/dms`);
+    await dmLink(f, gus.username).waitFor();
+    await f.waitForTimeout(500); // the personal socket connects
+    assert.equal(await online(f, gus.username).count(), 0, 'Gus shown online before he came');
+    await mark(f);
+
+    // Gus signs in on two devices: the dot appears at once, and one device more changes nothing.
+    const g1 = await page();
+    await logInViaUi(g1, backend.url, gus.username);
+    await g1.goto(`${backend.url}/dms`);
+    await online(f, gus.username).waitFor({ timeout: LIVE_MS });
+    await online(g1, fay.username).waitFor({ timeout: LIVE_MS });
+    const g2 = await page({ viewport: { width: 390, height: 844 }, hasTouch: true });
+    await logInViaUi(g2, backend.url, gus.username);
+    await g2.goto(`${backend.url}/dms`);
+    await online(g2, fay.username).waitFor({ timeout: LIVE_MS });
+    await screenshot(f, 'dm-presence-1280');
+
+    // A wrong password is refused in place; the right one deletes the account.
+    await g1.getByRole('button', { name: 'Delete account' }).click();
+    const dialog = g1.getByRole('dialog', { name: 'Delete your account?' });
+    await dialog.getByLabel('Password').fill('not-my-password');
+    await dialog.getByRole('button', { name: 'Delete account' }).click();
+    await dialog.getByText('Wrong password').waitFor();
+    await screenshot(g1, 'delete-account-1280');
+    await dialog.getByLabel('Password').fill(PASSWORD);
+    await dialog.getByRole('button', { name: 'Delete account' }).click();
+
+    // Both of Gus's devices end on the login page, saying why; the other one without a reload
+    // of its own doing (account.deleted on its personal socket).
+    for (const p of [g1, g2]) {
+      await p.waitForURL(/\/login/, { timeout: LIVE_MS });
+      await p.getByRole('status').filter({ hasText: 'Your account was deleted.' }).waitFor({ timeout: LIVE_MS });
+    }
+    await screenshot(g2, 'account-deleted-390');
+    // He is gone for Fay: no longer online, and never reconnected by his devices.
+    await waitForCount(online(f, gus.username), 0, LIVE_MS);
+    await f.waitForTimeout(1_000);
+    assert.equal(await online(f, gus.username).count(), 0, 'a deleted account came back online');
+    await stillSamePage(f);
+    const login = await fetch(`${backend.url}/api/auth/token/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: gus.username, password: PASSWORD }),
+    });
+    assert.equal(login.status, 401, 'the deleted account can still sign in');
   });
 });

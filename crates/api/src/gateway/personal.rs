@@ -8,7 +8,7 @@
 //! happen while each channel's stay in order; the socket tells their sequences apart by the
 //! frame's channel.
 
-use super::hub::{Closer, Frame, Kicked, Subscription, Watched, Watching, QUEUE};
+use super::hub::{Closer, Frame, Kicked, Kicks, Subscription, Watched, Watching, QUEUE};
 use super::protocol::{close, PersonalClientFrame, ServerFrame, SubscribeTo};
 use super::session::{
     self, close_with, protocol_failure, rate_limited, replay, send_frame, wait_from, Abuse,
@@ -65,7 +65,7 @@ struct Personal {
     tx: mpsc::Sender<Arc<Frame>>,
     followed: HashMap<ChannelId, Followed>,
     /// Where the hub says which subscription it closed (every subscription's close goes there).
-    kicks: mpsc::UnboundedSender<Kicked>,
+    kicks: Arc<Kicks>,
     frames: DefaultDirectRateLimiter,
     /// Subscription attempts.
     attempts: DefaultDirectRateLimiter,
@@ -97,7 +97,7 @@ pub async fn run(
         .aggregate_continuations()
         .max_continuation_size(session::MAX_FRAME);
     let (tx, mut queue) = mpsc::channel(QUEUE);
-    let (kicks, mut kicked) = mpsc::unbounded_channel();
+    let kicks = Arc::new(Kicks::default());
     // Never behind until it knows where it starts.
     let cursor = Arc::new(AtomicI64::new(i64::MAX));
     let mut registration = state.hub.register_user(user.id, tx.clone(), cursor.clone());
@@ -156,7 +156,7 @@ pub async fn run(
         user,
         tx,
         followed: HashMap::new(),
-        kicks,
+        kicks: kicks.clone(),
         frames: RateLimiter::direct(frame_quota),
         attempts: RateLimiter::direct(
             Quota::per_second(SUBSCRIBE_PER_SEC).allow_burst(SUBSCRIBE_BURST),
@@ -199,7 +199,7 @@ pub async fn run(
                     _ => "closed by the server",
                 }));
             }
-            Some(kick) = kicked.recv() => {
+            kick = kicks.next() => {
                 match me.kicked(&mut session, kick).await {
                     Flow::Continue => {}
                     Flow::Gone => return,

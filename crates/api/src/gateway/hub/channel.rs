@@ -7,8 +7,8 @@ use hearth_domain::{Audience, ChannelId, Event, ServerId, UserId, UserRef};
 use metrics::Counter;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// A frame for one socket.
 #[derive(Debug, Clone)]
@@ -131,13 +131,11 @@ impl Subscriber {
             Some(Closer::Once(kick)) => {
                 let _ = kick.send(code);
             }
-            Some(Closer::Shared { channel, to }) => {
-                let _ = to.send(Kicked {
-                    channel,
-                    id: self.id,
-                    code,
-                });
-            }
+            Some(Closer::Shared { channel, to }) => to.push(Kicked {
+                channel,
+                id: self.id,
+                code,
+            }),
             None => {}
         }
     }
@@ -152,10 +150,45 @@ pub enum Closer {
     /// One subscription of a personal socket: a [`Kicked`] on the queue of closes that all its
     /// subscriptions share (a oneshot and a future of its own for each would cost a personal
     /// socket following 200 channels 200 of both).
-    Shared {
-        channel: ChannelId,
-        to: mpsc::UnboundedSender<Kicked>,
-    },
+    Shared { channel: ChannelId, to: Arc<Kicks> },
+}
+
+/// The closes of a personal socket's subscriptions, until its loop takes them. Empty, it is
+/// a few words (a tokio channel would allocate a block of 32 slots up front).
+#[derive(Debug, Default)]
+pub struct Kicks {
+    closed: Mutex<Vec<Kicked>>,
+    added: Notify,
+}
+
+impl Kicks {
+    fn push(&self, kicked: Kicked) {
+        self.closed().push(kicked);
+        self.added.notify_one();
+    }
+
+    /// The oldest close not taken yet, when there is one. Cancel-safe: a close is taken only
+    /// in the poll that returns it.
+    pub async fn next(&self) -> Kicked {
+        loop {
+            // A push after this check leaves a permit, so the wait below cannot miss it.
+            if let Some(kicked) = self.take() {
+                return kicked;
+            }
+            self.added.notified().await;
+        }
+    }
+
+    fn take(&self) -> Option<Kicked> {
+        let mut closed = self.closed();
+        (!closed.is_empty()).then(|| closed.remove(0))
+    }
+
+    fn closed(&self) -> MutexGuard<'_, Vec<Kicked>> {
+        self.closed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// One subscription of a personal socket was closed by the hub.
@@ -330,14 +363,14 @@ mod tests {
     #[test]
     fn a_personal_subscription_is_closed_on_its_sockets_shared_queue_of_closes_once() {
         let (tx, _rx) = mpsc::channel(4);
-        let (to, mut kicks) = mpsc::unbounded_channel();
+        let kicks = Arc::new(Kicks::default());
         let mut subscriber = Subscriber {
             id: 7,
             user: UserId(1),
             tx,
             kick: Some(Closer::Shared {
                 channel: ChannelId(3),
-                to,
+                to: kicks.clone(),
             }),
             personal: true,
             delivered: None,
@@ -349,8 +382,30 @@ mod tests {
             id: 7,
             code: close::NOT_FOUND,
         };
-        assert_eq!(kicks.try_recv().ok(), Some(expected));
-        assert!(kicks.try_recv().is_err(), "a subscription is closed once");
+        assert_eq!(kicks.take(), Some(expected));
+        assert_eq!(kicks.take(), None, "a subscription is closed once");
+    }
+
+    #[tokio::test]
+    async fn a_close_pushed_while_nobody_waits_is_not_missed_and_closes_come_in_order() {
+        let kicks = Arc::new(Kicks::default());
+        let kicked = |id| Kicked {
+            channel: ChannelId(1),
+            id,
+            code: close::NOT_FOUND,
+        };
+        kicks.push(kicked(1));
+        kicks.push(kicked(2));
+        assert_eq!(kicks.next().await, kicked(1));
+        assert_eq!(kicks.next().await, kicked(2));
+        // A waiter woken by a push from another task.
+        let waiting = tokio::spawn({
+            let kicks = kicks.clone();
+            async move { kicks.next().await }
+        });
+        tokio::task::yield_now().await;
+        kicks.push(kicked(3));
+        assert_eq!(waiting.await.ok(), Some(kicked(3)));
     }
 
     #[test]

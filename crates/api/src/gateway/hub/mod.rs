@@ -33,7 +33,7 @@ mod presence;
 mod sequence;
 
 use channel::{ChannelState, Subscriber};
-pub use channel::{Closer, Frame, Kicked};
+pub use channel::{Closer, Frame, Kicked, Kicks};
 use people::People;
 pub use people::{Watched, Watching};
 use presence::RemoteInstance;
