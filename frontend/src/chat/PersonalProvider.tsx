@@ -12,6 +12,11 @@
 // - `unsubscribed` `not_found`: the conversation is gone for me (dropped from the list; an open
 //   view reads `gone` and says so). `private_message`: a toast linking to the conversation.
 //   `alert` (something I did on another connection was refused): a notice with its message.
+// - The events of my servers (`server.*`, `channel.*`, `member.*`), heard whatever is open, go
+//   through chat/serverEvents.ts into the cache, as an open channel's own do: the rail, the
+//   channel lists and the member lists follow. A page showing what I lost moves away with a
+//   notice: a deleted channel back to its server, a deleted server to Home. A server I left or
+//   was removed from only leaves the rail (anyone may read it: its page offers Join again).
 // - My DM partners' presence (`user.presence.list`, `user.presence`; chat/presence.ts): who is
 //   online, as `online`; the first list after each `ready` replaces, later ones add, and nothing
 //   is known while disconnected.
@@ -22,7 +27,7 @@
 //   not reconnect.
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { Link, useLocation } from 'react-router';
+import { Link, useLocation, useNavigate } from 'react-router';
 import { useApi } from '../api/context';
 import { invalidateAllServers, keys } from '../api/queries';
 import type { Conversation, CurrentUser, IncomingFrame } from '../api/types';
@@ -33,6 +38,7 @@ import { conversationsQuery } from '../dms/queries';
 import { lastSeq, type MessagesState } from './messages';
 import { MAX_SUBSCRIPTIONS, PersonalSocket } from './personal';
 import { nobodyOnline, withPresence, withPresenceList } from './presence';
+import { applyServerEvent, pageToLeave } from './serverEvents';
 import type { ConnectionState, SocketFactory } from './socket';
 
 /** How long a private message's toast, or an alert's notice, stays. */
@@ -94,14 +100,18 @@ export function PersonalProvider({
   const api = useApi();
   const queryClient = useQueryClient();
   const { pathname } = useLocation();
+  const navigate = useNavigate();
   const [connection, setConnection] = useState<ConnectionState | 'off'>('off');
   const [gone, setGone] = useState<ReadonlySet<number>>(none);
   const [online, setOnline] = useState<ReadonlySet<number>>(nobodyOnline);
   const [toasts, setToasts] = useState<PrivateToast[]>([]);
   const [alerts, setAlerts] = useState<AlertToast[]>([]);
   const pathRef = useRef(pathname);
+  // A ref, not a dependency: navigate changes with the location, the socket must not.
+  const navigateRef = useRef(navigate);
   useEffect(() => {
     pathRef.current = pathname;
+    navigateRef.current = navigate;
   });
   const endSession = useEndSession();
   const userId = me?.user_id;
@@ -155,6 +165,9 @@ export function PersonalProvider({
         if (applyConversationFrame(queryClient, id, frame, userId).left) setGoneFor(id, true);
         return;
       }
+      const lost = applyServerEvent(queryClient, frame, userId);
+      const away = lost && pageToLeave(pathRef.current, lost);
+      if (away) navigateRef.current(away.to, { replace: true, state: { notice: away.notice } });
       switch (frame.type) {
         case 'ready':
           fullList = true;

@@ -1,11 +1,10 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { useLocation } from 'react-router';
 import { keys } from '../api/queries';
 import type { ChatMessage, Conversation } from '../api/types';
 import { FakeWebSocket } from '../test/fakeWebSocket';
-import { createTestClient, json, mockFetch, Providers, type Route } from '../test/render';
+import { createTestClient, json, mockFetch, Providers, Where, type Route } from '../test/render';
 import { emptyMessages, type MessagesState } from './messages';
 import { PersonalSocket, type PersonalSocketOptions } from './personal';
 import { PersonalProvider, TOAST_MS, usePersonal } from './PersonalProvider';
@@ -326,7 +325,8 @@ describe('PersonalProvider (the personal socket bound to the cache)', () => {
     expect(first.url).toBe('ws://localhost:3000/ws/me');
     act(() => first.open());
     act(() => first.receive({ ...ready, cursor: 30 }));
-    act(() => first.receive({ type: 'server.updated', server: { ...server, channel_server: undefined }, cursor: 31 }));
+    // An event of another server's (it refreshes none of those checked below) moves the cursor.
+    act(() => first.receive({ type: 'member.joined', server_id: 8, user_id: 2, cursor: 31 }));
     await waitFor(() => expect(dmsFetches()).toBe(1));
     await waitFor(() => expect(queryClient.isFetching()).toBe(0));
     act(() => first.drop(1006));
@@ -419,15 +419,6 @@ describe('PersonalProvider (the personal socket bound to the cache)', () => {
 function Online() {
   const { online } = usePersonal();
   return <p>online: {[...online].sort((a, b) => a - b).join(',') || 'nobody'}</p>;
-}
-
-function Where() {
-  const location = useLocation();
-  return (
-    <p>
-      at {location.pathname}: {(location.state as { notice?: string } | null)?.notice ?? ''}
-    </p>
-  );
 }
 
 describe("PersonalProvider: my partners' presence and the forced logout", () => {

@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { errorMessage } from '../api/errors';
 import { keys, useMembers } from '../api/queries';
 import type { UserRef } from '../api/types';
+import { awayFromChannel, awayFromServer } from '../chat/serverEvents';
 import { useChannelSource } from '../chat/sources';
 import { useChannelChat } from '../chat/useChannelChat';
 import { useHistory } from '../chat/useHistory';
@@ -42,12 +43,10 @@ function Channel({ channelId, name, topic }: { channelId: number; name: string; 
 
   const onGone = useCallback(
     (what: 'channel' | 'server') => {
-      if (what === 'server') {
-        navigate('/', { replace: true, state: { notice: `${server.name} was deleted.` } });
-        return;
-      }
-      void queryClient.invalidateQueries({ queryKey: keys.server(server.id) });
-      navigate(`/servers/${server.id}`, { replace: true, state: { notice: `#${name} is no longer available.` } });
+      if (what === 'channel') void queryClient.invalidateQueries({ queryKey: keys.server(server.id) });
+      // The same place and words as the personal socket's, which may hear it too.
+      const away = what === 'server' ? awayFromServer(server.name) : awayFromChannel(server.id, name);
+      navigate(away.to, { replace: true, state: { notice: away.notice } });
     },
     [navigate, queryClient, server.id, server.name, name],
   );

@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render, type RenderOptions } from '@testing-library/react';
 import type { ReactElement, ReactNode } from 'react';
-import { MemoryRouter } from 'react-router';
+import { MemoryRouter, useLocation } from 'react-router';
 import { vi } from 'vitest';
 import { createApi } from '../api/client';
 import { ApiProvider } from '../api/context';
@@ -73,4 +73,14 @@ export function renderWithProviders(
       options,
     ),
   };
+}
+
+/** Where the app is (the path) and the notice it was sent there with: for tests that navigate. */
+export function Where() {
+  const location = useLocation();
+  return (
+    <p>
+      at {location.pathname}: {(location.state as { notice?: string } | null)?.notice ?? ''}
+    </p>
+  );
 }
