@@ -14,7 +14,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_domain::model::{AddOutcome, Conversation, ConversationKind, DirectOutcome, Message};
 use hearth_domain::rules::GROUP_MAX_PARTICIPANTS;
-use hearth_domain::{ChannelId, DomainError, UserId, UserRef};
+use hearth_domain::{ChannelId, DomainError, ServerId, UserId, UserRef};
 use std::collections::HashMap;
 
 diesel::define_sql_function! {
@@ -153,6 +153,35 @@ pub async fn leave_group(db: &Db, channel: ChannelId, user: UserId) -> DbResult<
     .await
     .map(|deleted| deleted > 0)
     .map_err(from_diesel)
+}
+
+/// Of `ids`, those `user` may read, with their server: every server's channel (anyone may read
+/// it) and the conversations they take part in (`None`). One query for a whole `subscribe`
+/// frame, rather than one or two per channel it names.
+#[tracing::instrument(skip(db, ids), fields(ids = ids.len()))]
+pub async fn readable_by(
+    db: &Db,
+    user: UserId,
+    ids: &[ChannelId],
+) -> DbResult<HashMap<ChannelId, Option<ServerId>>> {
+    let mut conn = db.conn().await?;
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let participates = diesel::dsl::exists(
+        conversation_participants::table
+            .filter(conversation_participants::channel_id.eq(channels::id))
+            .filter(conversation_participants::user_id.eq(user.0)),
+    );
+    let rows: Vec<(i64, Option<i64>)> = channels::table
+        .filter(channels::id.eq_any(ids))
+        .filter(channels::server_id.is_not_null().or(participates))
+        .select((channels::id, channels::server_id))
+        .load(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, server)| (ChannelId(id), server.map(ServerId)))
+        .collect())
 }
 
 /// Whether `user` takes part in the conversation `channel` (`false` for a server's channel).

@@ -418,13 +418,7 @@ impl Personal {
                 self.reply(session, &refusal).await
             }
             Ok(PersonalClientFrame::Subscribe { channels }) => {
-                for target in channels {
-                    match self.subscribe(session, target).await {
-                        Flow::Continue => {}
-                        other => return other,
-                    }
-                }
-                Flow::Continue
+                self.subscribe_all(session, channels).await
             }
             Ok(PersonalClientFrame::Unsubscribe { channels }) => {
                 for channel in channels {
@@ -491,9 +485,41 @@ impl Personal {
         Some(self.reply(session, &rate_limited(retry_after)).await)
     }
 
-    /// Follows one channel or conversation the user may read: replays after `after`, then
-    /// says `subscribed`; anything else is `unsubscribed` with the reason.
-    async fn subscribe(&mut self, session: &mut Session, target: SubscribeTo) -> Flow {
+    /// Follows what a `subscribe` frame names, in its order; which of them the user may read
+    /// is asked once for all.
+    async fn subscribe_all(&mut self, session: &mut Session, targets: Vec<SubscribeTo>) -> Flow {
+        let mut new: Vec<ChannelId> = targets
+            .iter()
+            .map(|target| target.id)
+            .filter(|id| !self.followed.contains_key(id))
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        let readable = if new.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            hearth_db::conversations::readable_by(&self.state.db, self.user.id, &new)
+                .await
+                .map_err(|e| tracing::warn!(error = %e, "cannot check subscriptions"))
+        };
+        for target in targets {
+            match self.subscribe(session, target, &readable).await {
+                Flow::Continue => {}
+                other => return other,
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Follows one channel or conversation the user may read (`readable`: those of the frame
+    /// they may, with their server): replays after `after`, then says `subscribed`; anything
+    /// else is `unsubscribed` with the reason.
+    async fn subscribe(
+        &mut self,
+        session: &mut Session,
+        target: SubscribeTo,
+        readable: &Result<HashMap<ChannelId, Option<ServerId>>, ()>,
+    ) -> Flow {
         let channel = target.id;
         if let Some(followed) = self.followed.get(&channel) {
             // Already followed: nothing to replay, the client has it all.
@@ -516,8 +542,8 @@ impl Personal {
         if self.attempts.check().is_err() {
             return self.reply(session, &refused("rate_limited")).await;
         }
-        let server = match readable(&self.state, channel, &self.user).await {
-            Ok(Some(server)) => server,
+        let server = match readable.as_ref().map(|readable| readable.get(&channel)) {
+            Ok(Some(server)) => *server,
             Ok(None) => return self.reply(session, &refused("not_found")).await,
             Err(()) => return self.reply(session, &refused("unavailable")).await,
         };
@@ -579,26 +605,4 @@ fn with_cursor(body: &str, cursor: i64) -> String {
             body.to_owned()
         }
     }
-}
-
-/// Whether `user` may read `channel`: `Ok(Some(server))` for a server's channel (anyone
-/// may), `Ok(Some(None))` for a conversation they take part in, `Ok(None)` otherwise.
-async fn readable(
-    state: &AppState,
-    channel: ChannelId,
-    user: &UserRef,
-) -> Result<Option<Option<ServerId>>, ()> {
-    let unavailable = |e: hearth_domain::DomainError| {
-        tracing::warn!(error = %e, "cannot check a subscription");
-    };
-    if let Some(found) = hearth_db::channels::find(&state.db, channel)
-        .await
-        .map_err(unavailable)?
-    {
-        return Ok(Some(Some(found.server_id)));
-    }
-    let participant = hearth_db::conversations::is_participant(&state.db, channel, user.id)
-        .await
-        .map_err(unavailable)?;
-    Ok(participant.then_some(None))
 }
