@@ -224,6 +224,8 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
     const g2 = await page({ viewport: { width: 390, height: 844 }, hasTouch: true });
     await logInViaUi(g2, backend.url, gus.username);
     await g2.goto(`${backend.url}/dms`);
+    // On a phone the DM list is a drawer.
+    await g2.getByRole('banner').getByRole('button', { name: 'Navigation' }).click();
     await online(g2, fay.username).waitFor({ timeout: LIVE_MS });
     await screenshot(f, 'dm-presence-1280');
 
