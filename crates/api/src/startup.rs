@@ -29,6 +29,7 @@ use hearth_db::{Db, PoolSettings};
 use std::net::TcpListener;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use tokio_util::task::TaskTracker;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -49,6 +50,10 @@ pub struct AppState {
     pub settings: Settings,
 }
 
+/// How long a shutdown waits for the sockets' closing handshakes (each lingers at most a second
+/// for its client), and then for requests in flight (actix's shutdown timeout).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// A built server, bound to its port, not yet running.
 pub struct Application {
     port: u16,
@@ -56,6 +61,9 @@ pub struct Application {
     state: web::Data<AppState>,
     /// `GET /metrics`, on a listener of its own (`HEARTH_METRICS_ADDR`).
     metrics_server: Option<(u16, Server)>,
+    /// The WebSocket connections, which live in tasks of their own once their handshake is
+    /// answered (`gateway::takeover`): a shutdown waits for them as for HTTP requests.
+    sockets: TaskTracker,
 }
 
 impl Application {
@@ -132,12 +140,14 @@ impl Application {
         let addr = listener.local_addr()?;
         let port = addr.port();
         let app_state = state.clone();
+        let sockets = TaskTracker::new();
+        let tracked = sockets.clone();
         // What actix-web's `HttpServer` builds, plus an upgrade service: WebSocket connections
         // leave the HTTP dispatcher (and its buffers) once their handshake is answered
         // (`gateway::takeover`).
         let server = Server::build()
             .workers(state.settings.workers)
-            .shutdown_timeout(10)
+            .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
             // Signals are handled in `run_until_stopped`, which closes sockets first.
             .disable_signals()
             .listen("hearth", listener, move || {
@@ -152,10 +162,13 @@ impl Application {
                     // holds a frame back until the client acknowledges the previous one.
                     .tcp_nodelay(true)
                     .local_addr(addr)
-                    .upgrade(takeover::factory({
-                        let state = app_state.clone();
-                        move || build_app(state.clone())
-                    }))
+                    .upgrade(takeover::factory(
+                        {
+                            let state = app_state.clone();
+                            move || build_app(state.clone())
+                        },
+                        tracked.clone(),
+                    ))
                     // The host is only a fallback for requests without a `Host` header.
                     .finish(map_config(app, |()| AppConfig::default()))
                     .tcp()
@@ -179,6 +192,7 @@ impl Application {
             server,
             state,
             metrics_server,
+            sockets,
         })
     }
 
@@ -207,6 +221,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let hub = self.state.hub.clone();
+        let sockets = self.sockets.clone();
         let watcher = tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
@@ -215,6 +230,14 @@ impl Application {
             // (Pausing deregisters the listener; stopping then closes it.)
             handle.pause().await;
             hub.close_all(close::GOING_AWAY);
+            // The sockets' closing handshakes, before the workers (which run them) stop.
+            sockets.close();
+            if tokio::time::timeout(SHUTDOWN_GRACE, sockets.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!(open = sockets.len(), "sockets still open at shutdown");
+            }
             handle.stop(true).await;
         });
         // The metrics listener lives as long as the application's (it is stopped with it).

@@ -178,7 +178,16 @@ async fn open_socket(
                     Target::Channel(server, channel) => (Some(server), channel),
                     Target::Conversation(channel) => (None, channel),
                     Target::Me => {
-                        personal::run(web::Data::from(state), session, stream, user, after).await;
+                        // Boxed, each kind of socket's task is the size of its own loop (a
+                        // task lasts as long as its socket).
+                        Box::pin(personal::run(
+                            web::Data::from(state),
+                            session,
+                            stream,
+                            user,
+                            after,
+                        ))
+                        .await;
                         return;
                     }
                 };
@@ -189,7 +198,13 @@ async fn open_socket(
                     after,
                     dialect,
                 };
-                session::run(web::Data::from(state), session, stream, connection).await;
+                Box::pin(session::run(
+                    web::Data::from(state),
+                    session,
+                    stream,
+                    connection,
+                ))
+                .await;
             }
             Ok(None) => {
                 session::refuse(session, close::NOT_FOUND, "no such server or channel").await

@@ -8,7 +8,7 @@
 //! happen while each channel's stay in order; the socket tells their sequences apart by the
 //! frame's channel.
 
-use super::hub::{Closer, Frame, Kicked, Kicks, Subscription, Watched, Watching, QUEUE};
+use super::hub::{Arrival, Closer, Frame, Kicked, Kicks, Subscription, Watched, Watching, QUEUE};
 use super::protocol::{close, PersonalClientFrame, ServerFrame, SubscribeTo};
 use super::session::{
     self, close_with, protocol_failure, rate_limited, replay, send_frame, wait_from, Abuse,
@@ -48,7 +48,55 @@ struct Followed {
     subscription: Subscription,
     /// The last sequence number sent to the client.
     last_seq: i64,
-    last_typing: Option<Instant>,
+}
+
+/// The followed channels, by id: a sorted list sized to what was asked for (a map would keep
+/// room for up to twice as many).
+#[derive(Default)]
+struct Follows(Vec<Followed>);
+
+impl Follows {
+    fn find(&self, channel: ChannelId) -> Result<usize, usize> {
+        self.0
+            .binary_search_by_key(&channel, |f| f.subscription.channel)
+    }
+
+    fn get(&self, channel: ChannelId) -> Option<&Followed> {
+        self.find(channel).ok().map(|at| &self.0[at])
+    }
+
+    fn get_mut(&mut self, channel: ChannelId) -> Option<&mut Followed> {
+        self.find(channel).ok().map(|at| &mut self.0[at])
+    }
+
+    fn contains(&self, channel: ChannelId) -> bool {
+        self.find(channel).is_ok()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Room for `more` (exactly: subscriptions come in frames that say how many).
+    fn reserve(&mut self, more: usize) {
+        self.0.reserve_exact(more);
+    }
+
+    fn insert(&mut self, followed: Followed) {
+        match self.find(followed.subscription.channel) {
+            Ok(at) => self.0[at] = followed,
+            Err(at) => self.0.insert(at, followed),
+        }
+    }
+
+    /// Stops following `channel` (the subscription leaves the hub); whether it was followed.
+    fn remove(&mut self, channel: ChannelId) -> bool {
+        let found = self.find(channel).map(|at| self.0.remove(at)).is_ok();
+        if self.0.len() <= self.0.capacity() / 2 {
+            self.0.shrink_to_fit();
+        }
+        found
+    }
 }
 
 /// What the socket's loop does next.
@@ -63,7 +111,10 @@ struct Personal {
     user: UserRef,
     /// The queue every subscription of this socket delivers to.
     tx: mpsc::Sender<Arc<Frame>>,
-    followed: HashMap<ChannelId, Followed>,
+    followed: Follows,
+    /// The last typing indicator sent, and where (one per socket is enough: a client types in
+    /// one place at a time, and the frame limit bounds the rest).
+    last_typing: Option<(ChannelId, Instant)>,
     /// Where the hub says which subscription it closed (every subscription's close goes there).
     kicks: Arc<Kicks>,
     frames: DefaultDirectRateLimiter,
@@ -101,48 +152,11 @@ pub async fn run(
     // Never behind until it knows where it starts.
     let cursor = Arc::new(AtomicI64::new(i64::MAX));
     let mut registration = state.hub.register_user(user.id, tx.clone(), cursor.clone());
-    // Registered first, so a join while the list is read is not missed (it is in both).
-    match hearth_db::members::servers_of(&state.db, user.id).await {
-        Ok(servers) => state.hub.follow_servers(user.id, &servers),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the user's servers");
-            close_with(session, 1011, "temporarily unavailable; reconnect").await;
-            return;
-        }
-    }
-    // Registered first, so an event logged while the head is read is announced to it too.
-    let head = match hearth_db::user_events::open(&state.db, user.id).await {
-        Ok(head) => head,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the user's event log");
-            close_with(session, 1011, "temporarily unavailable; reconnect").await;
-            return;
-        }
-    };
-    let (start, resync) = match after {
-        None => (head.seq, None),
-        Some(after) if after < 0 || after > head.seq => (head.seq, Some("unknown_cursor")),
-        Some(after) if after < head.pruned_through => (head.seq, Some("cursor_too_old")),
-        Some(after) => (after, None),
-    };
-    tracing::info!(user_id = %user.id, cursor = start, "personal socket open");
-    let ready = ServerFrame::Ready {
-        user: user.clone(),
-        max_subscriptions: MAX_SUBSCRIPTIONS,
-        cursor: start,
-    };
-    if !send_frame(&mut session, &ready).await {
+    // Boxed, as every part of the loop that waits for the database: the task keeps room for
+    // the largest future it ever awaits, for as long as the socket lives.
+    let Some(start) = Box::pin(start(&state, &mut session, &user, after)).await else {
         return;
-    }
-    if let Some(reason) = resync {
-        let frame = ServerFrame::Resync {
-            reason,
-            cursor: start,
-        };
-        if !send_frame(&mut session, &frame).await {
-            return;
-        }
-    }
+    };
     cursor.store(start, Ordering::Relaxed);
     let settings = &state.settings;
     let frame_quota = Quota::per_second(settings.ws_rate_per_sec.saturating_mul(FRAME_FACTOR))
@@ -155,7 +169,8 @@ pub async fn run(
         state,
         user,
         tx,
-        followed: HashMap::new(),
+        followed: Follows::default(),
+        last_typing: None,
         kicks: kicks.clone(),
         frames: RateLimiter::direct(frame_quota),
         attempts: RateLimiter::direct(
@@ -172,14 +187,16 @@ pub async fn run(
 
     let reason = loop {
         if std::mem::take(&mut me.wake) {
-            match me.read_log(&mut session).await {
+            match Box::pin(me.read_log(&mut session)).await {
                 Flow::Continue => {}
                 Flow::Gone => return,
                 Flow::Close(code, reason) => break (code, reason),
             }
         }
         // After the log: a conversation.added comes before its partners' presence.
-        if std::mem::take(&mut me.refresh_partners) && !me.load_partners(&mut session).await {
+        if std::mem::take(&mut me.refresh_partners)
+            && !Box::pin(me.load_partners(&mut session)).await
+        {
             return;
         }
         tokio::select! {
@@ -263,6 +280,62 @@ pub async fn run(
     close_with(session, reason.0, reason.1).await;
 }
 
+/// Follows the user's servers, opens their event log and says `ready` (and `resync` for a
+/// cursor it cannot go on from): the cursor to go on from, `None` when the socket is done
+/// (closed with 1011 when the database failed). Call it once the user is registered, so that
+/// a join or an event while the list and the log's head are read is not missed (it is in
+/// both).
+async fn start(
+    state: &AppState,
+    session: &mut Session,
+    user: &UserRef,
+    after: Option<i64>,
+) -> Option<i64> {
+    let unavailable =
+        |session: &Session| close_with(session.clone(), 1011, "temporarily unavailable; reconnect");
+    match hearth_db::members::servers_of(&state.db, user.id).await {
+        Ok(servers) => state.hub.follow_servers(user.id, &servers),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the user's servers");
+            unavailable(session).await;
+            return None;
+        }
+    }
+    let head = match hearth_db::user_events::open(&state.db, user.id).await {
+        Ok(head) => head,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the user's event log");
+            unavailable(session).await;
+            return None;
+        }
+    };
+    let (start, resync) = match after {
+        None => (head.seq, None),
+        Some(after) if after < 0 || after > head.seq => (head.seq, Some("unknown_cursor")),
+        Some(after) if after < head.pruned_through => (head.seq, Some("cursor_too_old")),
+        Some(after) => (after, None),
+    };
+    tracing::info!(user_id = %user.id, cursor = start, "personal socket open");
+    let ready = ServerFrame::Ready {
+        user: user.clone(),
+        max_subscriptions: MAX_SUBSCRIPTIONS,
+        cursor: start,
+    };
+    if !send_frame(session, &ready).await {
+        return None;
+    }
+    if let Some(reason) = resync {
+        let frame = ServerFrame::Resync {
+            reason,
+            cursor: start,
+        };
+        if !send_frame(session, &frame).await {
+            return None;
+        }
+    }
+    Some(start)
+}
+
 impl Personal {
     /// Sends a frame from the queue unless it is of a channel no longer followed, or a message
     /// already sent; `None` when the connection is gone, else whether it was written.
@@ -277,7 +350,7 @@ impl Personal {
             return Some(false);
         }
         if let Some(channel) = frame.channel {
-            let Some(followed) = self.followed.get_mut(&channel) else {
+            let Some(followed) = self.followed.get_mut(channel) else {
                 return Some(false);
             };
             if let Some(seq) = frame.seq {
@@ -375,7 +448,7 @@ impl Personal {
         // may have been closed meanwhile).
         if self
             .followed
-            .get(&channel)
+            .get(channel)
             .is_none_or(|f| f.subscription.id != id)
         {
             return Flow::Continue;
@@ -388,7 +461,7 @@ impl Personal {
             ),
             close::GOING_AWAY => Flow::Close(close::GOING_AWAY, "closing"),
             _ => {
-                self.followed.remove(&channel);
+                self.followed.remove(channel);
                 self.reply(
                     session,
                     &ServerFrame::Unsubscribed {
@@ -418,11 +491,11 @@ impl Personal {
                 self.reply(session, &refusal).await
             }
             Ok(PersonalClientFrame::Subscribe { channels }) => {
-                self.subscribe_all(session, channels).await
+                Box::pin(self.subscribe_all(session, channels)).await
             }
             Ok(PersonalClientFrame::Unsubscribe { channels }) => {
                 for channel in channels {
-                    if self.followed.remove(&channel).is_some() {
+                    if self.followed.remove(channel) {
                         let done = ServerFrame::Unsubscribed {
                             channel_id: channel,
                             reason: "requested",
@@ -436,17 +509,15 @@ impl Personal {
                 Flow::Continue
             }
             Ok(PersonalClientFrame::Typing { channel_id }) => {
-                if let Some(followed) = self.followed.get_mut(&channel_id) {
-                    if followed
-                        .last_typing
-                        .is_none_or(|at| at.elapsed() >= TYPING_THROTTLE)
-                    {
-                        followed.last_typing = Some(Instant::now());
-                        self.state.hub.publish(Event::Typing {
-                            channel_id,
-                            user: self.user.clone(),
-                        });
-                    }
+                let due = self.last_typing.is_none_or(|(channel, at)| {
+                    channel != channel_id || at.elapsed() >= TYPING_THROTTLE
+                });
+                if due && self.followed.contains(channel_id) {
+                    self.last_typing = Some((channel_id, Instant::now()));
+                    self.state.hub.publish(Event::Typing {
+                        channel_id,
+                        user: self.user.clone(),
+                    });
                 }
                 Flow::Continue
             }
@@ -491,10 +562,14 @@ impl Personal {
         let mut new: Vec<ChannelId> = targets
             .iter()
             .map(|target| target.id)
-            .filter(|id| !self.followed.contains_key(id))
+            .filter(|id| !self.followed.contains(*id))
             .collect();
         new.sort_unstable();
         new.dedup();
+        self.followed.reserve(
+            new.len()
+                .min(MAX_SUBSCRIPTIONS.saturating_sub(self.followed.len())),
+        );
         let readable = if new.is_empty() {
             Ok(HashMap::new())
         } else {
@@ -521,7 +596,7 @@ impl Personal {
         readable: &Result<HashMap<ChannelId, Option<ServerId>>, ()>,
     ) -> Flow {
         let channel = target.id;
-        if let Some(followed) = self.followed.get(&channel) {
+        if let Some(followed) = self.followed.get(channel) {
             // Already followed: nothing to replay, the client has it all.
             let again = ServerFrame::Subscribed {
                 channel_id: channel,
@@ -556,25 +631,24 @@ impl Personal {
             .hub
             .subscribe_to(server, channel, self.user.clone(), self.tx.clone(), closer)
             .await;
-        let Ok(mut subscription) = subscribed else {
+        let Ok((subscription, arrival)) = subscribed else {
             return self.reply(session, &refused("unavailable")).await;
         };
-        let online = std::mem::take(&mut subscription.online);
-        let mut last_seq = subscription.joined_at_seq;
+        let Arrival {
+            joined_at_seq,
+            online,
+        } = arrival;
+        let mut last_seq = joined_at_seq;
         if let Some(after) = target.after.filter(|after| *after >= 0) {
             match Box::pin(replay(&self.state, session, channel, after, last_seq)).await {
                 Ok(sent) => last_seq = sent.max(after),
                 Err(()) => return Flow::Close(1011, "replay failed; reconnect"),
             }
         }
-        self.followed.insert(
-            channel,
-            Followed {
-                subscription,
-                last_seq,
-                last_typing: None,
-            },
-        );
+        self.followed.insert(Followed {
+            subscription,
+            last_seq,
+        });
         let done = ServerFrame::Subscribed {
             channel_id: channel,
             last_seq,

@@ -1,6 +1,6 @@
 //! One socket: replay, live frames out, client frames in, heartbeats, limits.
 
-use super::hub::{Frame, Joined, FILL_BATCH};
+use super::hub::{Arrival, Frame, Joined, FILL_BATCH};
 use super::protocol::{close, ClientFrame, ServerFrame};
 use super::Dialect;
 use crate::chat::{self, ChatError, Destination};
@@ -184,7 +184,9 @@ pub async fn run(
     let user = connection.user;
     let dialect = connection.dialect;
     let Joined {
-        mut subscription,
+        // Held (not used) for the socket's lifetime: dropped, it leaves the channel.
+        subscription: _subscription,
+        arrival,
         mut frames,
         mut kicked,
     } = match state
@@ -202,13 +204,16 @@ pub async fn run(
     tracing::info!(user_id = %user.id, channel_id = %connection.channel, ?dialect, "socket open");
 
     // Sent once; not kept for the socket's lifetime (an idle socket should cost little).
-    let online = std::mem::take(&mut subscription.online);
+    let Arrival {
+        joined_at_seq,
+        online,
+    } = arrival;
     if dialect == Dialect::Full
         && !send_frame(&mut session, &ServerFrame::PresenceList { users: online }).await
     {
         return;
     }
-    let mut last_seq = subscription.joined_at_seq;
+    let mut last_seq = joined_at_seq;
     if let Some(after) = connection.after {
         match Box::pin(replay(
             &state,

@@ -29,6 +29,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio_util::task::TaskTracker;
 
 /// Client bytes read per system call; the buffer lives on the stack only during the read.
 const READ_CHUNK: usize = 4096;
@@ -47,6 +48,7 @@ pub type Upgraded = (Request, Framed<TcpStream, h1::Codec>);
 /// `make_app` builds.
 pub fn factory<M, I, T, B>(
     make_app: M,
+    sockets: TaskTracker,
 ) -> impl ServiceFactory<Upgraded, Config = (), Response = (), Error = actix_http::Error, InitError = ()>
 where
     M: Fn() -> I + 'static,
@@ -62,13 +64,14 @@ where
 {
     actix_service::fn_factory(move || {
         let app = make_app().into_factory();
+        let sockets = sockets.clone();
         async move {
             let service = Rc::new(app.new_service(AppConfig::default()).await?);
             Ok::<_, ()>(fn_service(move |(req, framed): Upgraded| {
-                let service = service.clone();
+                let (service, sockets) = (service.clone(), sockets.clone());
                 async move {
                     // A connection that fails now (the client went away) concerns nobody else.
-                    if let Err(e) = take_over(service, req, framed).await {
+                    if let Err(e) = take_over(service, req, framed, sockets).await {
                         tracing::debug!(error = %e, "upgraded connection ended with an error");
                     }
                     Ok::<_, actix_http::Error>(())
@@ -78,23 +81,29 @@ where
     })
 }
 
-/// Handles one upgrade request on its connection, until the connection ends.
+/// Answers one upgrade request on its connection; a socket then goes on in a task of its own
+/// (tracked by `sockets`, for the shutdown). Its connection's task, which holds actix-http's
+/// dispatcher (3 KiB), ends with the handshake instead of lasting as long as the socket.
 async fn take_over<S, B>(
     app: Rc<S>,
     req: Request,
     framed: Framed<TcpStream, h1::Codec>,
+    sockets: TaskTracker,
 ) -> Result<(), io::Error>
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody + 'static,
 {
-    // The handshake's futures are large and done with once it is answered: boxed, so the
-    // connection's task does not keep their room for the socket's lifetime.
-    let socket = Box::pin(handshake(app, req, framed)).await?;
-    match socket {
-        Some(socket) => relay(socket).await,
-        None => Ok(()),
+    // Boxed: the handshake's futures are large, and done with once it is answered.
+    if let Some(socket) = Box::pin(handshake(app, req, framed)).await? {
+        // On this worker's thread, as the socket's own task is (the two share a cell).
+        actix_web::rt::spawn(sockets.track_future(async move {
+            if let Err(e) = relay(socket).await {
+                tracing::debug!(error = %e, "socket connection ended with an error");
+            }
+        }));
     }
+    Ok(())
 }
 
 /// A connection whose handshake was answered with 101.
@@ -248,7 +257,9 @@ async fn relay(socket: Socket) -> io::Result<()> {
     // its own do not turn the close into a reset that could drop our close frame.
     drop(feeder);
     io.shutdown().await?;
-    let _ = tokio::time::timeout(LINGER, async {
+    // Boxed, as the stalled write below: rare, and the task would keep their room (a read
+    // buffer, a timer) for the socket's lifetime.
+    let _ = Box::pin(tokio::time::timeout(LINGER, async {
         let mut buf = [0_u8; 512];
         loop {
             io.readable().await?;
@@ -259,7 +270,7 @@ async fn relay(socket: Socket) -> io::Result<()> {
                 Err(e) => return Err(e),
             }
         }
-    })
+    }))
     .await;
     Ok(())
 }
@@ -274,9 +285,12 @@ async fn write(io: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     if written < bytes.len() {
-        tokio::time::timeout(WRITE_STALL, io.write_all(&bytes[written..]))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))??;
+        Box::pin(tokio::time::timeout(
+            WRITE_STALL,
+            io.write_all(&bytes[written..]),
+        ))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))??;
     }
     Ok(())
 }

@@ -45,13 +45,18 @@ use sequence::{AfterRead, Sequencer};
 pub struct Subscription {
     pub id: u64,
     pub channel: ChannelId,
+    user: UserId,
+    hub: Hub,
+}
+
+/// What a socket learns when it joins a channel (used once, not kept: a personal socket holds
+/// up to 200 subscriptions).
+pub struct Arrival {
     /// The channel's last delivered sequence number when this socket joined: a replay covers
     /// everything up to it, live frames everything after.
     pub joined_at_seq: i64,
     /// Who was online in the channel when this socket joined (itself included).
     pub online: Vec<UserRef>,
-    user: UserId,
-    hub: Hub,
 }
 
 impl Drop for Subscription {
@@ -63,6 +68,7 @@ impl Drop for Subscription {
 /// A channel socket's registration: its subscription, its own queue, and its close.
 pub struct Joined {
     pub subscription: Subscription,
+    pub arrival: Arrival,
     pub frames: mpsc::Receiver<Arc<Frame>>,
     /// Fires when the hub closes the socket, with the close code.
     pub kicked: oneshot::Receiver<u16>,
@@ -398,11 +404,12 @@ impl Hub {
     ) -> Result<Joined, hearth_db::DomainError> {
         let (tx, frames) = mpsc::channel(QUEUE);
         let (kick, kicked) = oneshot::channel();
-        let subscription = self
+        let (subscription, arrival) = self
             .subscribe_to(server, channel, user, tx, Closer::Once(kick))
             .await?;
         Ok(Joined {
             subscription,
+            arrival,
             frames,
             kicked,
         })
@@ -418,7 +425,7 @@ impl Hub {
         user: UserRef,
         tx: mpsc::Sender<Arc<Frame>>,
         closer: Closer,
-    ) -> Result<Subscription, hearth_db::DomainError> {
+    ) -> Result<(Subscription, Arrival), hearth_db::DomainError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let mut subscriber = Some(Subscriber {
             id,
@@ -480,14 +487,19 @@ impl Hub {
         if first_socket {
             self.local_presence_changed(channel, user.clone(), true);
         }
-        Ok(Subscription {
+        let subscription = Subscription {
             id,
             channel,
-            joined_at_seq,
-            online,
             user: user.id,
             hub: self.clone(),
-        })
+        };
+        Ok((
+            subscription,
+            Arrival {
+                joined_at_seq,
+                online,
+            },
+        ))
     }
 
     fn unsubscribe(&self, channel: ChannelId, id: u64, user: UserId) {
