@@ -127,7 +127,7 @@ async fn a_new_conversation_brings_its_partners_presence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_crosses_instances_and_ends_when_an_instance_stops_reporting() {
-    let redis = PrivateRedis::start().await;
+    let mut redis = PrivateRedis::start().await;
     let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
     let settings = |prefix: String| {
         let redis = redis_settings(redis.url(), prefix);
@@ -159,6 +159,22 @@ async fn presence_crosses_instances_and_ends_when_an_instance_stops_reporting() 
     assert!(status.is_success(), "{status} {body}");
     let list = bobs.recv_type("user.presence.list", WAIT).await;
     assert_eq!(names(&list["online"]), ["alice"]);
+    hers.recv_type("user.presence.list", WAIT).await;
+    // A block while Redis is away (for less than the 15 s after which instances forget each
+    // other) reaches the other instance once it is back.
+    redis.stop();
+    let (status, body) = send(first.http.put(first.url(&block)).bearer_auth(&alice)).await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(change(&mut hers).await, ("bob".to_owned(), false));
+    redis.restart().await;
+    let gone = bobs
+        .recv_type("user.presence", Duration::from_secs(10))
+        .await;
+    assert_eq!(gone["user"]["username"], "alice");
+    assert_eq!(gone["online"], false);
+    let (status, body) = send(first.http.delete(first.url(&block)).bearer_auth(&alice)).await;
+    assert!(status.is_success(), "{status} {body}");
+    bobs.recv_type("user.presence.list", WAIT).await;
     hers.recv_type("user.presence.list", WAIT).await;
     bobs.close().await;
     assert_eq!(change(&mut hers).await, ("bob".to_owned(), false));

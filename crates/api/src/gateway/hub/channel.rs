@@ -82,6 +82,16 @@ impl Frame {
         }
     }
 
+    /// After a Redis outage: a personal socket reads its log and its user's DM partners again
+    /// (a block on another instance meanwhile changed whose presence it may report). Never
+    /// sent as it is.
+    pub fn catch_up() -> Frame {
+        Frame {
+            partners: true,
+            ..Frame::wake()
+        }
+    }
+
     /// Serializes `event` once.
     pub fn of(event: &Event) -> Option<Frame> {
         match serde_json::to_string(event) {

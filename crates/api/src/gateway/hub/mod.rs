@@ -606,10 +606,10 @@ impl Hub {
         for channel in channels {
             self.schedule_fill(channel, Duration::ZERO);
         }
-        let wake = Arc::new(Frame::wake());
+        let catch_up = Arc::new(Frame::catch_up());
         let too_slow = &self.inner.metrics.too_slow;
         for endpoint in self.users().values_mut().flatten() {
-            endpoint.send(&wake, too_slow);
+            endpoint.send(&catch_up, too_slow);
         }
     }
 
