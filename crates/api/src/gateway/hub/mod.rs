@@ -231,13 +231,21 @@ impl Hub {
             }
             members
         };
-        if members.is_empty() {
-            return;
+        if !members.is_empty() {
+            self.to_personal_sockets(&members, frame);
         }
+    }
+
+    /// Queues `frame` to every personal socket here of each of `users`.
+    pub(super) fn to_personal_sockets<'a>(
+        &self,
+        users: impl IntoIterator<Item = &'a UserId>,
+        frame: &Arc<Frame>,
+    ) {
         let too_slow = &self.inner.metrics.too_slow;
-        let mut users = self.users();
-        for member in members {
-            for endpoint in users.get_mut(&member).into_iter().flatten() {
+        let mut registrations = self.users();
+        for user in users {
+            for endpoint in registrations.get_mut(user).into_iter().flatten() {
                 endpoint.send(frame, too_slow);
             }
         }
@@ -348,10 +356,7 @@ impl Hub {
                     for state in channels.values_mut() {
                         state.send_to(user, &frame);
                     }
-                    let too_slow = &self.inner.metrics.too_slow;
-                    for endpoint in self.users().get_mut(&user).into_iter().flatten() {
-                        endpoint.send(&frame, too_slow);
-                    }
+                    self.to_personal_sockets([&user], &frame);
                 }
             }
             // Sockets of what no longer exists are told why, then closed (on every instance,

@@ -206,14 +206,7 @@ impl Hub {
 
     /// [`Hub::partners_changed`] for the personal sockets here.
     pub(crate) fn deliver_partners_changed(&self, users: &[UserId]) {
-        let frame = Arc::new(Frame::refresh_partners());
-        let too_slow = &self.inner.metrics.too_slow;
-        let mut registrations = self.users();
-        for user in users {
-            for endpoint in registrations.get_mut(user).into_iter().flatten() {
-                endpoint.send(&frame, too_slow);
-            }
-        }
+        self.to_personal_sockets(users, &Arc::new(Frame::refresh_partners()));
     }
 
     /// Tells the personal sockets here that watch `user` that they came online or went
@@ -231,13 +224,6 @@ impl Hub {
             Ok(text) => text,
             Err(e) => return tracing::error!(error = %e, "cannot serialize presence"),
         };
-        let frame = Arc::new(Frame::plain(text.into()));
-        let too_slow = &self.inner.metrics.too_slow;
-        let mut users = self.users();
-        for watcher in watchers {
-            for endpoint in users.get_mut(&watcher).into_iter().flatten() {
-                endpoint.send(&frame, too_slow);
-            }
-        }
+        self.to_personal_sockets(&watchers, &Arc::new(Frame::plain(text.into())));
     }
 }
