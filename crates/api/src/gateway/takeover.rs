@@ -40,6 +40,8 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 const WRITE_STALL: Duration = Duration::from_secs(30);
 /// How long a closed socket waits for the client's end of the closing handshake.
 const LINGER: Duration = Duration::from_secs(1);
+/// How long what a client sent before it left (a write to it failed) may still be read.
+const DRAIN: Duration = Duration::from_secs(5);
 
 /// What the dispatcher hands over: the handshake request and the connection.
 pub type Upgraded = (Request, Framed<TcpStream, h1::Codec>);
@@ -236,6 +238,13 @@ async fn read_once(io: &TcpStream, feeder: &Feeder) -> io::Result<bool> {
 
 /// Carries client bytes to actix-ws and actix-ws's frames to the client, until actix-ws ends
 /// the body (the socket was closed) or the client goes away.
+///
+/// A client that leaves right after sending (a last message, then its close frame, then the
+/// connection dropped with frames for it unread: a reset) makes the next write fail, possibly
+/// before its last bytes were read. Those bytes are still in the kernel's buffer, so they are
+/// read and handed to the session before the socket ends, and what was for the client is
+/// dropped: a message the server received is not lost because a frame to its sender could not
+/// be written any more.
 async fn relay(socket: Socket) -> io::Result<()> {
     let Socket {
         mut io,
@@ -243,14 +252,36 @@ async fn relay(socket: Socket) -> io::Result<()> {
         mut reading,
         mut body,
     } = socket;
+    // Set once a write failed: until then, the rest of what the client sent is read.
+    let mut draining: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
         tokio::select! {
             chunk = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)) => match chunk {
-                Some(Ok(bytes)) => write(&mut io, &bytes).await?,
+                Some(Ok(bytes)) if draining.is_none() => {
+                    if let Err(e) = write(&mut io, &bytes).await {
+                        // A client that stopped reading is let go at once, as is one with
+                        // nothing more to read from.
+                        if !reading || e.kind() == io::ErrorKind::TimedOut {
+                            return Err(e);
+                        }
+                        tracing::debug!(error = %e, "client gone: reading what it sent before");
+                        draining = Some(Box::pin(tokio::time::sleep(DRAIN)));
+                    }
+                }
+                // For a client that is gone.
+                Some(Ok(_)) => {}
                 // The session ended (its close frame is out) or failed.
                 Some(Err(_)) | None => break,
             },
             more = read_once(&io, &feeder), if reading => reading = more?,
+            () = async {
+                match draining.as_mut() {
+                    Some(deadline) => deadline.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "the session outlived its client"));
+            }
         }
     }
     // Half-close, then give the client a moment to answer the close frame, so unread bytes of
@@ -406,5 +437,81 @@ impl Drop for Incoming {
         if let Some(writer) = slot.writer.take() {
             writer.wake();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_http::body::BodyStream;
+    use futures_util::StreamExt as _;
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    /// A client that sends its last bytes and leaves with frames for it unread (so its end
+    /// resets the connection), before the relay read those bytes: the write to it fails, and
+    /// the bytes still reach the session.
+    #[tokio::test]
+    async fn what_a_client_sent_before_resetting_the_connection_is_still_read() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        // The session has not taken the first chunk yet, so the relay cannot read the last
+        // bytes before it writes.
+        let (feeder, mut incoming) = hand_off(None);
+        assert!(feeder.put(Ok(Bytes::from_static(b"early"))));
+        server.try_write(b"never read by the client").unwrap();
+        client.write_all(b"last words").await.unwrap();
+        drop(client);
+        // Until the reset arrived (the probe's error is the reset's, consumed here: the relay's
+        // write then fails with a broken pipe).
+        let mut probes = 0;
+        while server.try_write(b"?").is_ok() {
+            probes += 1;
+            assert!(probes < 400, "the connection was never reset");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        let (frames, queued) = mpsc::unbounded_channel::<Bytes>();
+        frames
+            .send(Bytes::from_static(b"a frame for the client"))
+            .unwrap();
+        let mut queued = queued;
+        let body = BoxBody::new(BodyStream::new(futures_util::stream::poll_fn(move |cx| {
+            queued.poll_recv(cx).map(|f| f.map(Ok::<_, io::Error>))
+        })));
+        let socket = Socket {
+            io: server,
+            feeder,
+            reading: true,
+            body,
+        };
+        let session = async move {
+            let mut received = Vec::new();
+            while let Some(chunk) = incoming.next().await {
+                received.push(chunk.map_err(|e| e.to_string()));
+            }
+            // The session ends once its client's bytes are all read.
+            drop(frames);
+            received
+        };
+        let (_, received) = tokio::time::timeout(
+            Duration::from_secs(10),
+            futures_util::future::join(relay(socket), session),
+        )
+        .await
+        .unwrap();
+        let bytes: Vec<u8> = received
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .flat_map(|b| b.to_vec())
+            .collect();
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "earlylast words",
+            "{received:?}"
+        );
     }
 }
