@@ -230,3 +230,124 @@ async fn server_list_with_num_members_counts_members() {
     .await;
     assert_eq!(body[0]["num_members"], 2);
 }
+
+/// Reads `/api/servers/` page by page from the start; the ids of every page, in order.
+async fn pages(app: &TestApp, query: &str, limit: usize) -> Vec<Vec<i64>> {
+    let mut pages = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = send(
+            app.http
+                .get(app.url(&format!("/api/servers/?limit={limit}&after={after}{query}"))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let ids: Vec<i64> = page
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list: {page}"))
+            .iter()
+            .map(|s| s["id"].as_i64().unwrap_or_else(|| panic!("no id: {s}")))
+            .collect();
+        let last = ids.len() < limit;
+        if let Some(&id) = ids.last() {
+            after = id;
+        }
+        pages.push(ids);
+        if last {
+            return pages;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_catalogue_pages_neither_skip_nor_repeat_while_servers_are_created() {
+    let w = world().await;
+    let mut before = vec![w.quest.0, w.raid.0, w.jazz.0];
+    for i in 0..7 {
+        before.push(
+            w.app
+                .server(w.alice, w.gaming, &format!("Early {i}"))
+                .await
+                .0,
+        );
+    }
+    // The first page, then servers created meanwhile, then the rest.
+    let (status, first) = send(w.app.http.get(w.app.url("/api/servers/?limit=4"))).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first.as_array().unwrap().len(), 4);
+    assert_eq!(first[0]["channel_server"].as_array().map(Vec::len), Some(2));
+    assert!(first[0].get("num_members").is_none(), "only on request");
+    let mut seen: Vec<i64> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    let mut created = Vec::new();
+    for i in 0..3 {
+        created.push(
+            w.app
+                .server(w.alice, w.gaming, &format!("Late {i}"))
+                .await
+                .0,
+        );
+    }
+    let mut after = *seen.last().unwrap();
+    loop {
+        let (status, page) = send(w.app.http.get(w.app.url(&format!(
+            "/api/servers/?limit=4&after={after}&with_num_members=true"
+        ))))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = page.as_array().unwrap();
+        assert!(page.iter().all(|s| s["num_members"].is_i64()), "{page:?}");
+        seen.extend(page.iter().map(|s| s["id"].as_i64().unwrap()));
+        match page.last() {
+            Some(last) if page.len() == 4 => after = last["id"].as_i64().unwrap(),
+            _ => break,
+        }
+    }
+    before.extend(created);
+    assert_eq!(seen, before, "every server once, by id, the late ones last");
+}
+
+#[tokio::test]
+async fn catalogue_pages_filter_by_category_and_refuse_bad_limits() {
+    let w = world().await;
+    assert_eq!(
+        pages(&w.app, "&category=GAMING", 1).await.concat(),
+        [w.quest.0, w.raid.0]
+    );
+    assert_eq!(pages(&w.app, "&category=music", 50).await, [vec![w.jazz.0]]);
+    assert_eq!(
+        pages(&w.app, "&category=nothing", 50).await,
+        [Vec::<i64>::new()]
+    );
+    // Past the end, an empty page.
+    let (status, page) = send(
+        w.app
+            .http
+            .get(w.app.url(&format!("/api/servers/?after={}", w.jazz.0))),
+    )
+    .await;
+    assert_eq!((status, page), (StatusCode::OK, json!([])));
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "after=x",
+        "after=99999999999999999999",
+    ] {
+        let (status, body) = send(w.app.http.get(w.app.url(&format!("/api/servers/?{bad}")))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    // Public: a token is not needed, and a bad one does not matter.
+    let (status, _) = send(
+        w.app
+            .http
+            .get(w.app.url("/api/servers/"))
+            .bearer_auth("not a token"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}

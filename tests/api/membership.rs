@@ -295,6 +295,125 @@ async fn member_counts_follow_joins_leaves_removals_and_deleted_accounts() {
     assert_eq!(count().await, 2);
 }
 
+/// One popular server, 1,000 joins and leaves at once (each user's request twice, so the same
+/// user races itself too): every answer is right, and the count is exact at the end, as the
+/// members are. The count lives in slots that concurrent joins share (migration 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_joins_and_leaves_on_one_server_keep_its_count_exact() {
+    let secret = b"a test secret that signs the users' tokens".to_vec();
+    let app = TestApp::spawn_with({
+        let secret = secret.clone();
+        move |s| s.jwt_secret = hearth_api::config::JwtSecret::new(secret)
+    })
+    .await;
+    let tokens = hearth_api::auth::TokenService::new(
+        &hearth_api::config::JwtSecret::new(secret),
+        std::time::Duration::from_secs(600),
+        std::time::Duration::from_secs(600),
+    );
+    let (owner, _) = app.user_with_token("owner").await;
+    let category = app.category("misc").await;
+    let server = app.server(owner, category, "Popular").await;
+    // Accounts made directly (hashing 250 passwords would take the test's time), with tokens.
+    let mut users = Vec::new();
+    for i in 0..250 {
+        let user = hearth_db::users::create(&app.db, &format!("user{i}"), "not a hash", false)
+            .await
+            .unwrap();
+        let token = tokens
+            .issue(user.id, hearth_api::auth::TokenKind::Access)
+            .unwrap();
+        users.push(token);
+    }
+    let (joiners, leavers) = users.split_at(125);
+    for token in leavers {
+        let (status, body) = send(
+            app.http
+                .post(app.url(&join_path(server.0)))
+                .bearer_auth(token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // Every joiner joins twice and every leaver leaves twice, all at once, 2 x 250 requests;
+    // and a second round of the same makes 1,000.
+    let request = |token: &str, join: bool| {
+        let builder = if join {
+            app.http.post(app.url(&join_path(server.0)))
+        } else {
+            app.http.delete(app.url(&leave_path(server.0)))
+        };
+        send(builder.bearer_auth(token))
+    };
+    let mut burst = Vec::new();
+    for _ in 0..2 {
+        for token in joiners {
+            burst.push(request(token, true));
+            burst.push(request(token, true));
+        }
+        for token in leavers {
+            burst.push(request(token, false));
+            burst.push(request(token, false));
+        }
+    }
+    assert_eq!(burst.len(), 1_000);
+    let answers: Vec<StatusCode> = futures_util::future::join_all(burst)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    // Per user, four requests (two in each round): exactly one of them changed something.
+    for i in 0..125 {
+        for (first, other) in [
+            (2 * i, StatusCode::CONFLICT),
+            (250 + 2 * i, StatusCode::NOT_FOUND),
+        ] {
+            let mut four: Vec<StatusCode> = [first, first + 1, first + 500, first + 501]
+                .iter()
+                .map(|&n| answers[n])
+                .collect();
+            four.sort();
+            let mut expected = vec![StatusCode::OK, other, other, other];
+            expected.sort();
+            assert_eq!(four, expected, "user {i}: {answers:?}");
+        }
+    }
+
+    let (status, listed) = send(app.http.get(app.url(&format!(
+        "/api/server/select/?by_serverid={}&with_num_members=true",
+        server.0
+    ))))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let members: i64 = app
+        .sql_client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM server_members WHERE server_id = $1",
+            &[&server.0],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(members, 126, "the owner and the joiners");
+    assert_eq!(listed[0]["num_members"], members, "the count is exact");
+    let slots: i64 = app
+        .sql_client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM server_member_counts WHERE server_id = $1",
+            &[&server.0],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        slots > 1,
+        "the pool's connections counted in slots of their own"
+    );
+}
+
 /// is_member's reads share a connection per worker and are pipelined: answers must still reach
 /// the requests that asked, and a connection that dies must be replaced, not kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

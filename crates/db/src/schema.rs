@@ -30,7 +30,6 @@ diesel::table! {
         icon -> Nullable<Text>,
         banner -> Nullable<Text>,
         created_at -> Timestamptz,
-        member_count -> Int8,
     }
 }
 

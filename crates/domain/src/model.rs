@@ -82,6 +82,8 @@ pub struct ServerFilter {
     pub member: Option<UserId>,
     /// Only this server.
     pub server: Option<ServerId>,
+    /// Only servers with an id above this one (keyset pages: the last id of the previous page).
+    pub after: Option<ServerId>,
     /// At most this many servers.
     pub limit: Option<i64>,
     /// Count members of each server.

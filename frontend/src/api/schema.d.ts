@@ -510,7 +510,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The catalogue a page at a time, by id: pass the last `id` of a page as `after` for the next
+         *     one. Servers created meanwhile come after the ones already listed, so pages neither skip nor
+         *     repeat a server; a page shorter than `limit` is the last. (`/api/server/select/` is the
+         *     reference's unpaged listing, with `qty`.)
+         */
+        get: operations["list_server_page"];
         put?: never;
         /** Creates a server owned by the caller, with a `general` channel; the caller is its first member. */
         post: operations["create_server"];
@@ -3731,6 +3737,44 @@ export interface operations {
             };
             /** @description `by_user=true` without authentication */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_server_page: {
+        parameters: {
+            query?: {
+                /** @description Only servers of this category (by name). Text with NUL characters is refused with 400. */
+                category?: string;
+                /** @description Only servers with an id above this one: the last `id` of the previous page. */
+                after?: number;
+                /** @description At most this many (1–100, default 50). */
+                limit?: number;
+                /** @description `true`: include `num_members` in each server. */
+                with_num_members?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of servers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerDto"][];
+                };
+            };
+            /** @description Malformed parameter */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -159,6 +159,7 @@ pub async fn list_servers(
         category: query.category,
         member,
         server: query.by_serverid.map(ServerId),
+        after: None,
         limit: query.qty.map(i64::from),
         with_num_members: query.with_num_members.as_deref() == Some("true"),
     };
@@ -171,5 +172,63 @@ pub async fn list_servers(
             format!("Server with id {id} not found"),
         ));
     }
+    Ok(web::Json(servers.into_iter().map(Into::into).collect()))
+}
+
+/// Which page of the catalogue to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ServerPageQuery {
+    /// Only servers of this category (by name). Text with NUL characters is refused with 400.
+    #[param(pattern = r"^[^\u0000]*$")]
+    pub category: Option<String>,
+    /// Only servers with an id above this one: the last `id` of the previous page.
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
+    pub after: Option<i64>,
+    /// At most this many (1–100, default 50).
+    #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
+    pub limit: Option<i64>,
+    /// `true`: include `num_members` in each server.
+    pub with_num_members: Option<String>,
+}
+
+/// The catalogue a page at a time, by id: pass the last `id` of a page as `after` for the next
+/// one. Servers created meanwhile come after the ones already listed, so pages neither skip nor
+/// repeat a server; a page shorter than `limit` is the last. (`/api/server/select/` is the
+/// reference's unpaged listing, with `qty`.)
+#[utoipa::path(
+    tag = "catalogue",
+    params(ServerPageQuery),
+    responses(
+        (status = 200, description = "A page of servers", body = Vec<ServerDto>),
+        (status = 400, description = "Malformed parameter", body = ErrorBody),
+    )
+)]
+#[get("/api/servers/")]
+#[tracing::instrument(skip_all)]
+pub async fn list_server_page(
+    state: web::Data<AppState>,
+    query: web::Query<ServerPageQuery>,
+) -> Result<web::Json<Vec<ServerDto>>, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::Validation(
+            [(
+                "limit".to_owned(),
+                vec!["Must be between 1 and 100.".to_owned()],
+            )]
+            .into(),
+        ));
+    }
+    let filter = ServerFilter {
+        category: query.category,
+        after: query.after.map(ServerId),
+        limit: Some(limit),
+        with_num_members: query.with_num_members.as_deref() == Some("true"),
+        ..ServerFilter::default()
+    };
+    let servers = hearth_db::servers::list(&state.db, &filter).await?;
     Ok(web::Json(servers.into_iter().map(Into::into).collect()))
 }

@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(accounts::refresh_token)
         .service(catalogue::list_categories)
         .service(catalogue::list_servers)
+        .service(catalogue::list_server_page)
         // `is_member`, the hottest route, before its siblings: routes with path parameters are
         // tried one by one, each with a regex.
         .service(membership::get_membership)

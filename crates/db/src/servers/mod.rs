@@ -15,6 +15,17 @@ use hearth_domain::model::{Server, ServerFilter};
 use hearth_domain::rules::normalize_category_name;
 use hearth_domain::{CategoryId, ServerId, UserId};
 
+/// A server's member count, the sum of its slots (migration 8), for the rows of a `servers`
+/// query; nothing is read when the count is not wanted.
+fn member_count(wanted: bool) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql(if wanted {
+        "(SELECT COALESCE(sum(c.count), 0)::bigint FROM server_member_counts c \
+         WHERE c.server_id = servers.id)"
+    } else {
+        "0::bigint"
+    })
+}
+
 type ServerRow = (
     i64,
     i64,
@@ -31,7 +42,7 @@ type ServerRow = (
 /// The catalogue: servers matching every given filter, by id, each with its channels.
 ///
 /// Two queries whatever the number of servers: one for the servers (and their member counts,
-/// kept in `servers.member_count` by triggers rather than counted per request), one for all
+/// kept in `server_member_counts` by triggers rather than counted per request), one for all
 /// their channels.
 #[tracing::instrument(skip(db))]
 pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
@@ -55,6 +66,9 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
     if let Some(server) = filter.server {
         query = query.filter(servers::id.eq(server.0));
     }
+    if let Some(after) = filter.after {
+        query = query.filter(servers::id.gt(after.0));
+    }
     if let Some(limit) = filter.limit {
         query = query.limit(limit);
     }
@@ -69,7 +83,7 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
             servers::icon,
             servers::banner,
             servers::created_at,
-            servers::member_count,
+            member_count(filter.with_num_members),
         ))
         .load(&mut conn)
         .await
