@@ -23,20 +23,28 @@ use scenarios::{broadcast, direct, idle, personal, rest, Plan, Target};
 use stats::Row;
 
 /// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
-/// and is_member meanwhile); `idle` wants a fresh server process of its own.
-pub const SCENARIOS: [&str; 11] = [
+/// and is_member meanwhile); `login_memory` and the `idle` ones want a fresh server process of
+/// their own.
+pub const SCENARIOS: [&str; 13] = [
     "is_member",
     "server_list",
     "join_leave",
+    "join_leave_hot",
     "login",
     "fanout_20",
     "fanout_400",
     "chat",
     "dm_pingpong",
     "personal_fanout",
+    "login_memory",
     "idle",
     "idle_personal",
 ];
+
+/// The scenarios that measure a fresh server's memory, each run on a server of its own.
+pub fn wants_fresh_server(name: &str) -> bool {
+    name.starts_with("idle") || name == "login_memory"
+}
 
 /// Runs scenario `name` against `target`; `server_pid` lets the idle scenario read the server's
 /// memory (when the server is a process of its own).
@@ -51,6 +59,7 @@ pub async fn run_scenario(
         "is_member" => vec![rest::is_member(target, plan.http).await],
         "server_list" => vec![rest::server_list(target, plan.http).await],
         "join_leave" => vec![rest::join_leave(target, plan.http).await],
+        "join_leave_hot" => vec![rest::join_leave_hot(target, plan.http).await],
         "login" => rest::login_under_load(target, plan.http, plan.login_rate).await,
         "fanout_20" => {
             let spec = plan.fanout_slow;
@@ -69,6 +78,7 @@ pub async fn run_scenario(
             let spec = plan.personal_fanout;
             vec![personal::run(target, name, spec, plan.settle, plan.drain).await?]
         }
+        "login_memory" => vec![rest::login_memory(target, plan.login_memory, server_pid).await],
         "idle" => vec![idle::run(target, name, plan.idle_sockets, plan.settle, server_pid).await],
         "idle_personal" => {
             let sockets = plan.idle_personal_sockets;

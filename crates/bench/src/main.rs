@@ -42,8 +42,10 @@ struct Args {
     /// Runs of every scenario; the table shows medians.
     #[arg(long, env = "HEARTH_BENCH_RUNS", default_value_t = 1)]
     runs: usize,
-    /// Only these scenarios (comma-separated): is_member, server_list, join_leave, login,
-    /// fanout_20, fanout_400, chat, dm_pingpong, personal_fanout, idle, idle_personal.
+    /// Only these scenarios (comma-separated): is_member, server_list, join_leave,
+    /// join_leave_hot, login,
+    /// fanout_20, fanout_400, chat, dm_pingpong, personal_fanout, login_memory, idle,
+    /// idle_personal.
     #[arg(long, env = "HEARTH_BENCH_ONLY", value_delimiter = ',')]
     only: Vec<String>,
     /// Measured seconds of each HTTP scenario (after a 2 s warm-up).
@@ -52,6 +54,9 @@ struct Args {
     /// Sockets of the idle scenario (capped by the open-files limit).
     #[arg(long, default_value_t = 20_000)]
     idle_sockets: usize,
+    /// Logins of the login_memory scenario (its target is judged at 10,000 or more).
+    #[arg(long, default_value_t = 10_000)]
+    logins: usize,
     /// Threads of the load generator's runtime (1: a current-thread runtime).
     #[arg(long, env = "HEARTH_BENCH_CLIENT_THREADS", default_value_t = 1)]
     client_threads: usize,
@@ -211,6 +216,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
     if !args.quick {
         plan.http.duration = Duration::from_secs(args.duration);
         plan.idle_sockets = args.idle_sockets;
+        plan.login_memory.logins = args.logins;
     }
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     // The server and this process both hold one descriptor per idle socket.
@@ -250,7 +256,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
 
     let shared: Vec<&str> = hearth_bench::SCENARIOS
         .into_iter()
-        .filter(|name| !name.starts_with("idle") && wanted(name))
+        .filter(|name| !hearth_bench::wants_fresh_server(name) && wanted(name))
         .collect();
     if !shared.is_empty() {
         let log = args.out.join(format!("server-{stamp}.log"));
@@ -270,26 +276,29 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         }
         server.stop().await?;
     }
-    for idle in ["idle", "idle_personal"]
+    for idle in hearth_bench::SCENARIOS
         .into_iter()
-        .filter(|name| wanted(name))
+        .filter(|name| hearth_bench::wants_fresh_server(name) && wanted(name))
     {
         for run in 1..=args.runs {
             let log = args.out.join(format!("server-{stamp}-{idle}-{run}.log"));
             let server = ServerProcess::start(&args.server, &env, &log).await?;
-            let sockets = if idle == "idle" {
-                plan.idle_sockets
-            } else {
-                plan.idle_personal_sockets
+            let size = match idle {
+                "idle" => format!("{} sockets", plan.idle_sockets),
+                "idle_personal" => format!("{} personal sockets", plan.idle_personal_sockets),
+                _ => format!(
+                    "{} logins, {} at once",
+                    plan.login_memory.logins, plan.login_memory.at_once
+                ),
             };
             progress(format_args!(
-                "run {run}/{}: {idle}, {sockets} sockets on a fresh server (pid {})",
+                "run {run}/{}: {idle}, {size} on a fresh server (pid {})",
                 args.runs, server.pid
             ));
             let target = Target::new(&server.base_url, fixture.clone())?;
             let mut rows =
                 hearth_bench::run_scenario(&target, &plan, idle, Some(server.pid)).await?;
-            for row in &mut rows {
+            for row in rows.iter_mut().filter(|_| idle.starts_with("idle")) {
                 row.notes
                     .push(format!("{:.0} sockets/s opened", row.throughput));
                 if capped {

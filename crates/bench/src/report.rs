@@ -22,6 +22,10 @@ pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
         ),
         "server_list" => goal("≥ 5,000 req/s", t >= 5_000.0 && clean),
         "join_leave" => goal("≥ 6,000 req/s, all correct", t >= 6_000.0 && clean),
+        "join_leave_hot" => goal(
+            "≥ 6,000 req/s, p99 ≤ 20 ms, all correct",
+            t >= 6_000.0 && p99 <= 20.0 && clean,
+        ),
         // Sustaining the offered rate with bounded latency is what shows the capacity.
         "login" => goal(
             "≥ 40 logins/s sustained",
@@ -36,6 +40,12 @@ pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
         "chat" => goal("0 lost, p99 ≤ 10 ms", p99 <= 10.0 && clean),
         "dm_pingpong" => goal("0 lost, p99 ≤ 10 ms", p99 <= 10.0 && clean),
         "personal_fanout" => goal("p99 ≤ 20 ms, 0 lost", p99 <= 20.0 && clean),
+        "login_memory" => row.rss_mib.and_then(|mib| {
+            goal(
+                "≤ 64 MiB RSS after 10,000 logins, 64 at once",
+                mib <= 64.0 && plan.login_memory.logins >= 10_000 && clean,
+            )
+        }),
         "idle" => row
             .rss_per_socket_kib
             .and_then(|kib| goal("≤ 12 KiB RSS per socket", kib <= 12.0 && row.errors == 0)),
@@ -67,6 +77,7 @@ pub fn median_row(mut runs: Vec<Row>) -> Option<Row> {
         take(|r| r.p99_ms),
     );
     let rss: Vec<f64> = runs.iter().filter_map(|r| r.rss_per_socket_kib).collect();
+    let rss_mib: Vec<f64> = runs.iter().filter_map(|r| r.rss_mib).collect();
     let max = runs.iter().filter_map(|r| r.max_ms).reduce(f64::max);
     let mut row = runs.first()?.clone();
     row.notes.push(format!(
@@ -94,6 +105,11 @@ pub fn median_row(mut runs: Vec<Row>) -> Option<Row> {
     }
     if !rss.is_empty() {
         row.rss_per_socket_kib = Some(median(&mut rss.clone()));
+    }
+    if !rss_mib.is_empty() {
+        row.notes
+            .push(format!("resident MiB of each run: {rss_mib:.1?}"));
+        row.rss_mib = Some(median(&mut rss_mib.clone()));
     }
     Some(row)
 }
@@ -126,6 +142,9 @@ pub fn table(rows: &[Row]) -> String {
         let mut throughput = format!("{} {}", thousands(row.throughput), row.unit);
         if let Some(kib) = row.rss_per_socket_kib {
             throughput = format!("{kib:.2} KiB/socket");
+        }
+        if let Some(mib) = row.rss_mib {
+            throughput = format!("{mib:.1} MiB RSS");
         }
         let target = row.goal.as_ref().map_or_else(String::new, |g| {
             format!("{} {}", if g.met { "MET " } else { "MISS" }, g.text)

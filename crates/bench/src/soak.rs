@@ -5,7 +5,9 @@
 //! a few connections) while a chat (sockets on the lobby channel, a few senders at a moderate
 //! rate) runs alongside them, then a small fan-out; every socket of a round is closed before the
 //! next one, so each round also churns a few hundred WebSocket connections. After the round the
-//! server's VmRSS is read.
+//! server's VmRSS is read. Logins run alongside too (a few at once, each client logging in again
+//! as soon as it is answered), so memory that grows with logins (password hashing's working
+//! memory) falls under the same rule.
 //!
 //! The soak fails when a request failed (an error or a wrong answer), a message was lost or
 //! delivered twice, the server died, or its memory kept growing.
@@ -21,7 +23,7 @@
 //! (`--soak 3600`).
 
 use crate::process;
-use crate::scenarios::{broadcast, rest, Broadcast, HttpLoad, Target};
+use crate::scenarios::{broadcast, rest, Broadcast, HttpLoad, LoginMemory, Target};
 use crate::stats::Row;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -57,6 +59,8 @@ pub struct SoakPlan {
     pub chat: Broadcast,
     /// After the HTTP scenarios and the chat.
     pub fanout: Broadcast,
+    /// Logins while the HTTP scenarios and the chat run.
+    pub logins: LoginMemory,
     #[serde(with = "crate::scenarios::secs")]
     pub settle: Duration,
     #[serde(with = "crate::scenarios::secs")]
@@ -66,7 +70,8 @@ pub struct SoakPlan {
 impl SoakPlan {
     /// About `seconds` of soak in rounds of about 25 s (at least three rounds): 16 HTTP
     /// connections; a chat of 100 sockets, 10 of them sending 10 messages/s each while the HTTP
-    /// scenarios run; a fan-out of 200 sockets, one sender, 40 messages at 20/s. The server stays
+    /// scenarios run; 4 clients logging in, 200 logins a round (a core's worth of hashing for
+    /// a few seconds); a fan-out of 200 sockets, one sender, 40 messages at 20/s. The server stays
     /// busy without being pushed to its limits: a soak looks for leaks and failures.
     pub fn for_seconds(seconds: u64) -> Self {
         let rounds = usize::try_from(seconds / ROUND_SECONDS)
@@ -98,6 +103,10 @@ impl SoakPlan {
                 messages: 40,
                 rate: 20.0,
             },
+            logins: LoginMemory {
+                logins: 200,
+                at_once: 4,
+            },
             settle: Duration::from_secs(1),
             drain: Duration::from_secs(10),
         }
@@ -123,6 +132,10 @@ impl SoakPlan {
                 senders: 1,
                 messages: 5,
                 rate: 50.0,
+            },
+            logins: LoginMemory {
+                logins: 6,
+                at_once: 2,
             },
             settle: Duration::from_millis(100),
             drain: Duration::from_secs(3),
@@ -228,8 +241,11 @@ pub async fn round(
         ]
     };
     let chat = broadcast::run(target, "chat", plan.chat, lobby, plan.settle, plan.drain);
-    let (mut rows, chat) = futures_util::future::join(http, chat).await;
+    // Memory is read after the round, not by the logins' own row.
+    let logins = rest::login_memory(target, plan.logins, None);
+    let (mut rows, chat, logins) = futures_util::future::join3(http, chat, logins).await;
     rows.push(chat);
+    rows.push(logins);
     rows.push(
         broadcast::run(
             target,

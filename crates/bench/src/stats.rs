@@ -133,6 +133,9 @@ pub struct Row {
     pub duplicates: Option<u64>,
     /// Idle scenario: resident memory of the server per open socket.
     pub rss_per_socket_kib: Option<f64>,
+    /// Memory scenarios: the server's resident memory at the end, in MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_mib: Option<f64>,
     pub first_error: Option<String>,
     /// How many errors of each kind.
     pub error_kinds: BTreeMap<String, u64>,
@@ -170,6 +173,7 @@ impl Row {
             lost: None,
             duplicates: None,
             rss_per_socket_kib: None,
+            rss_mib: None,
             first_error: tally.first_error,
             error_kinds: tally.kinds,
             notes: Vec::new(),

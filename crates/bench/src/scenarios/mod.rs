@@ -84,12 +84,21 @@ pub struct PersonalFanout {
     pub rate: f64,
 }
 
+/// The login_memory scenario's size.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LoginMemory {
+    pub logins: usize,
+    pub at_once: usize,
+}
+
 /// Every scenario's size: [`Plan::full`] is `make bench`, [`Plan::smoke`] the test's.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub http: HttpLoad,
     /// Logins per second offered while is_member runs.
     pub login_rate: f64,
+    /// Logins made on a fresh server before its memory is read, and how many at once.
+    pub login_memory: LoginMemory,
     pub fanout_slow: Broadcast,
     pub fanout_fast: Broadcast,
     pub chat: Broadcast,
@@ -116,6 +125,10 @@ impl Plan {
                 duration: Duration::from_secs(10),
             },
             login_rate: 40.0,
+            login_memory: LoginMemory {
+                logins: 10_000,
+                at_once: 64,
+            },
             fanout_slow: Broadcast {
                 sockets: 1000,
                 senders: 1,
@@ -168,6 +181,10 @@ impl Plan {
                 duration: Duration::from_millis(400),
             },
             login_rate: 5.0,
+            login_memory: LoginMemory {
+                logins: 24,
+                at_once: 4,
+            },
             fanout_slow: Broadcast {
                 sockets: 8,
                 senders: 1,

@@ -105,3 +105,80 @@ async fn logins(target: &Target, window: Window, rate: f64) -> (Tally, Duration)
     }
     (tally, last_done.duration_since(window.from))
 }
+
+/// Logins on a fresh server, `at_once` clients each logging in again as soon as it is answered,
+/// and the server's resident memory after them (a second after the last, so what hashing freed
+/// had its chance to go back): memory that grows with the number of logins shows here.
+pub async fn login_memory(
+    target: &Target,
+    size: crate::scenarios::LoginMemory,
+    server_pid: Option<u32>,
+) -> Row {
+    let before = server_pid.and_then(|pid| crate::process::rss_bytes(pid).ok());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let users: Arc<[String]> = target
+        .fixture
+        .users
+        .iter()
+        .map(|u| u.username.clone())
+        .collect();
+    let mut clients = JoinSet::new();
+    for _ in 0..size.at_once.max(1) {
+        let (next, addr, host) = (next.clone(), target.addr, target.host.clone());
+        let (users, password) = (users.clone(), target.fixture.password.clone());
+        clients.spawn(async move {
+            let mut conn = HttpConn::new(addr);
+            let mut tally = Tally::default();
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(user) = users
+                    .get(n % users.len().max(1))
+                    .filter(|_| n < size.logins)
+                else {
+                    break;
+                };
+                let body = serde_json::json!({"username": user, "password": password});
+                let bytes = request("POST", "/api/token/", &host, None, Some(&body.to_string()));
+                let sent = Instant::now();
+                match conn.send(&bytes).await {
+                    Ok(r) if r.status == 200 && r.body.starts_with(br#"{"user_id":"#) => {
+                        tally.ok += 1;
+                        tally.latencies.record(sent.elapsed());
+                    }
+                    Ok(r) => tally.error(format!(
+                        "login: {} {}",
+                        r.status,
+                        String::from_utf8_lossy(r.body)
+                    )),
+                    Err(e) => {
+                        tally.error(format!("login failed: {e:#}"));
+                        conn = HttpConn::new(addr);
+                    }
+                }
+            }
+            tally
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(done) = clients.join_next().await {
+        match done {
+            Ok(client) => tally.merge(client),
+            Err(e) => tally.error(format!("login client failed: {e}")),
+        }
+    }
+    let span = start.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = server_pid.and_then(|pid| crate::process::rss_bytes(pid).ok());
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let mut row = Row::from_tally("login_memory", "logins/s", tally, span);
+    row.rss_mib = after.map(mib);
+    row.notes.push(format!(
+        "{} logins, {} at once, on a fresh server; resident memory before {}, after {}",
+        size.logins,
+        size.at_once,
+        before.map_or_else(|| "unknown".to_owned(), |b| format!("{:.1} MiB", mib(b))),
+        after.map_or_else(|| "unknown".to_owned(), |b| format!("{:.1} MiB", mib(b))),
+    ));
+    row
+}

@@ -142,6 +142,29 @@ impl Script for JoinLeave {
 
 /// Join + leave alternating, each connection as its own user on servers it is not in.
 pub async fn join_leave(target: &Target, load: HttpLoad) -> Row {
+    join_leave_on(target, load, "join_leave", None).await
+}
+
+/// Join + leave alternating, every connection (each its own user) on the same server: one
+/// popular server that many people join and leave at once.
+pub async fn join_leave_hot(target: &Target, load: HttpLoad) -> Row {
+    let fixture = &target.fixture;
+    let users: Vec<usize> = (0..load.connections)
+        .map(|c| user_of(fixture, c, load.connections))
+        .collect();
+    // A server none of them is in, so every join is a real one.
+    let hot = (0..fixture.servers.len())
+        .find(|&s| users.iter().all(|&u| !fixture.is_member(s, u)))
+        .unwrap_or_default();
+    join_leave_on(target, load, "join_leave_hot", Some(hot)).await
+}
+
+async fn join_leave_on(
+    target: &Target,
+    load: HttpLoad,
+    name: &'static str,
+    only: Option<usize>,
+) -> Row {
     let fixture = &target.fixture;
     let scripts = (0..load.connections)
         .map(|c| {
@@ -151,7 +174,7 @@ pub async fn join_leave(target: &Target, load: HttpLoad) -> Row {
                 .servers
                 .iter()
                 .enumerate()
-                .filter(|(s, _)| !fixture.is_member(*s, u))
+                .filter(|(s, _)| !fixture.is_member(*s, u) && only.is_none_or(|o| o == *s))
                 .map(|(_, server)| {
                     let join = format!("/api/membership/{}/membership/", server.id);
                     let leave = format!("/api/membership/{}/membership/remove_member/", server.id);
@@ -169,10 +192,15 @@ pub async fn join_leave(target: &Target, load: HttpLoad) -> Row {
         })
         .collect();
     let tally = closed_loop(target.addr, scripts, Window::starting_now(&load)).await;
-    let mut row = Row::from_tally("join_leave", "req/s", tally, load.duration);
+    let mut row = Row::from_tally(name, "req/s", tally, load.duration);
     row.notes.push(format!(
-        "{} connections, each its own user; every answer checked (200/409/404)",
-        load.connections
+        "{} connections, each its own user{}; every answer checked (200/409/404)",
+        load.connections,
+        if only.is_some() {
+            ", all on one server"
+        } else {
+            ""
+        }
     ));
     row
 }

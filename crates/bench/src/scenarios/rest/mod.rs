@@ -7,8 +7,8 @@ mod login;
 mod membership;
 
 pub use catalogue::server_list;
-pub use login::login_under_load;
-pub use membership::{is_member, join_leave};
+pub use login::{login_memory, login_under_load};
+pub use membership::{is_member, join_leave, join_leave_hot};
 
 use super::HttpLoad;
 use crate::fixture::Fixture;
