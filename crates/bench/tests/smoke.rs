@@ -105,9 +105,17 @@ async fn soak_runs_clean_at_toy_size() -> anyhow::Result<()> {
         );
         assert!(round.requests > 0, "round {}: no request", round.round);
         assert!(round.deliveries > 0, "round {}: no delivery", round.round);
+        assert!(
+            round
+                .rows
+                .iter()
+                .any(|r| r.scenario == "login_memory" && r.count > 0),
+            "round {}: no logins",
+            round.round
+        );
         assert_eq!(
             round.rows.len(),
-            5,
+            6,
             "round {}: {:?}",
             round.round,
             round.rows

@@ -152,9 +152,10 @@ pub async fn join_leave_hot(target: &Target, load: HttpLoad) -> Row {
     let users: Vec<usize> = (0..load.connections)
         .map(|c| user_of(fixture, c, load.connections))
         .collect();
-    // A server none of them is in, so every join is a real one.
+    // The server fewest of them are in (at full size, none): those who are sit it out, so
+    // every join is a real one.
     let hot = (0..fixture.servers.len())
-        .find(|&s| users.iter().all(|&u| !fixture.is_member(s, u)))
+        .min_by_key(|&s| users.iter().filter(|&&u| fixture.is_member(s, u)).count())
         .unwrap_or_default();
     join_leave_on(target, load, "join_leave_hot", Some(hot)).await
 }
@@ -190,12 +191,14 @@ async fn join_leave_on(
                 step: 0,
             }
         })
-        .collect();
+        // A user already in every server it could use has nothing to do.
+        .filter(|script: &JoinLeave| !script.servers.is_empty())
+        .collect::<Vec<_>>();
+    let connections = scripts.len();
     let tally = closed_loop(target.addr, scripts, Window::starting_now(&load)).await;
     let mut row = Row::from_tally(name, "req/s", tally, load.duration);
     row.notes.push(format!(
-        "{} connections, each its own user{}; every answer checked (200/409/404)",
-        load.connections,
+        "{connections} connections, each its own user{}; every answer checked (200/409/404)",
         if only.is_some() {
             ", all on one server"
         } else {
