@@ -231,7 +231,9 @@ describe('the session', () => {
         return json(200, { message: 'Logged out' });
       },
       'GET /api/server/category/': () => json(200, [{ id: 1, name: 'programming', description: '', icon: null }]),
+      // The rail (mine) and the catalogue.
       'GET /api/server/select/': () => json(200, [server]),
+      'GET /api/servers/': () => json(200, [server]),
     });
     renderWithProviders(<App />, { fetch, path: '/login' });
     const user = userEvent.setup();

@@ -17,6 +17,7 @@ export const keys = {
   me: ['me'] as const,
   categories: ['categories'] as const,
   allServers: ['servers'] as const,
+  /** The catalogue's pages (InfiniteData of Server[]), of one category or all. */
   servers: (category: string | null) => ['servers', 'catalogue', category ?? '*'] as const,
   myServers: ['servers', 'mine'] as const,
   server: (id: number) => ['server', id] as const,
@@ -39,6 +40,8 @@ export const keys = {
 };
 
 export const MEMBERS_PAGE = 100;
+/** Servers per page of the catalogue: a grid of 2, 3, 4 or 6 columns fills its last row. */
+export const SERVERS_PAGE = 24;
 
 /** The signed-in user (restored from the session cookie), or null. */
 export function meQuery(client: ApiClient) {
@@ -68,16 +71,27 @@ export function useCategories() {
   });
 }
 
+/** The catalogue, of one category or all, a page of 24 at a time (by server id). */
 export function useServers(category: string | null) {
   const { client } = useApi();
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: keys.servers(category),
-    queryFn: () =>
+    queryFn: ({ pageParam }) =>
       unwrap(
-        client.GET('/api/server/select/', {
-          params: { query: { with_num_members: 'true', ...(category ? { category } : {}) } },
+        client.GET('/api/servers/', {
+          params: {
+            query: {
+              limit: SERVERS_PAGE,
+              with_num_members: 'true',
+              ...(category ? { category } : {}),
+              ...(pageParam === undefined ? {} : { after: pageParam }),
+            },
+          },
         }),
       ),
+    initialPageParam: undefined as number | undefined,
+    // A page shorter than asked for is the last one.
+    getNextPageParam: (last) => (last.length < SERVERS_PAGE ? undefined : last[last.length - 1]?.id),
   });
 }
 

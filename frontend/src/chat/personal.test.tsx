@@ -315,7 +315,7 @@ describe('PersonalProvider (the personal socket bound to the cache)', () => {
     const { queryClient, calls } = mount(list, () => served);
     const server = { id: 5, name: 'Rustaceans', owner: 2, category: 'programming', description: '', channel_server: [] };
     queryClient.setQueryData(keys.myServers, [server]);
-    queryClient.setQueryData(keys.servers(null), [server]);
+    queryClient.setQueryData(keys.servers(null), { pages: [[server]], pageParams: [undefined] });
     queryClient.setQueryData(keys.server(5), server);
     queryClient.setQueryData(keys.membership(5), true);
     queryClient.setQueryData(keys.conversation(12), list[0]);

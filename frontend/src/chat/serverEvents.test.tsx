@@ -89,7 +89,10 @@ describe("PersonalProvider: my servers' events, whatever is open", () => {
 
   it('server.updated renames the server in its details and refreshes the rail and the catalogue', async () => {
     const { ws, queryClient, serve } = mount('/dms');
-    queryClient.setQueryData(keys.servers(null), [rust, go]);
+    queryClient.setQueryData<InfiniteData<Server[], number | undefined>>(keys.servers(null), {
+      pages: [[rust, go]],
+      pageParams: [undefined],
+    });
     serve([rust, { ...go, name: 'Gopherland' }]);
     const view = { id: 6, name: 'Gopherland', owner: 2, category: 'programming', description: '', icon: null, banner: null };
     act(() => ws.receive({ type: 'server.updated', server: view, cursor: 2 }));
