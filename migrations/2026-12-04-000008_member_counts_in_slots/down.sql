@@ -1,5 +1,7 @@
-ALTER TABLE servers ADD COLUMN member_count BIGINT NOT NULL DEFAULT 0 CHECK (member_count >= 0);
+DROP FUNCTION server_member_counts_fold(INTEGER);
 UPDATE servers s SET member_count = (SELECT count(*) FROM server_members m WHERE m.server_id = s.id);
+ALTER TABLE servers DROP COLUMN counted_in_slots;
+ALTER TABLE servers ADD CONSTRAINT servers_member_count_check CHECK (member_count >= 0);
 
 CREATE OR REPLACE FUNCTION server_members_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -293,6 +293,10 @@ async fn member_counts_follow_joins_leaves_removals_and_deleted_accounts() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_error(&body, "not_member");
     assert_eq!(count().await, 2);
+    assert!(
+        !counted_in_slots(&app, server).await,
+        "a quiet server keeps its count in its row"
+    );
 }
 
 /// One popular server, 1,000 joins and leaves at once (each user's request twice, so the same
@@ -303,7 +307,11 @@ async fn a_thousand_concurrent_joins_and_leaves_on_one_server_keep_its_count_exa
     let secret = b"a test secret that signs the users' tokens".to_vec();
     let app = TestApp::spawn_with({
         let secret = secret.clone();
-        move |s| s.jwt_secret = hearth_api::config::JwtSecret::new(secret)
+        move |s| {
+            s.jwt_secret = hearth_api::config::JwtSecret::new(secret);
+            // The test folds the slots itself, when it means to.
+            s.fold_member_counts = false;
+        }
     })
     .await;
     let tokens = hearth_api::auth::TokenService::new(
@@ -398,6 +406,7 @@ async fn a_thousand_concurrent_joins_and_leaves_on_one_server_keep_its_count_exa
         .get(0);
     assert_eq!(members, 126, "the owner and the joiners");
     assert_eq!(listed[0]["num_members"], members, "the count is exact");
+    assert!(counted_in_slots(&app, server).await);
     let slots: i64 = app
         .sql_client()
         .await
@@ -412,6 +421,75 @@ async fn a_thousand_concurrent_joins_and_leaves_on_one_server_keep_its_count_exa
         slots > 1,
         "the pool's connections counted in slots of their own"
     );
+
+    // Quiet again, the count goes back to the server's row (the app does this every 10 s).
+    assert_eq!(
+        hearth_db::servers::fold_member_counts(&app.db, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!counted_in_slots(&app, server).await);
+    assert_eq!(num_members(&app, server).await, 126);
+
+    // Folding while everyone changes sides at once (the joiners leave, the leavers join): folds
+    // that meet joins or leaves under way leave the server alone, those that do not move its
+    // slots, and every count read meanwhile and at the end is right.
+    let mut swap = Vec::new();
+    for token in joiners {
+        swap.push(request(token, false));
+    }
+    for token in leavers {
+        swap.push(request(token, true));
+    }
+    let folding = async {
+        let mut folds = 0;
+        for _ in 0..50 {
+            folds += hearth_db::servers::fold_member_counts(&app.db, 100)
+                .await
+                .unwrap();
+            let counted = num_members(&app, server).await;
+            assert!((1..=251).contains(&counted), "{counted}");
+            tokio::task::yield_now().await;
+        }
+        folds
+    };
+    let (answers, _) =
+        futures_util::future::join(futures_util::future::join_all(swap), folding).await;
+    assert!(
+        answers.iter().all(|(s, _)| *s == StatusCode::OK),
+        "{answers:?}"
+    );
+    assert_eq!(num_members(&app, server).await, 126);
+    hearth_db::servers::fold_member_counts(&app.db, 100)
+        .await
+        .unwrap();
+    assert!(!counted_in_slots(&app, server).await);
+    assert_eq!(num_members(&app, server).await, 126);
+}
+
+/// `num_members` of `server` in the catalogue.
+async fn num_members(app: &TestApp, server: ServerId) -> i64 {
+    let (status, listed) = send(app.http.get(app.url(&format!(
+        "/api/server/select/?by_serverid={}&with_num_members=true",
+        server.0
+    ))))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    listed[0]["num_members"].as_i64().unwrap_or(-1)
+}
+
+/// Whether the server's count moved to slots (it met concurrent joins or leaves).
+async fn counted_in_slots(app: &TestApp, server: ServerId) -> bool {
+    app.sql_client()
+        .await
+        .query_one(
+            "SELECT counted_in_slots FROM servers WHERE id = $1",
+            &[&server.0],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(0)
 }
 
 /// is_member's reads share a connection per worker and are pipelined: answers must still reach

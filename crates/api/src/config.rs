@@ -146,6 +146,10 @@ pub struct Settings {
     /// `HEARTH_EVENT_RETENTION_DAYS`: how long each user's event log keeps an event (what a
     /// personal socket resumes from), default 30; a client away longer gets `resync`.
     pub event_retention: Duration,
+    /// Whether this instance moves the member counts of popular servers that quietened down
+    /// back to their rows (every 10 s). Always on in a deployment; tests that look at the slots
+    /// turn it off and fold when they mean to.
+    pub fold_member_counts: bool,
     /// `HEARTH_RATE_LOGIN_FAILURES`, `HEARTH_RATE_LOGIN_ADDRESS`, `HEARTH_RATE_REGISTER_ADDRESS`,
     /// `HEARTH_RATE_REFRESH_ACCOUNT`: the REST rate limits (`<requests>/<seconds>` or `off`).
     pub limits: LimitSettings,
@@ -200,6 +204,7 @@ impl Settings {
             ws_rate_burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             ws_ping_interval: Duration::from_secs(20),
             event_retention: Duration::from_secs(30 * DAY),
+            fold_member_counts: true,
             limits: LimitSettings::default(),
             trusted_proxies: TrustedProxies::default(),
             metrics_addr: None,

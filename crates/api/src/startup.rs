@@ -271,6 +271,7 @@ fn upkeep_db(settings: &Settings) -> anyhow::Result<Db> {
 
 /// Periodic upkeep while the application lives: rate-limit state of keys that are whole again
 /// is dropped every minute, histogram samples are folded into buckets every 5 s (metrics on),
+/// the member counts of popular servers that quietened down go back to their rows every 10 s,
 /// and user events past their retention are pruned every hour (and once at start).
 async fn housekeeping(state: Weak<AppState>, db: Db) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -281,6 +282,11 @@ async fn housekeeping(state: Weak<AppState>, db: Db) {
         if round % 12 == 11 {
             state.limits.shrink();
             state.messages.shrink();
+        }
+        if round % 2 == 1 && state.settings.fold_member_counts {
+            if let Err(e) = hearth_db::servers::fold_member_counts(&db, 100).await {
+                tracing::warn!(error = %e, "cannot fold member counts");
+            }
         }
         if round % 720 == 0 {
             let retention = state.settings.event_retention;

@@ -30,6 +30,8 @@ diesel::table! {
         icon -> Nullable<Text>,
         banner -> Nullable<Text>,
         created_at -> Timestamptz,
+        member_count -> Int8,
+        counted_in_slots -> Bool,
     }
 }
 

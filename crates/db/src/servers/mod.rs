@@ -15,15 +15,30 @@ use hearth_domain::model::{Server, ServerFilter};
 use hearth_domain::rules::normalize_category_name;
 use hearth_domain::{CategoryId, ServerId, UserId};
 
-/// A server's member count, the sum of its slots (migration 8), for the rows of a `servers`
-/// query; nothing is read when the count is not wanted.
-fn member_count(wanted: bool) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    diesel::dsl::sql(if wanted {
-        "(SELECT COALESCE(sum(c.count), 0)::bigint FROM server_member_counts c \
-         WHERE c.server_id = servers.id)"
-    } else {
-        "0::bigint"
-    })
+#[derive(QueryableByName)]
+struct SlotCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+}
+
+/// The member counts of servers counted in slots (popular ones, migration 8): their row's
+/// `member_count` plus their slots, read together (one snapshot: exact).
+async fn slot_counts(
+    conn: &mut diesel_async::AsyncPgConnection,
+    ids: &[i64],
+) -> DbResult<std::collections::HashMap<i64, i64>> {
+    let counts: Vec<SlotCount> = diesel::sql_query(
+        "SELECT s.id, (s.member_count + COALESCE(sum(c.count), 0))::bigint AS total \
+         FROM servers s LEFT JOIN server_member_counts c ON c.server_id = s.id \
+         WHERE s.id = ANY($1) GROUP BY s.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+    .load(conn)
+    .await
+    .map_err(from_diesel)?;
+    Ok(counts.into_iter().map(|c| (c.id, c.total)).collect())
 }
 
 type ServerRow = (
@@ -37,13 +52,14 @@ type ServerRow = (
     Option<String>,
     DateTime<Utc>,
     i64,
+    bool,
 );
 
 /// The catalogue: servers matching every given filter, by id, each with its channels.
 ///
 /// Two queries whatever the number of servers: one for the servers (and their member counts,
-/// kept in `server_member_counts` by triggers rather than counted per request), one for all
-/// their channels.
+/// kept by triggers rather than counted per request), one for all their channels; and a third
+/// for the counts of the popular servers among them, which are kept in slots.
 #[tracing::instrument(skip(db))]
 pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
     let mut conn = db.conn().await?;
@@ -83,7 +99,8 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
             servers::icon,
             servers::banner,
             servers::created_at,
-            member_count(filter.with_num_members),
+            servers::member_count,
+            servers::counted_in_slots,
         ))
         .load(&mut conn)
         .await
@@ -91,6 +108,16 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
 
     let ids: Vec<ServerId> = rows.iter().map(|row| ServerId(row.0)).collect();
     let mut channels = channels_of(&mut conn, &ids).await?;
+    let popular: Vec<i64> = rows
+        .iter()
+        .filter(|row| filter.with_num_members && row.10)
+        .map(|row| row.0)
+        .collect();
+    let slots = if popular.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        slot_counts(&mut conn, &popular).await?
+    };
     Ok(rows
         .into_iter()
         .map(
@@ -105,6 +132,7 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
                 banner,
                 created_at,
                 num,
+                _,
             )| {
                 Server {
                     id: ServerId(id),
@@ -117,7 +145,10 @@ pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
                     banner,
                     created_at,
                     channels: channels.remove(&ServerId(id)).unwrap_or_default(),
-                    num_members: filter.with_num_members.then_some(num),
+                    // A row that is not counted in slots holds the whole count.
+                    num_members: filter
+                        .with_num_members
+                        .then(|| slots.get(&id).copied().unwrap_or(num)),
                 }
             },
         )
@@ -172,4 +203,30 @@ pub async fn owner_of(db: &Db, id: ServerId) -> DbResult<Option<UserId>> {
         .optional()
         .map(|owner| owner.map(UserId))
         .map_err(from_diesel)
+}
+
+#[derive(QueryableByName)]
+struct Folded {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    folded: i32,
+}
+
+/// Moves the member counts of popular servers that quietened down (no join or leave under
+/// way) from their slots back into their rows, `batch` servers at a time, so that reading
+/// their counts is one column again (migration 8). Returns how many servers it folded.
+#[tracing::instrument(skip(db))]
+pub async fn fold_member_counts(db: &Db, batch: i32) -> DbResult<i64> {
+    let mut total = 0;
+    loop {
+        let mut conn = db.conn().await?;
+        let done: Folded = diesel::sql_query("SELECT server_member_counts_fold($1) AS folded")
+            .bind::<diesel::sql_types::Integer, _>(batch)
+            .get_result(&mut conn)
+            .await
+            .map_err(from_diesel)?;
+        total += i64::from(done.folded);
+        if done.folded < batch {
+            return Ok(total);
+        }
+    }
 }
