@@ -133,7 +133,6 @@ async fn get_on_a_post_only_api_path_is_405_with_allow_next_to_the_spa() {
         "/api/logout/",
         "/api/auth/token/",
         "/api/auth/refresh/",
-        "/api/servers/",
         "/api/categories/",
     ] {
         for path in hearth_tests::both_slashes(path) {
@@ -158,6 +157,13 @@ async fn get_on_a_post_only_api_path_is_405_with_allow_next_to_the_spa() {
                 }
             }
         }
+    }
+    // `/api/servers/` is POST (create) and GET (the catalogue's pages): the catalogue, not the
+    // SPA's page, whichever slash form.
+    for path in hearth_tests::both_slashes("/api/servers/") {
+        let (status, body) = hearth_tests::send(app.http.get(app.url(&path))).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        assert!(body.is_array(), "GET {path}: {body}");
     }
     let _ = std::fs::remove_dir_all(dir);
 }
