@@ -9,6 +9,7 @@ use hearth_domain::model::{Category, Channel, Server, ServerFilter};
 use hearth_domain::ServerId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
 
 /// A category servers are browsed by.
 #[derive(Debug, Serialize, ToSchema)]
@@ -176,7 +177,7 @@ pub async fn list_servers(
 }
 
 /// Which page of the catalogue to list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ServerPageQuery {
     /// Only servers of this category (by name). Text with NUL characters is refused with 400.
@@ -186,7 +187,12 @@ pub struct ServerPageQuery {
     #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub after: Option<i64>,
     /// At most this many (1–100, default 50).
-    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(
+        min = 1,
+        max = 100,
+        message = "Ensure this value is between 1 and 100."
+    ))]
+    #[param(minimum = 1, maximum = 100, default = 50)]
     #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
     pub limit: Option<i64>,
     /// `true`: include `num_members` in each server.
@@ -212,20 +218,11 @@ pub async fn list_server_page(
     query: web::Query<ServerPageQuery>,
 ) -> Result<web::Json<Vec<ServerDto>>, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::Validation(
-            [(
-                "limit".to_owned(),
-                vec!["Must be between 1 and 100.".to_owned()],
-            )]
-            .into(),
-        ));
-    }
+    query.validate()?;
     let filter = ServerFilter {
         category: query.category,
         after: query.after.map(ServerId),
-        limit: Some(limit),
+        limit: Some(query.limit.unwrap_or(50)),
         with_num_members: query.with_num_members.as_deref() == Some("true"),
         ..ServerFilter::default()
     };
