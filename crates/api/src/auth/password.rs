@@ -168,16 +168,23 @@ impl PasswordHasher {
         let concurrency = concurrency.max(1);
         let (jobs, queue) = mpsc::channel();
         let queue = Arc::new(Mutex::new(queue));
+        // The decoy is hashed in the first thread's memory, before the thread has it.
+        let mut first = Memory::new()?;
+        let mut random = [0_u8; 16];
+        OsRng.fill_bytes(&mut random);
+        let decoy = first.hash(&format!("{random:?}"))?;
+        let mut first = Some(first);
         for n in 0..concurrency {
-            let (queue, memory) = (queue.clone(), Memory::new()?);
+            let memory = match first.take() {
+                Some(memory) => memory,
+                None => Memory::new()?,
+            };
+            let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("hearth-hash-{n}"))
                 .spawn(move || work(&queue, memory))
                 .map_err(|e| ApiError::Internal(format!("cannot start a hashing thread: {e}")))?;
         }
-        let mut random = [0_u8; 16];
-        OsRng.fill_bytes(&mut random);
-        let decoy = hash_blocking(&format!("{random:?}"))?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(concurrency)),
             jobs,
