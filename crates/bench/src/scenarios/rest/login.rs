@@ -35,6 +35,25 @@ pub async fn login_under_load(target: &Target, load: HttpLoad, rate: f64) -> Vec
     vec![login_row, member_row]
 }
 
+/// `POST /api/token/` for `username`.
+fn login_request(host: &str, username: &str, password: &str) -> Vec<u8> {
+    let body = serde_json::json!({"username": username, "password": password});
+    request("POST", "/api/token/", host, None, Some(&body.to_string()))
+}
+
+/// Whether a login's answer is a session, or why not.
+fn login_verdict(answer: anyhow::Result<crate::http::Response<'_>>) -> Result<(), String> {
+    match answer {
+        Ok(r) if r.status == 200 && r.body.starts_with(br#"{"user_id":"#) => Ok(()),
+        Ok(r) => Err(format!(
+            "login: {} {}",
+            r.status,
+            String::from_utf8_lossy(r.body)
+        )),
+        Err(e) => Err(format!("login failed: {e:#}")),
+    }
+}
+
 /// How long a connection may wait in the logins' pool; well below the server's keep-alive.
 const POOL_IDLE: Duration = Duration::from_secs(2);
 
@@ -54,15 +73,7 @@ async fn logins(target: &Target, window: Window, rate: f64) -> (Tally, Duration)
         }
         tokio::time::sleep_until(at.into()).await;
         let user = &target.fixture.users[n % target.fixture.users.len()];
-        let body =
-            serde_json::json!({"username": user.username, "password": target.fixture.password});
-        let bytes = request(
-            "POST",
-            "/api/token/",
-            &target.host,
-            None,
-            Some(&body.to_string()),
-        );
+        let bytes = login_request(&target.host, &user.username, &target.fixture.password);
         let (idle, addr) = (idle.clone(), target.addr);
         attempts.spawn(async move {
             let reused = idle
@@ -73,15 +84,7 @@ async fn logins(target: &Target, window: Window, rate: f64) -> (Tally, Duration)
                 })
                 .unwrap_or(None);
             let mut conn = reused.unwrap_or_else(|| HttpConn::new(addr));
-            let verdict = match conn.send(&bytes).await {
-                Ok(r) if r.status == 200 && r.body.starts_with(br#"{"user_id":"#) => Ok(()),
-                Ok(r) => Err(format!(
-                    "login: {} {}",
-                    r.status,
-                    String::from_utf8_lossy(r.body)
-                )),
-                Err(e) => Err(format!("login failed: {e:#}")),
-            };
+            let verdict = login_verdict(conn.send(&bytes).await);
             let latency = at.elapsed();
             if let Ok(mut conns) = idle.lock() {
                 conns.push((conn, Instant::now()));
@@ -138,23 +141,20 @@ pub async fn login_memory(
                 else {
                     break;
                 };
-                let body = serde_json::json!({"username": user, "password": password});
-                let bytes = request("POST", "/api/token/", &host, None, Some(&body.to_string()));
+                let bytes = login_request(&host, user, &password);
                 let sent = Instant::now();
-                match conn.send(&bytes).await {
-                    Ok(r) if r.status == 200 && r.body.starts_with(br#"{"user_id":"#) => {
+                let answer = conn.send(&bytes).await;
+                // A connection that failed is not used again.
+                let failed = answer.is_err();
+                match login_verdict(answer) {
+                    Ok(()) => {
                         tally.ok += 1;
                         tally.latencies.record(sent.elapsed());
                     }
-                    Ok(r) => tally.error(format!(
-                        "login: {} {}",
-                        r.status,
-                        String::from_utf8_lossy(r.body)
-                    )),
-                    Err(e) => {
-                        tally.error(format!("login failed: {e:#}"));
-                        conn = HttpConn::new(addr);
-                    }
+                    Err(why) => tally.error(why),
+                }
+                if failed {
+                    conn = HttpConn::new(addr);
                 }
             }
             tally
