@@ -206,6 +206,7 @@ pub fn generous_rest_limits(settings: &mut Settings) {
         conversations: lots,
         blocks: lots,
         alerts: lots,
+        online_lists: lots,
     };
 }
 

@@ -364,6 +364,10 @@ async fn presence_list_join_and_leave() {
         })
         .unwrap_or_default();
     assert_eq!(names, HashSet::from(["owner".to_owned(), "bob".to_owned()]));
+    // A small channel's list is whole.
+    assert_eq!(list["count"], 2, "{list}");
+    assert_eq!(list["complete"], true, "{list}");
+    assert_eq!(list["channel_id"], room.channel.0, "{list}");
     assert_eq!(
         owner.recv_type("presence.join", WAIT).await["user"]["username"],
         "bob"

@@ -17,6 +17,7 @@ mod messages;
 mod metrics;
 mod operations;
 mod personal;
+mod presence;
 mod resume;
 mod robustness;
 mod security;

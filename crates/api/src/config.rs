@@ -150,6 +150,10 @@ pub struct Settings {
     /// back to their rows (every 10 s). Always on in a deployment; tests that look at the slots
     /// turn it off and fold when they mean to.
     pub fold_member_counts: bool,
+    /// `HEARTH_PRESENCE_LIMIT`: past this many users online, a channel is large: its sockets
+    /// hear its online count every 2 s and a first page of who is online instead of every
+    /// arrival and departure (default 100).
+    pub presence_limit: usize,
     /// `HEARTH_RATE_LOGIN_FAILURES`, `HEARTH_RATE_LOGIN_ADDRESS`, `HEARTH_RATE_REGISTER_ADDRESS`,
     /// `HEARTH_RATE_REFRESH_ACCOUNT`: the REST rate limits (`<requests>/<seconds>` or `off`).
     pub limits: LimitSettings,
@@ -205,6 +209,7 @@ impl Settings {
             ws_ping_interval: Duration::from_secs(20),
             event_retention: Duration::from_secs(30 * DAY),
             fold_member_counts: true,
+            presence_limit: 100,
             limits: LimitSettings::default(),
             trusted_proxies: TrustedProxies::default(),
             metrics_addr: None,
@@ -291,6 +296,7 @@ impl Settings {
         settings.ws_rate_burst = parse(&get, "HEARTH_WS_RATE_BURST", settings.ws_rate_burst)?;
         settings.ws_ping_interval =
             Duration::from_secs(parse(&get, "HEARTH_WS_PING_SECS", 20_u64)?.max(1));
+        settings.presence_limit = parse(&get, "HEARTH_PRESENCE_LIMIT", settings.presence_limit)?;
         settings.event_retention = Duration::from_secs(
             parse(&get, "HEARTH_EVENT_RETENTION_DAYS", 30_u64)?
                 .max(1)
@@ -319,6 +325,10 @@ impl Settings {
             ),
             ("HEARTH_RATE_BLOCKS_ACCOUNT", &mut settings.limits.blocks),
             ("HEARTH_RATE_ALERTS_ACCOUNT", &mut settings.limits.alerts),
+            (
+                "HEARTH_RATE_ONLINE_ACCOUNT",
+                &mut settings.limits.online_lists,
+            ),
         ] {
             if let Some(raw) = get(key) {
                 *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;

@@ -104,7 +104,7 @@ impl Application {
         } else {
             Metrics::disabled()
         };
-        let hub = Hub::new(db.clone(), metrics.clone());
+        let hub = Hub::new(db.clone(), metrics.clone(), settings.presence_limit);
         if let Some(url) = &settings.redis_url {
             let upkeep = upkeep_db(&settings)?;
             hub.set_bridge(Bridge::start(
@@ -187,6 +187,7 @@ impl Application {
             Arc::downgrade(&state.clone().into_inner()),
             upkeep,
         ));
+        tokio::spawn(presence_ticks(Arc::downgrade(&state.clone().into_inner())));
         Ok(Self {
             port,
             server,
@@ -296,6 +297,17 @@ async fn housekeeping(state: Weak<AppState>, db: Db) {
                 Err(e) => tracing::warn!(error = %e, "cannot prune user events"),
             }
         }
+    }
+}
+
+/// Large channels hear their online count, at most once per tick, while the application lives.
+async fn presence_ticks(state: Weak<AppState>) {
+    let mut tick = tokio::time::interval(crate::gateway::PRESENCE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(state) = state.upgrade() else { return };
+        state.hub.presence_tick();
     }
 }
 

@@ -157,6 +157,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels/{channel_id}/online/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who has a socket open in a channel or conversation, by user id: the whole list that a
+         *     large channel's `presence.list` gives only a first page of. Any authenticated user may ask
+         *     of a server's channel (as they may open its socket), only participants of a conversation.
+         */
+        get: operations["list_online"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dms/": {
         parameters: {
             query?: never;
@@ -1272,6 +1293,13 @@ export interface components {
          * @example 5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10
          */
         Nonce: string;
+        /** @description Who is online in a channel, a page at a time. */
+        OnlinePage: {
+            /** @description How many users are online in the channel (on every instance). */
+            count: number;
+            /** @description Online users by id, above `after`; fewer than `limit` on the last page. */
+            users: components["schemas"]["UserRef"][];
+        };
         /** @description Whom to open a 1:1 conversation with. */
         OpenDirectRequest: {
             /**
@@ -1345,9 +1373,17 @@ export interface components {
         };
         /** @description Frames only the gateway sends (domain events are sent as they serialize). */
         ServerFrame: {
+            channel_id: components["schemas"]["ChannelId"];
             users: components["schemas"]["UserRef"][];
+            count: number;
+            complete: boolean;
             /** @enum {string} */
             type: "presence.list";
+        } | {
+            channel_id: components["schemas"]["ChannelId"];
+            count: number;
+            /** @enum {string} */
+            type: "presence.count";
         } | {
             /** @enum {string} */
             type: "pong";
@@ -1378,6 +1414,8 @@ export interface components {
             /** Format: int64 */
             last_seq: number;
             online: components["schemas"]["UserRef"][];
+            online_count: number;
+            online_complete: boolean;
             /** @enum {string} */
             type: "subscribed";
         } | {
@@ -2344,6 +2382,78 @@ export interface operations {
             };
             /** @description Not a JSON body: `Content-Type: application/json` missing or different */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_online: {
+        parameters: {
+            query?: {
+                /** @description Only users with an id above this one (the last id of the previous page). */
+                after?: number;
+                /** @description At most this many (1–100, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The channel's or conversation's id */
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of who is online */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OnlinePage"];
+                };
+            };
+            /** @description Malformed parameter, or `limit` out of 1–100 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel, or a conversation of others */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

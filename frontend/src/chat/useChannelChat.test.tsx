@@ -98,10 +98,27 @@ describe('useChannelChat', () => {
     act(() => FakeWebSocket.last.receive({ type: 'presence.join', channel_id: 9, user: { id: 3, username: 'carol' } }));
     act(() => FakeWebSocket.last.receive({ type: 'presence.leave', channel_id: 9, user: { id: 2, username: 'bob' } }));
     expect(hook.result.current.online.map((u) => u.username)).toEqual(['alice', 'carol']);
+    expect(hook.result.current.onlineCount).toBe(2);
 
     act(() => FakeWebSocket.last.receive({ type: 'typing', channel_id: 9, user: { id: 1, username: 'alice' } }));
     act(() => FakeWebSocket.last.receive({ type: 'typing', channel_id: 9, user: { id: 3, username: 'carol' } }));
     expect(hook.result.current.typing.map((u) => u.username)).toEqual(['carol']);
+  });
+
+  it('shows a large channel\'s count beside the first page it was given', () => {
+    const { hook } = setup();
+    act(() => FakeWebSocket.last.open());
+    const page = [{ id: 1, username: 'alice' }, { id: 2, username: 'bob' }];
+    act(() => FakeWebSocket.last.receive({ type: 'presence.list', channel_id: 9, users: page, count: 250, complete: false }));
+    expect(hook.result.current.online).toEqual(page);
+    expect(hook.result.current.onlineCount).toBe(250);
+    act(() => FakeWebSocket.last.receive({ type: 'presence.count', channel_id: 9, count: 4000 }));
+    expect(hook.result.current.onlineCount).toBe(4000);
+    // Small again: the whole list, and the count is its length.
+    act(() => FakeWebSocket.last.receive({ type: 'presence.list', channel_id: 9, users: page, count: 2, complete: true }));
+    expect(hook.result.current.onlineCount).toBe(2);
+    act(() => FakeWebSocket.last.receive({ type: 'presence.join', channel_id: 9, user: { id: 3, username: 'carol' } }));
+    expect(hook.result.current.onlineCount).toBe(3);
   });
 
   it('throttles our typing frames to one per 3 s', () => {

@@ -59,6 +59,11 @@ export interface Refusal {
 export interface Chat {
   connection: ConnectionState;
   online: UserRef[];
+  /**
+   * How many are online: `online.length` in a small channel; in a large one (past the server's
+   * presence limit) the server's count, while `online` is only a first page of them.
+   */
+  onlineCount: number;
   typing: UserRef[];
   /** The last problem with sending, for an alert. */
   error: string | null;
@@ -83,6 +88,8 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
   const channelId = source.channelId;
   const [connection, setConnection] = useState<ConnectionState>('connecting');
   const [online, setOnline] = useState<UserRef[]>([]);
+  // A large channel tells counts instead of every arrival (`presence.count`).
+  const [crowd, setCrowd] = useState<{ count: number; complete: boolean }>({ count: 0, complete: true });
   const [typing, setTyping] = useState<UserRef[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
@@ -194,6 +201,10 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
         break;
       case 'presence.list':
         setOnline(frame.users);
+        setCrowd({ count: frame.count ?? frame.users.length, complete: frame.complete ?? true });
+        break;
+      case 'presence.count':
+        setCrowd({ count: frame.count, complete: false });
         break;
       case 'presence.join':
         setOnline((users) => (users.some((u) => u.id === frame.user.id) ? users : [...users, frame.user]));
@@ -281,6 +292,7 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
         setConnection(state);
         if (state !== 'open') {
           setOnline([]);
+          setCrowd({ count: 0, complete: true });
           tracker.dispose();
           setTyping([]);
         }
@@ -350,6 +362,7 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
   return {
     connection,
     online,
+    onlineCount: crowd.complete ? online.length : Math.max(crowd.count, online.length),
     typing,
     error,
     dismissError,

@@ -11,6 +11,8 @@ export interface MemberListProps {
   meId: number;
   /** Who has the chat open now (presence). */
   online: UserRef[];
+  /** How many are online, when `online` is only some of them (a large channel). */
+  onlineCount?: number;
   /** Everyone who belongs (a server's members, a conversation's participants); undefined while loading. */
   everyone: UserRef[] | undefined;
   ownerId?: number;
@@ -19,7 +21,7 @@ export interface MemberListProps {
 }
 
 /** Online people first, then the rest; each entry but one's own offers a direct message. */
-export function MemberList({ meId, online, everyone, ownerId, footer }: MemberListProps) {
+export function MemberList({ meId, online, onlineCount, everyone, ownerId, footer }: MemberListProps) {
   const navigate = useNavigate();
   const open = useOpenDirect();
   const onlineIds = new Set(online.map((u) => u.id));
@@ -63,8 +65,11 @@ export function MemberList({ meId, online, everyone, ownerId, footer }: MemberLi
         </p>
       )}
       <section aria-label="Online">
-        <h2 className="side-title">Online — {online.length}</h2>
+        <h2 className="side-title">Online — {Math.max(onlineCount ?? 0, online.length)}</h2>
         <ul>{[...online].sort(byName).map((user) => row(user, true))}</ul>
+        {onlineCount !== undefined && onlineCount > online.length && (
+          <p className="side-note">and {onlineCount - online.length} more</p>
+        )}
       </section>
       {everyone && (
         <section aria-label="Offline">

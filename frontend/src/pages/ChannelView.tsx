@@ -93,19 +93,38 @@ function Channel({ channelId, name, topic }: { channelId: number; name: string; 
         }
       />
       <MembersPanel>
-        <ServerMembers serverId={server.id} ownerId={server.owner} meId={me.user_id} online={chat.online} />
+        <ServerMembers
+          serverId={server.id}
+          ownerId={server.owner}
+          meId={me.user_id}
+          online={chat.online}
+          onlineCount={chat.onlineCount}
+        />
       </MembersPanel>
     </div>
   );
 }
 
-function ServerMembers({ serverId, ownerId, meId, online }: { serverId: number; ownerId: number; meId: number; online: UserRef[] }) {
+function ServerMembers({
+  serverId,
+  ownerId,
+  meId,
+  online,
+  onlineCount,
+}: {
+  serverId: number;
+  ownerId: number;
+  meId: number;
+  online: UserRef[];
+  onlineCount: number;
+}) {
   const members = useMembers(serverId);
   const everyone = members.data?.pages.flat().map((m): UserRef => ({ id: m.user_id, username: m.username }));
   return (
     <MemberList
       meId={meId}
       online={online}
+      onlineCount={onlineCount}
       everyone={everyone}
       ownerId={ownerId}
       footer={

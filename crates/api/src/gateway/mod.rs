@@ -9,7 +9,7 @@ mod redis;
 mod session;
 pub(crate) mod takeover;
 
-pub use hub::{Frame, Hub, Subscription};
+pub use hub::{Frame, Hub, Subscription, PRESENCE_TICK};
 pub use redis::Bridge;
 
 use crate::auth::{bearer_token, cookie_token, TokenKind};

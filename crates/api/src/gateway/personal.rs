@@ -601,7 +601,10 @@ impl Personal {
             let again = ServerFrame::Subscribed {
                 channel_id: channel,
                 last_seq: followed.last_seq,
+                // Nothing new: the client keeps the presence it has.
                 online: Vec::new(),
+                online_count: 0,
+                online_complete: false,
             };
             return self.reply(session, &again).await;
         }
@@ -637,6 +640,8 @@ impl Personal {
         let Arrival {
             joined_at_seq,
             online,
+            online_count,
+            complete,
         } = arrival;
         let mut last_seq = joined_at_seq;
         if let Some(after) = target.after.filter(|after| *after >= 0) {
@@ -653,6 +658,8 @@ impl Personal {
             channel_id: channel,
             last_seq,
             online,
+            online_count,
+            online_complete: complete,
         };
         self.reply(session, &done).await
     }

@@ -57,9 +57,22 @@ pub enum PersonalClientFrame {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "type")]
 pub enum ServerFrame {
-    /// Who is online in the channel, sent once on connect.
+    /// Who is online in the channel: once on connect, and again to every socket when a large
+    /// channel becomes small. `count` users are online; `users` holds them all when
+    /// `complete`, else a first page of at most the channel's presence limit (100 by default:
+    /// the rest from `GET /api/channels/{channel_id}/online/`).
     #[serde(rename = "presence.list")]
-    PresenceList { users: Vec<UserRef> },
+    PresenceList {
+        channel_id: ChannelId,
+        users: Vec<UserRef>,
+        count: usize,
+        complete: bool,
+    },
+    /// A large channel's online count changed (at most once every 2 s, instead of a
+    /// `presence.join` or `presence.leave` per arrival); also when a channel becomes large.
+    /// Until the next `presence.list`, the list a client holds is a sample of who is online.
+    #[serde(rename = "presence.count")]
+    PresenceCount { channel_id: ChannelId, count: usize },
     /// Answer to a client `ping`.
     #[serde(rename = "pong")]
     Pong,
@@ -89,12 +102,15 @@ pub enum ServerFrame {
     UserPresence { user: UserRef, online: bool },
     /// The personal socket follows this channel or conversation now (after replaying what
     /// its `after` asked for): its messages up to `last_seq` were sent, and these users are
-    /// online in it.
+    /// online in it (all of them when `online_complete`; else a first page of
+    /// `online_count`, as in `presence.list`).
     #[serde(rename = "subscribed")]
     Subscribed {
         channel_id: ChannelId,
         last_seq: i64,
         online: Vec<UserRef>,
+        online_count: usize,
+        online_complete: bool,
     },
     /// The personal socket does not follow this channel (any more): `requested` (it asked),
     /// `not_found` (no such channel, no access, or access lost: deleted, left),

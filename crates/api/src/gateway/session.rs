@@ -207,10 +207,16 @@ pub async fn run(
     let Arrival {
         joined_at_seq,
         online,
+        online_count,
+        complete,
     } = arrival;
-    if dialect == Dialect::Full
-        && !send_frame(&mut session, &ServerFrame::PresenceList { users: online }).await
-    {
+    let presence = ServerFrame::PresenceList {
+        channel_id: connection.channel,
+        users: online,
+        count: online_count,
+        complete,
+    };
+    if dialect == Dialect::Full && !send_frame(&mut session, &presence).await {
         return;
     }
     let mut last_seq = joined_at_seq;

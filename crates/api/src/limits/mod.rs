@@ -209,6 +209,8 @@ pub struct LimitSettings {
     /// Alerts (a refused action told to the user's other clients) per account: past it, a
     /// refusal is still answered where it happened, just not repeated everywhere.
     pub alerts: Option<Rate>,
+    /// Pages of a channel's online list (`GET /api/channels/{id}/online/`) per account.
+    pub online_lists: Option<Rate>,
 }
 
 const fn rate(burst: u32, seconds: u64) -> Option<Rate> {
@@ -237,6 +239,8 @@ impl Default for LimitSettings {
             blocks: rate(30, 60),
             // 10 at once, then one every 6 s.
             alerts: rate(10, 60),
+            // 120 pages at once (12,000 users), then two a second.
+            online_lists: rate(120, 60),
         }
     }
 }
@@ -252,6 +256,7 @@ pub struct Limits {
     pub conversations: Limit<hearth_domain::UserId>,
     pub blocks: Limit<hearth_domain::UserId>,
     pub alerts: Limit<hearth_domain::UserId>,
+    pub online_lists: Limit<hearth_domain::UserId>,
     usernames: RandomState,
 }
 
@@ -265,6 +270,7 @@ impl Limits {
             conversations: Limit::new("conversations", settings.conversations, metrics),
             blocks: Limit::new("blocks", settings.blocks, metrics),
             alerts: Limit::new("alerts", settings.alerts, metrics),
+            online_lists: Limit::new("online_lists", settings.online_lists, metrics),
             usernames: RandomState::new(),
         }
     }
@@ -283,6 +289,7 @@ impl Limits {
         self.conversations.shrink();
         self.blocks.shrink();
         self.alerts.shrink();
+        self.online_lists.shrink();
     }
 }
 

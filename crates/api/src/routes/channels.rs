@@ -1,17 +1,18 @@
 //! Channels: created, renamed and deleted by their server's owner.
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ErrorBody, JsonBodyErrors};
+use crate::error::{ApiError, ErrorBody, JsonBodyErrors, RateLimitedErrors};
 use crate::json::JsonObject;
+use crate::limits::Allowance;
 use crate::routes::catalogue::ChannelDto;
 use crate::routes::servers::require_owner;
 use crate::routes::text::{Name, Topic};
 use crate::startup::AppState;
-use actix_web::{delete, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use hearth_domain::model::Channel;
-use hearth_domain::{rules, ChannelId, ChannelView, DomainError, Event, ServerId};
-use serde::Deserialize;
-use utoipa::ToSchema;
+use hearth_domain::{rules, ChannelId, ChannelView, DomainError, Event, ServerId, UserId, UserRef};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
 fn channel_name(name: &str) -> Result<(), ValidationError> {
@@ -172,4 +173,73 @@ pub async fn delete_channel(
         server_id: channel.server_id,
     });
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Which page of a channel's online list.
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OnlineQuery {
+    /// Only users with an id above this one (the last id of the previous page).
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
+    pub after: Option<i64>,
+    /// At most this many (1–100, default 100).
+    #[validate(range(
+        min = 1,
+        max = 100,
+        message = "Ensure this value is between 1 and 100."
+    ))]
+    #[param(minimum = 1, maximum = 100, default = 100)]
+    #[serde(default, deserialize_with = "crate::routes::text::ids::query_opt")]
+    pub limit: Option<i64>,
+}
+
+/// Who is online in a channel, a page at a time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OnlinePage {
+    /// How many users are online in the channel (on every instance).
+    pub count: usize,
+    /// Online users by id, above `after`; fewer than `limit` on the last page.
+    pub users: Vec<UserRef>,
+}
+
+/// Who has a socket open in a channel or conversation, by user id: the whole list that a
+/// large channel's `presence.list` gives only a first page of. Any authenticated user may ask
+/// of a server's channel (as they may open its socket), only participants of a conversation.
+#[utoipa::path(
+    tag = "chat",
+    params(("channel_id" = i64, Path, description = "The channel's or conversation's id"), OnlineQuery),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of who is online", body = OnlinePage),
+        (status = 400, description = "Malformed parameter, or `limit` out of 1–100", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such channel, or a conversation of others", body = ErrorBody),
+        RateLimitedErrors,
+    )
+)]
+#[get("/api/channels/{channel_id}/online/")]
+#[tracing::instrument(skip_all, fields(channel_id = %channel_id))]
+pub async fn list_online(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    channel_id: web::Path<i64>,
+    query: web::Query<OnlineQuery>,
+) -> Result<HttpResponse, ApiError> {
+    query.validate()?;
+    let allowance = state.limits.online_lists.check(&user.id)?;
+    let channel = ChannelId(channel_id.into_inner());
+    let readable = hearth_db::channels::find(&state.db, channel)
+        .await?
+        .is_some()
+        || hearth_db::conversations::is_participant(&state.db, channel, user.id).await?;
+    if !readable {
+        return Err(ApiError::not_found("Channel not found"));
+    }
+    let limit = usize::try_from(query.limit.unwrap_or(100)).unwrap_or(100);
+    let (count, users) = state
+        .hub
+        .online_page(channel, query.after.map(UserId), limit);
+    let mut response = HttpResponse::Ok();
+    Allowance::apply(allowance, &mut response);
+    Ok(response.json(OnlinePage { count, users }))
 }

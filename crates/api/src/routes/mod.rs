@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(channels::create_channel)
         .service(channels::update_channel)
         .service(channels::delete_channel)
+        .service(channels::list_online)
         .service(categories::create_category)
         .service(categories::update_category)
         .service(categories::delete_category)

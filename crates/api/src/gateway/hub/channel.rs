@@ -58,6 +58,14 @@ impl Frame {
         }
     }
 
+    /// A gateway frame (not an event's) about `channel`, for the sockets following it.
+    pub fn about(channel: Option<ChannelId>, text: ByteString) -> Frame {
+        Frame {
+            channel,
+            ..Frame::plain(text)
+        }
+    }
+
     /// Tells a personal socket to read its user's DM partners again (a block or an unblock
     /// changed whose presence it may report). Never sent as it is.
     pub fn refresh_partners() -> Frame {
@@ -219,6 +227,8 @@ pub(super) struct ChannelState {
     pub(super) subscribers: Vec<Subscriber>,
     /// Online users and how many sockets each has open here.
     pub(super) online: HashMap<UserId, (UserRef, usize)>,
+    /// How presence is told here: one by one, or counts (a large channel).
+    pub(super) crowd: super::crowd::Crowd,
     /// Sockets closed for being too slow (the hub's metrics handle).
     pub(super) too_slow: Counter,
 }
@@ -350,6 +360,7 @@ mod tests {
                 delivered: None,
             }],
             online: HashMap::new(),
+            crowd: Default::default(),
             too_slow: Counter::noop(),
         };
         (state, rx, kicked)

@@ -28,6 +28,7 @@ pub const QUEUE: usize = 1024;
 pub const FILL_BATCH: i64 = 500;
 
 mod channel;
+mod crowd;
 mod people;
 mod presence;
 mod sequence;
@@ -37,7 +38,7 @@ pub use channel::{Closer, Frame, Kicked, Kicks};
 use people::People;
 pub use people::{Watched, Watching};
 use presence::RemoteInstance;
-pub use presence::RemotePresence;
+pub use presence::{RemotePresence, PRESENCE_TICK};
 use sequence::{AfterRead, Sequencer};
 
 /// A socket's registration with a channel; unregisters when dropped. Its frames go to the
@@ -55,8 +56,13 @@ pub struct Arrival {
     /// The channel's last delivered sequence number when this socket joined: a replay covers
     /// everything up to it, live frames everything after.
     pub joined_at_seq: i64,
-    /// Who was online in the channel when this socket joined (itself included).
+    /// Who was online in the channel when this socket joined (itself included): everyone in a
+    /// small channel, a first page of at most the presence limit in a large one.
     pub online: Vec<UserRef>,
+    /// How many were online (anywhere).
+    pub online_count: usize,
+    /// Whether `online` holds everyone.
+    pub complete: bool,
 }
 
 impl Drop for Subscription {
@@ -133,10 +139,13 @@ struct Inner {
     /// Who has sockets open here, and who watches whose presence. Never locked while
     /// `remote` is held (the other way round is fine).
     people: Mutex<People>,
+    /// Past this many online users a channel is large: counts instead of every arrival.
+    presence_limit: usize,
 }
 
 impl Hub {
-    pub fn new(db: Db, metrics: Metrics) -> Self {
+    /// A hub whose channels count as large past `presence_limit` online users.
+    pub fn new(db: Db, metrics: Metrics, presence_limit: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 channels: Mutex::new(HashMap::new()),
@@ -148,6 +157,7 @@ impl Hub {
                 bridge: OnceLock::new(),
                 remote: Mutex::new(HashMap::new()),
                 people: Mutex::new(People::default()),
+                presence_limit,
             }),
         }
     }
@@ -443,8 +453,9 @@ impl Hub {
         // A channel nobody here listens to starts from the database's last sequence number. It is
         // read without holding the lock, so check again afterwards: the channel may have gained
         // (or lost) its state meanwhile.
+        let limit = self.inner.presence_limit;
         let mut database_seq = None;
-        let (joined_at_seq, online, first_socket) = loop {
+        let (joined_at_seq, mut online, first_socket) = loop {
             {
                 let mut channels = self.channels();
                 let state = match (channels.get_mut(&channel), database_seq) {
@@ -455,6 +466,7 @@ impl Hub {
                             sequence: Sequencer::new(last_seq),
                             subscribers: Vec::new(),
                             online: HashMap::new(),
+                            crowd: Default::default(),
                             too_slow: self.inner.metrics.too_slow.clone(),
                         }))
                     }
@@ -465,8 +477,19 @@ impl Hub {
                     let count = &mut state.online.entry(user.id).or_insert((user.clone(), 0)).1;
                     *count += 1;
                     let first_socket = *count == 1;
-                    let online: Vec<UserRef> =
-                        state.online.values().map(|(u, _)| u.clone()).collect();
+                    // A first page only: a whole list per arrival would make N arrivals cost
+                    // N² (the rest is on request).
+                    let mut online: Vec<UserRef> =
+                        Vec::with_capacity(state.online.len().min(limit));
+                    online.push(user.clone());
+                    online.extend(
+                        state
+                            .online
+                            .values()
+                            .filter(|(u, _)| u.id != user.id)
+                            .take(limit.saturating_sub(1))
+                            .map(|(u, _)| u.clone()),
+                    );
                     break (state.sequence.last(), online, first_socket);
                 }
             }
@@ -476,14 +499,16 @@ impl Hub {
                     .unwrap_or(0),
             );
         };
-        let mut online = online;
-        for remote in self.remote().values() {
+        'remote: for remote in self.remote().values() {
             for other in remote
                 .channels
                 .get(&channel)
                 .into_iter()
                 .flat_map(|u| u.values())
             {
+                if online.len() >= limit {
+                    break 'remote;
+                }
                 if !online.iter().any(|u| u.id == other.id) {
                     online.push(other.clone());
                 }
@@ -492,6 +517,13 @@ impl Hub {
         if first_socket {
             self.local_presence_changed(channel, user.clone(), true);
         }
+        // Read after this arrival was counted.
+        let (online_count, large) = self
+            .channels()
+            .get(&channel)
+            .map_or((online.len(), false), |state| {
+                (state.crowd.count().max(online.len()), state.crowd.large())
+            });
         let subscription = Subscription {
             id,
             channel,
@@ -502,7 +534,9 @@ impl Hub {
             subscription,
             Arrival {
                 joined_at_seq,
+                complete: !large && online.len() >= online_count,
                 online,
+                online_count,
             },
         ))
     }

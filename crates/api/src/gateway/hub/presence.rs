@@ -2,10 +2,16 @@
 //! Redis, merged with this instance's own sockets. Local sockets hear only of users who came
 //! online or went offline everywhere.
 
+use super::channel::ChannelState;
+use super::crowd::{Tell, Tick};
 use super::{Frame, Hub};
+use crate::gateway::protocol::ServerFrame;
 use hearth_domain::{ChannelId, Event, UserId, UserRef};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
+
+/// How often large channels hear their online count (when it changed).
+pub const PRESENCE_TICK: Duration = Duration::from_secs(2);
 
 /// Another instance's presence, as it last reported it.
 pub(super) struct RemoteInstance {
@@ -43,6 +49,28 @@ impl Hub {
     }
 
     fn deliver_presence(&self, channel: ChannelId, user: UserRef, online: bool) {
+        {
+            let mut channels = self.channels();
+            // Nobody here listens: nobody to tell.
+            let Some(state) = channels.get_mut(&channel) else {
+                return;
+            };
+            match state.crowd.changed(online, self.inner.presence_limit) {
+                Tell::Each => {}
+                Tell::Count(count) => {
+                    tell(
+                        state,
+                        channel,
+                        &ServerFrame::PresenceCount {
+                            channel_id: channel,
+                            count,
+                        },
+                    );
+                    return;
+                }
+                Tell::Nothing => return,
+            }
+        }
         let event = if online {
             Event::PresenceJoin {
                 channel_id: channel,
@@ -78,6 +106,101 @@ impl Hub {
                     .get(&channel)
                     .is_some_and(|users| users.contains_key(&user))
         })
+    }
+
+    /// Tells large channels their online count when it changed, and channels that became
+    /// small again their whole list; corrects every channel's count (every [`PRESENCE_TICK`]).
+    pub fn presence_tick(&self) {
+        let limit = self.inner.presence_limit;
+        // Lock order: channels, then remote.
+        let mut channels = self.channels();
+        let remote = self.remote();
+        for (channel, state) in channels.iter_mut() {
+            let elsewhere: Vec<&HashMap<UserId, UserRef>> = remote
+                .values()
+                .filter_map(|r| r.channels.get(channel))
+                .collect();
+            let exact = if elsewhere.is_empty() {
+                state.online.len()
+            } else {
+                let mut everyone: HashSet<UserId> = state.online.keys().copied().collect();
+                everyone.extend(elsewhere.iter().flat_map(|users| users.keys()));
+                everyone.len()
+            };
+            match state.crowd.tick(exact, limit) {
+                Tick::Nothing => {}
+                Tick::Count(count) => {
+                    tell(
+                        state,
+                        *channel,
+                        &ServerFrame::PresenceCount {
+                            channel_id: *channel,
+                            count,
+                        },
+                    );
+                }
+                Tick::List => {
+                    let mut users: HashMap<UserId, UserRef> = state
+                        .online
+                        .iter()
+                        .map(|(id, (user, _))| (*id, user.clone()))
+                        .collect();
+                    for (id, user) in elsewhere.iter().flat_map(|users| users.iter()) {
+                        users.entry(*id).or_insert_with(|| user.clone());
+                    }
+                    let mut users: Vec<UserRef> = users.into_values().collect();
+                    users.sort_by_key(|u| u.id);
+                    let list = ServerFrame::PresenceList {
+                        channel_id: *channel,
+                        count: users.len(),
+                        users,
+                        complete: true,
+                    };
+                    tell(state, *channel, &list);
+                }
+            }
+        }
+    }
+
+    /// Who is online in `channel` (on any instance): how many, and the first `limit` by user
+    /// id above `after`.
+    pub fn online_page(
+        &self,
+        channel: ChannelId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> (usize, Vec<UserRef>) {
+        let mut everyone: HashMap<UserId, UserRef> = self
+            .channels()
+            .get(&channel)
+            .map(|state| {
+                state
+                    .online
+                    .iter()
+                    .map(|(id, (user, _))| (*id, user.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for users in self
+            .remote()
+            .values()
+            .filter_map(|r| r.channels.get(&channel))
+        {
+            for (id, user) in users {
+                everyone.entry(*id).or_insert_with(|| user.clone());
+            }
+        }
+        let count = everyone.len();
+        let mut page: Vec<UserRef> = everyone
+            .into_values()
+            .filter(|u| after.is_none_or(|after| u.id > after))
+            .collect();
+        if page.len() > limit {
+            page.select_nth_unstable_by_key(limit, |u| u.id);
+            page.truncate(limit);
+        }
+        page.sort_unstable_by_key(|u| u.id);
+        (count, page)
     }
 
     /// This instance's presence, for the heartbeat other instances rely on.
@@ -228,5 +351,13 @@ impl Hub {
                 }
             }
         }
+    }
+}
+
+/// Queues a gateway frame about `channel` for every socket following it here.
+fn tell(state: &mut ChannelState, channel: ChannelId, frame: &ServerFrame) {
+    match serde_json::to_string(frame) {
+        Ok(json) => state.broadcast(&Frame::about(Some(channel), json.into()), None),
+        Err(e) => tracing::error!(error = %e, "cannot serialize a presence frame"),
     }
 }
