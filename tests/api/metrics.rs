@@ -157,6 +157,14 @@ async fn the_counters_move_with_the_requests_made() {
     );
     assert_eq!(after.value("hearth_sockets_open"), 1.0);
     assert!(after.value("hearth_db_pool_connections") >= 1.0);
+    // The message's time, stage by stage, once each (the frame was written to the one socket).
+    for stage in ["wait", "store", "publish", "write"] {
+        let count = format!(r#"hearth_message_stage_seconds_count{{stage="{stage}"}}"#);
+        assert_eq!(after.value(&count) - before.value(&count), 1.0, "{stage}");
+        let bucket =
+            format!(r#"hearth_message_stage_seconds_bucket{{stage="{stage}",le="0.001"}}"#);
+        assert!(after.has(&bucket), "{stage} has buckets");
+    }
     // Ids never become labels: one series for every server's is_member.
     assert!(!after
         .0

@@ -207,11 +207,17 @@ pub async fn send_messages(
         .iter()
         .filter_map(|d| d.as_ref().ok().copied())
         .collect();
+    let began = std::time::Instant::now();
     let mut stored =
         hearth_db::messages::create_many(&state.db, to.server, to.channel, user, &drafts)
             .await
             .map(Vec::into_iter)
             .map_err(ChatError::from);
+    state
+        .metrics
+        .stages
+        .store
+        .record(began.elapsed().as_secs_f64());
     let outcomes = checked
         .into_iter()
         .map(|checked| {
@@ -397,9 +403,15 @@ fn accept(
     match stored {
         Stored::Created(message) => {
             state.metrics.messages_stored.increment(1);
+            let began = std::time::Instant::now();
             state.hub.publish(Event::ChatMessage {
                 new_message: message.clone().into(),
             });
+            state
+                .metrics
+                .stages
+                .publish
+                .record(began.elapsed().as_secs_f64());
             Ok((message, SendOutcome::Created))
         }
         Stored::NotMember => Err(ChatError::NotMember),

@@ -22,6 +22,28 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// A message's stages, in seconds: finer than requests', since a stage of a delivery that must
+/// take under 10 ms in all is what they tell apart.
+const STAGE_BUCKETS: [f64; 18] = [
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.003, 0.005, 0.007_5, 0.01, 0.015, 0.02, 0.03, 0.05,
+    0.075, 0.1, 0.25, 0.5, 1.0,
+];
+
+/// The stages of a message sent on a socket, each a `stage` label of
+/// [`names::MESSAGE_STAGE`].
+pub mod stage {
+    /// Read from the socket until its socket's store task took it (queued behind the
+    /// previous store of the same socket).
+    pub const WAIT: &str = "wait";
+    /// The store: one round trip and a durable commit, for a batch of a socket's messages.
+    pub const STORE: &str = "store";
+    /// From the commit until the frame is queued for every socket of the channel here (and
+    /// handed to Redis).
+    pub const PUBLISH: &str = "publish";
+    /// From being queued for a socket until written to it (a batch's oldest frame).
+    pub const WRITE: &str = "write";
+}
+
 /// Every series, with its help text: the README's table is written from this list.
 pub mod names {
     pub const HTTP_REQUESTS: &str = "hearth_http_requests_total";
@@ -35,6 +57,7 @@ pub mod names {
     pub const GAP_FILLS: &str = "hearth_gap_fills_total";
     pub const REDIS_RECONNECTS: &str = "hearth_redis_reconnects_total";
     pub const REDIS_LAG: &str = "hearth_redis_lag_seconds";
+    pub const MESSAGE_STAGE: &str = "hearth_message_stage_seconds";
     pub const DB_POOL_SIZE: &str = "hearth_db_pool_connections";
     pub const DB_POOL_IN_USE: &str = "hearth_db_pool_in_use";
     pub const DB_POOL_WAITING: &str = "hearth_db_pool_waiting";
@@ -42,7 +65,7 @@ pub mod names {
 }
 
 /// What each series means (`# HELP`).
-const DESCRIPTIONS: [(&str, &str); 15] = [
+const DESCRIPTIONS: [(&str, &str); 16] = [
     (
         names::HTTP_REQUESTS,
         "HTTP requests answered, by route template, method and status",
@@ -87,6 +110,12 @@ const DESCRIPTIONS: [(&str, &str); 15] = [
         names::REDIS_LAG,
         "From a message being stored on another instance to its arrival here through Redis",
     ),
+    (
+        names::MESSAGE_STAGE,
+        "Where a socket message's time goes, by stage: wait (for its socket's store task), \
+         store (round trip and commit), publish (to every local socket's queue), write (queued \
+         until written to a socket)",
+    ),
     (names::DB_POOL_SIZE, "Connections the database pool holds"),
     (
         names::DB_POOL_IN_USE,
@@ -112,6 +141,28 @@ pub struct Metrics {
     pub gap_fills: Counter,
     pub redis_reconnects: Counter,
     pub redis_lag: Histogram,
+    /// The stages of a message ([`stage`]).
+    pub stages: Stages,
+}
+
+/// One histogram per stage of a message.
+#[derive(Clone)]
+pub struct Stages {
+    pub wait: Histogram,
+    pub store: Histogram,
+    pub publish: Histogram,
+    pub write: Histogram,
+}
+
+impl Stages {
+    fn noop() -> Self {
+        Self {
+            wait: Histogram::noop(),
+            store: Histogram::noop(),
+            publish: Histogram::noop(),
+            write: Histogram::noop(),
+        }
+    }
 }
 
 struct Exporter {
@@ -141,6 +192,7 @@ impl Metrics {
             gap_fills: Counter::noop(),
             redis_reconnects: Counter::noop(),
             redis_lag: Histogram::noop(),
+            stages: Stages::noop(),
         }
     }
 
@@ -152,6 +204,10 @@ impl Metrics {
                 &LATENCY_BUCKETS,
             )?
             .set_buckets_for_metric(Matcher::Full(names::REDIS_LAG.to_owned()), &LATENCY_BUCKETS)?
+            .set_buckets_for_metric(
+                Matcher::Full(names::MESSAGE_STAGE.to_owned()),
+                &STAGE_BUCKETS,
+            )?
             .build_recorder();
         for (name, help) in DESCRIPTIONS {
             let unit = name.ends_with("_seconds").then_some(Unit::Seconds);
@@ -164,7 +220,23 @@ impl Metrics {
                 .recorder
                 .register_counter(&Key::from_static_name(name), &METADATA)
         };
+        let stage = |name: &'static str| {
+            exporter.recorder.register_histogram(
+                &Key::from_parts(
+                    names::MESSAGE_STAGE,
+                    vec![Label::from_static_parts("stage", name)],
+                ),
+                &METADATA,
+            )
+        };
+        let stages = Stages {
+            wait: stage(stage::WAIT),
+            store: stage(stage::STORE),
+            publish: stage(stage::PUBLISH),
+            write: stage(stage::WRITE),
+        };
         Ok(Self {
+            stages,
             messages_stored: counter(names::MESSAGES_STORED),
             frames_delivered: counter(names::FRAMES_DELIVERED),
             too_slow: counter(names::TOO_SLOW),

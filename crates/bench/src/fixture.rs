@@ -22,6 +22,8 @@ pub struct Sizes {
     pub categories: usize,
     /// Servers (besides the lobby) each user is a member of.
     pub servers_per_user: usize,
+    /// Users of no server (`bench_c00000`..), who only crowd into a channel (presence).
+    pub crowd: usize,
 }
 
 impl Sizes {
@@ -33,6 +35,7 @@ impl Sizes {
             channels_per_server: 3,
             categories: 5,
             servers_per_user: 10,
+            crowd: 10_000,
         }
     }
 
@@ -44,6 +47,7 @@ impl Sizes {
             channels_per_server: 2,
             categories: 2,
             servers_per_user: 2,
+            crowd: 30,
         }
     }
 
@@ -87,6 +91,8 @@ pub struct Fixture {
     /// Every user's password.
     pub password: String,
     pub users: Vec<User>,
+    /// Users of no server, for the crowd scenario.
+    pub crowd: Vec<User>,
     pub categories: Vec<String>,
     /// The server (and its first channel) everybody is a member of.
     pub lobby: SeededServer,
@@ -175,6 +181,21 @@ pub async fn seed(
         *user_ids.get_mut(index).context("unexpected username")? = row.get(0);
     }
     let owner = |index: usize| user_ids.get(index).copied().context("no such user");
+    let crowd_total = i32::try_from(sizes.crowd)?;
+    let mut crowd_ids: Vec<(usize, i64)> = Vec::with_capacity(sizes.crowd);
+    for row in tx
+        .query(
+            "INSERT INTO users (username, password_hash) \
+             SELECT format('bench_c%s', lpad(i::text, 5, '0')), $1 \
+             FROM generate_series(0, $2 - 1) AS i RETURNING id, username",
+            &[&hash, &crowd_total],
+        )
+        .await?
+    {
+        let username: String = row.get(1);
+        crowd_ids.push((username.trim_start_matches("bench_c").parse()?, row.get(0)));
+    }
+    crowd_ids.sort_unstable();
 
     let mut categories = Vec::new();
     let mut category_ids = Vec::new();
@@ -286,10 +307,21 @@ pub async fn seed(
     if users.len() != sizes.users {
         bail!("seeded {} users instead of {}", users.len(), sizes.users);
     }
+    let crowd = crowd_ids
+        .into_iter()
+        .map(|(index, id)| {
+            Ok(User {
+                id,
+                username: format!("bench_c{index:05}"),
+                token: mint_token(jwt_secret, id, token_ttl)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Fixture {
         sizes,
         password: PASSWORD.to_owned(),
         users,
+        crowd,
         categories,
         lobby: SeededServer {
             id: lobby_id,

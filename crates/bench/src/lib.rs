@@ -9,6 +9,7 @@
 //! mixed, moderate load against one server for a bounded time, failing on any error, any lost
 //! message, or memory that keeps growing.
 
+pub mod client;
 pub mod fixture;
 pub mod http;
 pub mod process;
@@ -16,26 +17,32 @@ pub mod rawws;
 pub mod report;
 pub mod scenarios;
 pub mod soak;
+pub mod stages;
 pub mod stats;
 pub mod ws;
 
-use scenarios::{broadcast, direct, idle, personal, rest, Plan, Target};
+use scenarios::{broadcast, crowd, direct, idle, personal, rest, Plan, Target};
 use stats::Row;
 
 /// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
 /// and is_member meanwhile); `login_memory` and the `idle` ones want a fresh server process of
 /// their own.
-pub const SCENARIOS: [&str; 13] = [
+pub const SCENARIOS: [&str; 18] = [
     "is_member",
     "server_list",
     "join_leave",
     "join_leave_hot",
     "login",
     "fanout_20",
+    "fanout_20_tt",
     "fanout_400",
     "chat",
+    "chat_tt",
     "dm_pingpong",
+    "dm_pingpong_tt",
     "personal_fanout",
+    "personal_fanout_tt",
+    "presence_crowd",
     "login_memory",
     "idle",
     "idle_personal",
@@ -55,7 +62,27 @@ pub async fn run_scenario(
     server_pid: Option<u32>,
 ) -> anyhow::Result<Vec<Row>> {
     let lobby = broadcast::lobby(target);
-    let rows = match name {
+    // `<scenario>_tt`: the same scenario with the ordinary client (the row keeps the name).
+    let (client, base) = client::Client::of(name);
+    let ordinary;
+    let target = if client == target.client {
+        target
+    } else {
+        ordinary = Target {
+            client,
+            ..target.clone()
+        };
+        &ordinary
+    };
+    let delivery = matches!(
+        base,
+        "fanout_20" | "fanout_400" | "chat" | "dm_pingpong" | "personal_fanout"
+    );
+    let stages_before = match (delivery, target.metrics) {
+        (true, Some(addr)) => Some(stages::snapshot(addr).await?),
+        _ => None,
+    };
+    let mut rows = match base {
         "is_member" => vec![rest::is_member(target, plan.http).await],
         "server_list" => vec![rest::server_list(target, plan.http).await],
         "join_leave" => vec![rest::join_leave(target, plan.http).await],
@@ -78,6 +105,7 @@ pub async fn run_scenario(
             let spec = plan.personal_fanout;
             vec![personal::run(target, name, spec, plan.settle, plan.drain).await?]
         }
+        "presence_crowd" => vec![crowd::run(target, name, plan.crowd, server_pid).await],
         "login_memory" => vec![rest::login_memory(target, plan.login_memory, server_pid).await],
         "idle" => vec![idle::run(target, name, plan.idle_sockets, plan.settle, server_pid).await],
         "idle_personal" => {
@@ -86,5 +114,23 @@ pub async fn run_scenario(
         }
         other => anyhow::bail!("no scenario named {other}; known: {}", SCENARIOS.join(", ")),
     };
+    if let (Some(before), Some(addr)) = (stages_before, target.metrics) {
+        let after = stages::snapshot(addr).await?;
+        for row in &mut rows {
+            let mut told = Vec::new();
+            for stage in stages::STAGES {
+                for (q, label) in [(0.5, "p50"), (0.99, "p99")] {
+                    if let Some(ms) = after.quantile_since(&before, stage, q) {
+                        row.figures.insert(format!("{stage}_{label}_ms"), ms);
+                    }
+                }
+                told.push(format!("{stage} {:.0}×", after.count_since(&before, stage)));
+            }
+            row.notes.push(format!(
+                "stages from the server's histograms (wait → store → publish → write): {}",
+                told.join(", ")
+            ));
+        }
+    }
     Ok(rows)
 }

@@ -150,6 +150,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
     );
     let media = std::env::temp_dir().join(format!("hearth-bench-media-{stamp}"));
     let _media_guard = process::RemoveOnDrop(media.clone());
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let mut env: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), database_url.into()),
         ("HEARTH_JWT_SECRET".into(), secret.clone()),
@@ -165,6 +166,9 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         ("HEARTH_RATE_BLOCKS_ACCOUNT".into(), "off".into()),
         ("HEARTH_MEDIA_DIR".into(), media.display().to_string()),
         ("HEARTH_LOG_FORMAT".into(), "pretty".into()),
+        // Metrics on, as in a deployment: the delivery scenarios read where a message's time
+        // goes off the server's own histograms.
+        ("HEARTH_METRICS_ADDR".into(), metrics_addr.to_string()),
     ];
     if std::env::var_os("RUST_LOG").is_none() {
         env.push(("RUST_LOG".into(), "warn".into()));
@@ -265,11 +269,14 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
             "server {} (pid {})",
             server.base_url, server.pid
         ));
-        let target = Target::new(&server.base_url, fixture.clone())?;
+        let mut target = Target::new(&server.base_url, fixture.clone())?;
+        target.metrics = Some(metrics_addr);
         for run in 1..=args.runs {
             for name in &shared {
                 progress(format_args!("run {run}/{}: {name}", args.runs));
-                record(hearth_bench::run_scenario(&target, &plan, name, None).await?);
+                // The server's pid, for scenarios that read its CPU time.
+                let pid = Some(server.pid);
+                record(hearth_bench::run_scenario(&target, &plan, name, pid).await?);
                 server.check_alive()?;
                 tokio::time::sleep(plan.settle).await;
             }

@@ -139,6 +139,10 @@ pub struct Row {
     pub first_error: Option<String>,
     /// How many errors of each kind.
     pub error_kinds: BTreeMap<String, u64>,
+    /// Named figures besides throughput and latency (frames per socket, CPU time, a stage's
+    /// p99, ...), each the median of the runs in a median row.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub figures: BTreeMap<String, f64>,
     /// Anything else worth knowing about the run (sizes, rates, memory before and after).
     pub notes: Vec<String>,
     /// The target for this scenario and whether this row meets it.
@@ -176,6 +180,7 @@ impl Row {
             rss_mib: None,
             first_error: tally.first_error,
             error_kinds: tally.kinds,
+            figures: BTreeMap::new(),
             notes: Vec::new(),
             goal: None,
         }

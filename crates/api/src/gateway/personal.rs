@@ -226,6 +226,8 @@ pub async fn run(
             frame = queue.recv() => {
                 let Some(frame) = frame else { break (close::GOING_AWAY, "closing") };
                 let mut written = 0;
+                // The batch's oldest message, for the `write` stage.
+                let oldest = frame.queued;
                 let mut next = Some(frame);
                 for _ in 0..FORWARD_BATCH {
                     let Some(frame) = next.take().or_else(|| queue.try_recv().ok()) else { break };
@@ -236,6 +238,9 @@ pub async fn run(
                     }
                 }
                 me.state.metrics.frames_delivered.increment(written);
+                if let (Some(queued), true) = (oldest, written > 0) {
+                    me.state.metrics.stages.write.record(queued.elapsed().as_secs_f64());
+                }
             }
             message = stream.recv() => {
                 let flow = match message {

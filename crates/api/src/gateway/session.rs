@@ -272,6 +272,8 @@ pub async fn run(
             frame = frames.recv() => {
                 let Some(frame) = frame else { break (close::GOING_AWAY, "closing") };
                 let mut written = 0;
+                // The batch's oldest message, for the `write` stage.
+                let oldest = frame.queued;
                 let mut next = Some(frame);
                 // Frames queued meanwhile go out now, without another turn of the select: under
                 // load the connection then writes them in one go instead of one by one.
@@ -285,6 +287,9 @@ pub async fn run(
                 }
                 // One add per batch, not per frame.
                 inbox.state.metrics.frames_delivered.increment(written);
+                if let (Some(queued), true) = (oldest, written > 0) {
+                    inbox.state.metrics.stages.write.record(queued.elapsed().as_secs_f64());
+                }
             }
             message = stream.recv() => {
                 let flow = match message {
@@ -445,6 +450,7 @@ impl Inbox {
                     Outgoing {
                         content: message,
                         nonce,
+                        received: Instant::now(),
                     },
                 )
                 .await
@@ -563,6 +569,8 @@ fn log_unsent(user: &UserRef, frame: &ServerFrame) {
 struct Outgoing {
     content: String,
     nonce: Option<String>,
+    /// When it was read from the socket (for the `wait` stage).
+    received: Instant,
 }
 
 /// Why a message could not be held.
@@ -746,6 +754,11 @@ impl Store {
 
     async fn channel_messages(&self, session: &mut Session, batch: Vec<Outgoing>) {
         let count = batch.len();
+        // The oldest of the batch waited longest.
+        if let Some(first) = batch.first() {
+            let waited = first.received.elapsed();
+            self.state.metrics.stages.wait.record(waited.as_secs_f64());
+        }
         let drafts: Vec<(&str, Option<&str>)> = batch
             .iter()
             .map(|m| (m.content.as_str(), m.nonce.as_deref()))

@@ -6,7 +6,7 @@
 //! frame to the moment the receiver read the delivery.
 
 use super::{Broadcast, Target};
-use crate::rawws::{self, Frame, Reader, Writer};
+use crate::client::{self, Frame, Reader, Writer};
 use crate::stats::{Latencies, Row, Tally};
 use crate::ws::{self, Ledger};
 use futures_util::StreamExt;
@@ -168,13 +168,14 @@ pub async fn run(
     // Open every socket; each reader starts as soon as its socket is open, so presence frames
     // and pings are handled while the others connect.
     let addr = target.addr;
+    let client = target.client;
     let opened: Vec<_> = futures_util::stream::iter(0..spec.sockets)
         .map(|i| {
             let token = fixture.users[i % fixture.users.len()].token.clone();
             let (ledger, stop, finished) = (ledger.clone(), stop.clone(), finished.clone());
             async move {
                 let started = Instant::now();
-                let socket = rawws::connect(addr, server, channel, &token).await;
+                let socket = client::connect(client, addr, server, channel, &token).await;
                 let took = started.elapsed();
                 let socket = socket.map(|(reader, writer)| {
                     (

@@ -3,7 +3,7 @@
 //! moment the sender wrote the frame to the moment the other side read it.
 
 use super::{PingPong, Target};
-use crate::rawws::{self, Frame, Reader, Writer};
+use crate::client::{self, Frame, Reader, Writer};
 use crate::stats::{Row, Tally};
 use crate::ws;
 use futures_util::StreamExt;
@@ -47,6 +47,7 @@ pub async fn run(target: &Target, name: &str, spec: PingPong) -> Row {
     let fixture = target.fixture.clone();
     let tag = ws::random_tag("dm");
     let addr = target.addr;
+    let client = target.client;
     let pairs = spec.pairs.min(fixture.conversations.len());
     let mut tally = Tally::default();
     let opened: Vec<_> = futures_util::stream::iter(0..pairs * 2)
@@ -55,7 +56,7 @@ pub async fn run(target: &Target, name: &str, spec: PingPong) -> Row {
             let token = fixture.users[i].token.clone();
             async move {
                 let path = format!("/ws/dms/{conversation}");
-                (i, rawws::connect_path(addr, &path, &token).await)
+                (i, client::connect_path(client, addr, &path, &token).await)
             }
         })
         .buffer_unordered(CONNECTING_AT_ONCE)

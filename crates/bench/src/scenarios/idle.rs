@@ -7,8 +7,8 @@
 //! of user `i mod users` subscribed to [`SUBSCRIPTIONS`] channels starting at `i mod channels`.
 
 use super::Target;
+use crate::client::{self, Frame, Reader};
 use crate::process;
-use crate::rawws::{self, Frame, Reader};
 use crate::stats::{Latencies, Row, Tally};
 use crate::ws;
 use futures_util::StreamExt;
@@ -86,6 +86,7 @@ async fn open_all(
     subscribed: &Arc<AtomicUsize>,
 ) -> (Vec<JoinHandle<Tally>>, Latencies, Tally) {
     let (fixture, addr) = (&target.fixture, target.addr);
+    let client = target.client;
     let channels = channels(target);
     let opened: Vec<_> = futures_util::stream::iter(range)
         .map(|i| {
@@ -98,7 +99,7 @@ async fn open_all(
             async move {
                 let started = Instant::now();
                 let socket = if personal {
-                    match rawws::connect_path(addr, "/ws/me", &token).await {
+                    match client::connect_path(client, addr, "/ws/me", &token).await {
                         Ok((reader, writer)) => {
                             let frame =
                                 serde_json::json!({"type": "subscribe", "channels": follows});
@@ -110,7 +111,7 @@ async fn open_all(
                         Err(e) => Err(e),
                     }
                 } else {
-                    rawws::connect(addr, server, channel, &token).await
+                    client::connect(client, addr, server, channel, &token).await
                 };
                 let took = started.elapsed();
                 // The reader keeps what it needs of the writer to answer pings.

@@ -2,6 +2,7 @@
 //! database) and a size, drives load for a bounded time, and returns table rows.
 
 pub mod broadcast;
+pub mod crowd;
 pub mod direct;
 pub mod idle;
 pub mod personal;
@@ -21,6 +22,11 @@ pub struct Target {
     /// `127.0.0.1:<port>`, the `Host` header.
     pub host: String,
     pub fixture: Arc<Fixture>,
+    /// The client that opens the sockets.
+    pub client: crate::client::Client,
+    /// The server's metrics listener, when it has one: the delivery scenarios report where a
+    /// message's time goes from it.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Target {
@@ -37,6 +43,8 @@ impl Target {
             addr,
             host: host.to_owned(),
             fixture: Arc::new(fixture),
+            client: crate::client::Client::Raw,
+            metrics: None,
         })
     }
 }
@@ -104,6 +112,7 @@ pub struct Plan {
     pub chat: Broadcast,
     pub dm: PingPong,
     pub personal_fanout: PersonalFanout,
+    pub crowd: crowd::Crowd,
     pub idle_sockets: usize,
     /// Idle personal sockets, each following `idle::SUBSCRIPTIONS` channels.
     pub idle_personal_sockets: usize,
@@ -165,6 +174,11 @@ impl Plan {
                 messages: 20,
                 rate: 1.0,
             },
+            // Issue 17: 10,000 sockets connecting to one channel within 10 s.
+            crowd: crowd::Crowd {
+                sockets: 10_000,
+                within: Duration::from_secs(10),
+            },
             idle_sockets: 20_000,
             idle_personal_sockets: 5_000,
             drain: Duration::from_secs(10),
@@ -214,6 +228,10 @@ impl Plan {
                 follows: 3,
                 messages: 3,
                 rate: 10.0,
+            },
+            crowd: crowd::Crowd {
+                sockets: 30,
+                within: Duration::from_millis(300),
             },
             idle_sockets: 40,
             idle_personal_sockets: 20,

@@ -13,7 +13,7 @@
 use super::broadcast::{self, Finished, Gathered, Reception, Wanted};
 use super::idle;
 use super::{PersonalFanout, Target};
-use crate::rawws::{self, Frame, Reader, Writer};
+use crate::client::{self, Frame, Reader, Writer};
 use crate::stats::{Latencies, Row, Tally};
 use crate::ws::{self, Ledger};
 use anyhow::{bail, ensure, Context};
@@ -117,7 +117,8 @@ async fn open_receiver(
     feeds: &[Feed],
 ) -> anyhow::Result<Reader> {
     let token = &target.fixture.users[user].token;
-    let (mut reader, writer) = rawws::connect_path(target.addr, "/ws/me", token).await?;
+    let (mut reader, writer) =
+        client::connect_path(target.client, target.addr, "/ws/me", token).await?;
     let channels: Vec<i64> = follows(user, spec).map(|c| feeds[c].channel).collect();
     subscribe(&mut reader, &writer, &channels).await?;
     // The reader keeps what it needs of the writer to answer pings.
@@ -179,12 +180,13 @@ async fn open_senders(
     stop: &watch::Receiver<bool>,
 ) -> (Vec<(usize, Writer)>, Vec<JoinHandle<Tally>>, Tally) {
     let (fixture, addr) = (&target.fixture, target.addr);
+    let client = target.client;
     let unused = Arc::new(AtomicUsize::new(0));
     let opened: Vec<_> = futures_util::stream::iter(feeds.iter().copied().enumerate())
         .map(|(c, feed)| {
             let token = fixture.users[feed.sender].token.clone();
             async move {
-                let socket = rawws::connect(addr, feed.server, feed.channel, &token).await;
+                let socket = client::connect(client, addr, feed.server, feed.channel, &token).await;
                 (c, socket)
             }
         })

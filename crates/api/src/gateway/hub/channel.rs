@@ -25,6 +25,9 @@ pub struct Frame {
     /// Who takes part in a conversation changed: a personal socket reloads its user's DM
     /// partners, whose presence it reports.
     pub partners: bool,
+    /// When a new message's frame was made (queued for its sockets right after), for the
+    /// `write` stage; `None` for every other frame.
+    pub queued: Option<std::time::Instant>,
 }
 
 impl Frame {
@@ -44,6 +47,7 @@ impl Frame {
                     | Event::ParticipantAdded { .. }
                     | Event::ParticipantLeft { .. }
             ),
+            queued: event.seq().map(|_| std::time::Instant::now()),
         }
     }
 
@@ -55,6 +59,7 @@ impl Frame {
             channel: None,
             logged: false,
             partners: false,
+            queued: None,
         }
     }
 
@@ -75,6 +80,7 @@ impl Frame {
             channel: None,
             logged: false,
             partners: true,
+            queued: None,
         }
     }
 
@@ -87,6 +93,7 @@ impl Frame {
             channel: None,
             logged: true,
             partners: false,
+            queued: None,
         }
     }
 
@@ -336,6 +343,7 @@ mod tests {
             channel: None,
             logged: false,
             partners: false,
+            queued: None,
         }
     }
 
