@@ -66,6 +66,220 @@ impl Sizes {
     }
 }
 
+/// The data at real sizes (issue 17): how big.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GrowthSizes {
+    /// Messages of the big channel.
+    pub messages: usize,
+    /// Messages of the small channel it is compared with.
+    pub small_messages: usize,
+    /// Members of the crowded server.
+    pub members: usize,
+    /// Servers of the big category.
+    pub servers: usize,
+}
+
+impl GrowthSizes {
+    pub fn full() -> Self {
+        Self {
+            messages: 10_000_000,
+            small_messages: 1_000,
+            members: 100_000,
+            servers: 10_000,
+        }
+    }
+
+    pub fn toy() -> Self {
+        Self {
+            messages: 3_000,
+            small_messages: 100,
+            members: 300,
+            servers: 120,
+        }
+    }
+}
+
+/// The data at size, seeded by [`grow`] next to the ordinary data set: a crowded server of
+/// `members` members (none of them the fixture's users) with a channel of `messages` messages
+/// and one of `small_messages`, in a category of `servers` servers more.
+#[derive(Debug, Clone)]
+pub struct Grown {
+    pub sizes: GrowthSizes,
+    pub crowded: i64,
+    pub big_channel: i64,
+    /// The first and last message id of the big channel.
+    pub big_ids: (i64, i64),
+    pub small_channel: i64,
+    pub small_ids: (i64, i64),
+    /// The first and last user id of the crowded server's members.
+    pub member_ids: (i64, i64),
+    /// Tokens of the first thousand members.
+    pub members: Vec<User>,
+    pub category: String,
+    /// The first and last server id of the big category.
+    pub catalogue_ids: (i64, i64),
+}
+
+/// Messages inserted per statement while growing the big channel.
+const MESSAGE_CHUNK: usize = 1_000_000;
+
+/// Seeds the data at size (see [`Grown`]) into the bench database, already seeded by [`seed`].
+pub async fn grow(
+    database_url: &str,
+    sizes: GrowthSizes,
+    jwt_secret: &[u8],
+    token_ttl: Duration,
+) -> anyhow::Result<Grown> {
+    let (client, connection) = tokio_postgres::connect(database_url, NoTls)
+        .await
+        .context("cannot connect to the bench database")?;
+    let connection = tokio::spawn(connection);
+    let hash: String = client
+        .query_one("SELECT password_hash FROM users ORDER BY id LIMIT 1", &[])
+        .await?
+        .get(0);
+    let owner: i64 = client
+        .query_one(
+            "INSERT INTO users (username, password_hash) VALUES ('bench_big_owner', $1) \
+             RETURNING id",
+            &[&hash],
+        )
+        .await?
+        .get(0);
+    let category: i64 = client
+        .query_one(
+            "INSERT INTO categories (name, description) VALUES ('big', 'bench at size') \
+             RETURNING id",
+            &[],
+        )
+        .await?
+        .get(0);
+    let servers = i32::try_from(sizes.servers)?;
+    let range = |rows: &[tokio_postgres::Row]| -> anyhow::Result<(i64, i64)> {
+        let ids = rows.iter().map(|r| r.get::<_, i64>(0));
+        let (min, max) = ids.fold((i64::MAX, i64::MIN), |(lo, hi), id| {
+            (lo.min(id), hi.max(id))
+        });
+        ensure!(min <= max, "nothing was inserted");
+        Ok((min, max))
+    };
+    let catalogue_ids = range(
+        &client
+            .query(
+                "INSERT INTO servers (owner_id, category_id, name, description) \
+                 SELECT $1, $2, format('big-%s', lpad(i::text, 5, '0')), 'bench' \
+                 FROM generate_series(0, $3 - 1) AS i RETURNING id",
+                &[&owner, &category, &servers],
+            )
+            .await?,
+    )?;
+    let crowded: i64 = client
+        .query_one(
+            "INSERT INTO servers (owner_id, category_id, name, description) \
+             VALUES ($1, $2, 'crowded', 'bench') RETURNING id",
+            &[&owner, &category],
+        )
+        .await?
+        .get(0);
+    let channel = async |name: &str, messages: usize| -> anyhow::Result<(i64, (i64, i64))> {
+        let total = i64::try_from(messages)?;
+        let id: i64 = client
+            .query_one(
+                "INSERT INTO channels (server_id, owner_id, name, last_seq) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&crowded, &owner, &name, &total],
+            )
+            .await?
+            .get(0);
+        for from in (1..=messages).step_by(MESSAGE_CHUNK) {
+            let from = i64::try_from(from)?;
+            let to = (from + i64::try_from(MESSAGE_CHUNK)? - 1).min(total);
+            client
+                .execute(
+                    "INSERT INTO messages (channel_id, sender_id, seq, content, created_at) \
+                     SELECT $1, $2, s, 'message ' || s, \
+                            now() - make_interval(secs => ($4 - s)::double precision) \
+                     FROM generate_series($3::bigint, $5::bigint) AS s",
+                    &[&id, &owner, &from, &total, &to],
+                )
+                .await?;
+        }
+        let ids = client
+            .query_one(
+                "SELECT min(id), max(id) FROM messages WHERE channel_id = $1",
+                &[&id],
+            )
+            .await?;
+        Ok((id, (ids.get(0), ids.get(1))))
+    };
+    // A bulk load, as a restore does it: without per-row triggers (the foreign key checks, the
+    // member count, the user event log), which for 100,000 members of one server in one
+    // statement piled up that server's row versions for minutes. Needs a superuser (the bench's
+    // admin user); without one the load is only slower. The count is set below.
+    let bulk = client
+        .batch_execute("SET session_replication_role = replica")
+        .await
+        .is_ok();
+    let (big_channel, big_ids) = channel("history", sizes.messages).await?;
+    let (small_channel, small_ids) = channel("small", sizes.small_messages).await?;
+    let members = i32::try_from(sizes.members)?;
+    let member_rows = client
+        .query(
+            "INSERT INTO users (username, password_hash) \
+             SELECT format('bench_m%s', lpad(i::text, 6, '0')), $1 \
+             FROM generate_series(0, $2 - 1) AS i RETURNING id",
+            &[&hash, &members],
+        )
+        .await?;
+    let member_ids = range(&member_rows)?;
+    client
+        .execute(
+            "INSERT INTO server_members (server_id, user_id) \
+             SELECT $1, id FROM users WHERE id BETWEEN $2 AND $3 AND username LIKE 'bench_m%'",
+            &[&crowded, &member_ids.0, &member_ids.1],
+        )
+        .await?;
+    if bulk {
+        client
+            .batch_execute("SET session_replication_role = DEFAULT")
+            .await?;
+        client
+            .execute(
+                "UPDATE servers SET member_count = member_count + $2 WHERE id = $1",
+                &[&crowded, &i64::from(members)],
+            )
+            .await?;
+    }
+    client.batch_execute("VACUUM ANALYZE").await?;
+    drop(client);
+    connection.await??;
+    let mut sample: Vec<i64> = member_rows.iter().map(|r| r.get(0)).collect();
+    sample.sort_unstable();
+    sample.truncate(1_000);
+    let members = sample
+        .into_iter()
+        .map(|id| {
+            Ok(User {
+                id,
+                username: format!("member {id}"),
+                token: mint_token(jwt_secret, id, token_ttl)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Grown {
+        sizes,
+        crowded,
+        big_channel,
+        big_ids,
+        small_channel,
+        small_ids,
+        member_ids,
+        members,
+        category: "big".to_owned(),
+        catalogue_ids,
+    })
+}
+
 /// A seeded account with a valid access token.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -99,6 +313,8 @@ pub struct Fixture {
     pub servers: Vec<SeededServer>,
     /// `conversations[i]` is the 1:1 conversation of users `2i` and `2i + 1`.
     pub conversations: Vec<i64>,
+    /// The data at size, when it was grown.
+    pub grown: Option<Grown>,
 }
 
 impl Fixture {
@@ -331,5 +547,6 @@ pub async fn seed(
         },
         servers,
         conversations,
+        grown: None,
     })
 }

@@ -27,7 +27,7 @@ use stats::Row;
 /// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
 /// and is_member meanwhile); `login_memory` and the `idle` ones want a fresh server process of
 /// their own.
-pub const SCENARIOS: [&str; 18] = [
+pub const SCENARIOS: [&str; 19] = [
     "is_member",
     "server_list",
     "join_leave",
@@ -43,6 +43,7 @@ pub const SCENARIOS: [&str; 18] = [
     "personal_fanout",
     "personal_fanout_tt",
     "presence_crowd",
+    "at_size",
     "login_memory",
     "idle",
     "idle_personal",
@@ -106,6 +107,8 @@ pub async fn run_scenario(
             vec![personal::run(target, name, spec, plan.settle, plan.drain).await?]
         }
         "presence_crowd" => vec![crowd::run(target, name, plan.crowd, server_pid).await],
+        // Many rows: each request at a small size and at the large one.
+        "at_size" => rest::at_size::run(target, plan.at_size).await?,
         "login_memory" => vec![rest::login_memory(target, plan.login_memory, server_pid).await],
         "idle" => vec![idle::run(target, name, plan.idle_sockets, plan.settle, server_pid).await],
         "idle_personal" => {

@@ -185,13 +185,38 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
     progress("migrating");
     process::migrate(&args.server, &env).await?;
     progress(format_args!("seeding {sizes:?}"));
-    let fixture = fixture::seed(
+    let mut fixture = fixture::seed(
         database_url,
         sizes,
         secret.as_bytes(),
         Duration::from_secs(3 * 3600),
     )
     .await?;
+    // The data at size takes minutes to load: only when its scenario runs.
+    let wants_growth =
+        args.soak.is_none() && (args.only.is_empty() || args.only.iter().any(|o| o == "at_size"));
+    if wants_growth {
+        let growth = if args.quick {
+            fixture::GrowthSizes::toy()
+        } else {
+            fixture::GrowthSizes::full()
+        };
+        progress(format_args!("growing the data at size: {growth:?}"));
+        let grown_at = std::time::Instant::now();
+        fixture.grown = Some(
+            fixture::grow(
+                database_url,
+                growth,
+                secret.as_bytes(),
+                Duration::from_secs(3 * 3600),
+            )
+            .await?,
+        );
+        progress(format_args!(
+            "grown in {:.0} s",
+            grown_at.elapsed().as_secs_f64()
+        ));
+    }
 
     if let Some(seconds) = args.soak {
         let plan = if args.quick {

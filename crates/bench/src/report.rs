@@ -44,6 +44,14 @@ pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
         "chat" => goal("0 lost, p99 ≤ 10 ms", p99 <= 10.0 && clean),
         "dm_pingpong" => goal("0 lost, p99 ≤ 10 ms", p99 <= 10.0 && clean),
         "personal_fanout" => goal("p99 ≤ 20 ms, 0 lost", p99 <= 20.0 && clean),
+        "history_1k" | "history_10m" | "compat_history_10m" | "members_1k" | "members_100k"
+        | "is_member_100k" | "join_leave_100k" | "catalogue_small" | "catalogue_10k" => {
+            goal("p99 ≤ 10 ms, all correct", p99 <= 10.0 && clean)
+        }
+        "replay_10k" => goal(
+            "10,000 messages in order in ≤ 100 ms (p99)",
+            p99 <= 100.0 && clean,
+        ),
         "presence_crowd" => row.figures.get("frames_per_socket").and_then(|frames| {
             goal(
                 "≤ 10 frames per socket (O(N)) for 10,000 sockets, all open",

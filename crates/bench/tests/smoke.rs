@@ -25,13 +25,22 @@ async fn toy_target() -> anyhow::Result<(TestApp, Target)> {
         settings.ws_rate_burst = plenty;
     })
     .await;
-    let fixture = fixture::seed(
+    let mut fixture = fixture::seed(
         &app.database_url,
         Sizes::toy(),
         SECRET.as_bytes(),
         Duration::from_secs(600),
     )
     .await?;
+    fixture.grown = Some(
+        fixture::grow(
+            &app.database_url,
+            fixture::GrowthSizes::toy(),
+            SECRET.as_bytes(),
+            Duration::from_secs(600),
+        )
+        .await?,
+    );
     let target = Target::new(&app.address, fixture)?;
     Ok((app, target))
 }

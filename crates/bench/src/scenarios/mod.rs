@@ -113,6 +113,8 @@ pub struct Plan {
     pub dm: PingPong,
     pub personal_fanout: PersonalFanout,
     pub crowd: crowd::Crowd,
+    /// Each request of the data at size, measured like the other REST scenarios but shorter.
+    pub at_size: HttpLoad,
     pub idle_sockets: usize,
     /// Idle personal sockets, each following `idle::SUBSCRIPTIONS` channels.
     pub idle_personal_sockets: usize,
@@ -179,6 +181,13 @@ impl Plan {
                 sockets: 10_000,
                 within: Duration::from_secs(10),
             },
+            // What a request costs at size, not the server's saturation (which the 64-connection
+            // scenarios show): a closed loop's latency is mostly its queue.
+            at_size: HttpLoad {
+                connections: 16,
+                warmup: Duration::from_secs(1),
+                duration: Duration::from_secs(5),
+            },
             idle_sockets: 20_000,
             idle_personal_sockets: 5_000,
             drain: Duration::from_secs(10),
@@ -232,6 +241,11 @@ impl Plan {
             crowd: crowd::Crowd {
                 sockets: 30,
                 within: Duration::from_millis(300),
+            },
+            at_size: HttpLoad {
+                connections: 4,
+                warmup: Duration::from_millis(100),
+                duration: Duration::from_millis(300),
             },
             idle_sockets: 40,
             idle_personal_sockets: 20,

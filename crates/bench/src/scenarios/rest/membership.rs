@@ -160,6 +160,41 @@ pub async fn join_leave_hot(target: &Target, load: HttpLoad) -> Row {
     join_leave_on(target, load, "join_leave_hot", Some(hot)).await
 }
 
+/// Join + leave alternating on the server `server_id`, which none of the fixture's users is a
+/// member of (the crowded server of the data at size), every connection as its own user.
+pub async fn join_leave_server(
+    target: &Target,
+    load: HttpLoad,
+    name: &'static str,
+    server_id: i64,
+) -> Row {
+    let fixture = &target.fixture;
+    let scripts: Vec<JoinLeave> = (0..load.connections)
+        .map(|c| {
+            let token = fixture.users[user_of(fixture, c, load.connections)]
+                .token
+                .as_str();
+            let join = format!("/api/membership/{server_id}/membership/");
+            let leave = format!("/api/membership/{server_id}/membership/remove_member/");
+            JoinLeave {
+                servers: vec![(
+                    request("POST", &join, &target.host, Some(token), None),
+                    request("DELETE", &leave, &target.host, Some(token), None),
+                )],
+                round: c,
+                step: 0,
+            }
+        })
+        .collect();
+    let tally = closed_loop(target.addr, scripts, Window::starting_now(&load)).await;
+    let mut row = Row::from_tally(name, "req/s", tally, load.duration);
+    row.notes.push(format!(
+        "{} connections, each its own user, joining and leaving one server; every answer checked",
+        load.connections
+    ));
+    row
+}
+
 async fn join_leave_on(
     target: &Target,
     load: HttpLoad,

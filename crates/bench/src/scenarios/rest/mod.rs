@@ -2,13 +2,14 @@
 //! at a fixed rate while is_member runs. Each is a closed loop of clients (see [`Script`]) except
 //! the logins, which are offered at a fixed rate.
 
+pub mod at_size;
 mod catalogue;
 mod login;
 mod membership;
 
 pub use catalogue::server_list;
 pub use login::{login_memory, login_under_load};
-pub use membership::{is_member, join_leave, join_leave_hot};
+pub use membership::{is_member, join_leave, join_leave_hot, join_leave_server};
 
 use super::HttpLoad;
 use crate::fixture::Fixture;
