@@ -57,6 +57,10 @@ struct Args {
     /// Logins of the login_memory scenario (its target is judged at 10,000 or more).
     #[arg(long, default_value_t = 10_000)]
     logins: usize,
+    /// Runs the server without its metrics listener (the delivery rows then have no stages),
+    /// to see what metrics cost.
+    #[arg(long, env = "HEARTH_BENCH_NO_METRICS")]
+    no_metrics: bool,
     /// Threads of the load generator's runtime (1: a current-thread runtime).
     #[arg(long, env = "HEARTH_BENCH_CLIENT_THREADS", default_value_t = 1)]
     client_threads: usize,
@@ -166,10 +170,12 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         ("HEARTH_RATE_BLOCKS_ACCOUNT".into(), "off".into()),
         ("HEARTH_MEDIA_DIR".into(), media.display().to_string()),
         ("HEARTH_LOG_FORMAT".into(), "pretty".into()),
+    ];
+    if !args.no_metrics {
         // Metrics on, as in a deployment: the delivery scenarios read where a message's time
         // goes off the server's own histograms.
-        ("HEARTH_METRICS_ADDR".into(), metrics_addr.to_string()),
-    ];
+        env.push(("HEARTH_METRICS_ADDR".into(), metrics_addr.to_string()));
+    }
     if std::env::var_os("RUST_LOG").is_none() {
         env.push(("RUST_LOG".into(), "warn".into()));
     }
@@ -295,7 +301,7 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
             server.base_url, server.pid
         ));
         let mut target = Target::new(&server.base_url, fixture.clone())?;
-        target.metrics = Some(metrics_addr);
+        target.metrics = (!args.no_metrics).then_some(metrics_addr);
         for run in 1..=args.runs {
             for name in &shared {
                 progress(format_args!("run {run}/{}: {name}", args.runs));

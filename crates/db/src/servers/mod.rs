@@ -63,27 +63,12 @@ type ServerRow = (
 #[tracing::instrument(skip(db))]
 pub async fn list(db: &Db, filter: &ServerFilter) -> DbResult<Vec<Server>> {
     let mut conn = db.conn().await?;
-    let mut query = servers::table.inner_join(categories::table).into_boxed();
-    query = if filter.category.is_some() {
-        // One category: (category_id, id) is its servers in id order, the index's own order.
-        query.order((servers::category_id, servers::id))
-    } else {
-        query.order(servers::id)
-    };
+    let mut query = servers::table
+        .inner_join(categories::table)
+        .order(servers::id)
+        .into_boxed();
     if let Some(category) = &filter.category {
-        // By the category's id, looked up once: the planner then walks the category's servers
-        // on (category_id, id). Filtering on the joined name instead walked every server in id
-        // order, so a small category's page cost as much as the whole catalogue.
-        let named = diesel::alias!(categories as named);
-        let category_id = named
-            .filter(
-                named
-                    .field(categories::name)
-                    .eq(normalize_category_name(category)),
-            )
-            .select(named.field(categories::id))
-            .single_value();
-        query = query.filter(servers::category_id.nullable().eq(category_id));
+        query = query.filter(categories::name.eq(normalize_category_name(category)));
     }
     if let Some(user) = filter.member {
         query = query.filter(
