@@ -228,7 +228,9 @@ pub async fn run(target: &Target, load: HttpLoad) -> anyhow::Result<Vec<Row>> {
     let lobby_members = format!("/api/servers/{}/members/?limit=100", fixture.lobby.id);
     let first_user = fixture.users.first().map_or(0, |u| u.id);
     let last_user = fixture.users.last().map_or(0, |u| u.id);
-    let small = spread((first_user, last_user - 100), 1000, 3, |id| {
+    // A full page wherever it starts: at toy size the lobby has fewer than two pages of users.
+    let page = (fixture.users.len() / 2).clamp(1, 100);
+    let small = spread((first_user, last_user - page as i64), 1000, 3, |id| {
         format!("{lobby_members}&after={id}")
     });
     rows.push(
@@ -240,7 +242,7 @@ pub async fn run(target: &Target, load: HttpLoad) -> anyhow::Result<Vec<Row>> {
             small,
             token,
             br#""user_id":"#,
-            100,
+            page,
         )
         .await,
     );
