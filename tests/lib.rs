@@ -207,6 +207,8 @@ pub fn generous_rest_limits(settings: &mut Settings) {
         blocks: lots,
         alerts: lots,
         online_lists: lots,
+        acks: lots,
+        unread_lists: lots,
     };
 }
 

@@ -18,6 +18,7 @@ mod metrics;
 mod operations;
 mod personal;
 mod presence;
+mod reads;
 mod resume;
 mod robustness;
 mod security;

@@ -358,7 +358,7 @@ pub async fn alert(state: &AppState, user: UserId, refusal: &ChatError) {
 /// log is written after the change the event is about, not with it: if it cannot be, the
 /// event is not published either (a personal socket only sends what its log holds), and the
 /// change itself stands (a private message is in its conversation, which resumes by `seq`).
-async fn log_and_publish(state: &AppState, user: UserId, event: Event) {
+pub(crate) async fn log_and_publish(state: &AppState, user: UserId, event: Event) {
     let body = match serde_json::to_string(&event) {
         Ok(body) => body,
         Err(e) => return tracing::error!(error = %e, "cannot serialize an event"),

@@ -329,6 +329,11 @@ impl Settings {
                 "HEARTH_RATE_ONLINE_ACCOUNT",
                 &mut settings.limits.online_lists,
             ),
+            ("HEARTH_RATE_ACKS_ACCOUNT", &mut settings.limits.acks),
+            (
+                "HEARTH_RATE_UNREAD_ACCOUNT",
+                &mut settings.limits.unread_lists,
+            ),
         ] {
             if let Some(raw) = get(key) {
                 *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;

@@ -14,6 +14,7 @@ pub mod images;
 pub mod members;
 pub mod messages;
 pub mod migrate;
+pub mod read_states;
 pub mod servers;
 pub mod user_events;
 pub mod users;

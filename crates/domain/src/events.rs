@@ -222,6 +222,14 @@ pub enum Event {
     /// event log, which went with the account.
     #[serde(rename = "account.deleted")]
     AccountDeleted { to: UserId },
+    /// The user `to` read a channel or conversation up to `seq` (on one of their clients):
+    /// their other clients clear what they show as unread there. Personal sockets only.
+    #[serde(rename = "read.updated")]
+    ReadUpdated {
+        to: UserId,
+        channel_id: ChannelId,
+        seq: i64,
+    },
 }
 
 /// Which sockets an event is for.
@@ -233,6 +241,8 @@ pub enum Audience {
     Channel(ChannelId),
     /// Every socket open on any channel of this server.
     Server(ServerId),
+    /// The personal sockets of this user only (not their channel sockets).
+    Personal(UserId),
 }
 
 impl Event {
@@ -257,6 +267,7 @@ impl Event {
             | Event::ConversationAdded { to, .. }
             | Event::Alert { to, .. }
             | Event::AccountDeleted { to } => Audience::User(*to),
+            Event::ReadUpdated { to, .. } => Audience::Personal(*to),
             Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
                 Audience::Server(channel.server)
             }
@@ -277,7 +288,8 @@ impl Event {
             | Event::ChannelDeleted { .. }
             | Event::ConversationAdded { .. }
             | Event::PrivateMessage { .. }
-            | Event::Alert { .. } => true,
+            | Event::Alert { .. }
+            | Event::ReadUpdated { .. } => true,
             Event::ChatMessage { .. }
             | Event::MessageUpdated { .. }
             | Event::MessageDeleted { .. }
@@ -328,6 +340,22 @@ mod tests {
         );
         assert_eq!(event.audience(), Audience::User(UserId(5)));
         assert!(!event.logged());
+    }
+
+    #[test]
+    fn read_updates_are_logged_for_the_users_personal_sockets_only() {
+        let event = Event::ReadUpdated {
+            to: UserId(5),
+            channel_id: ChannelId(8),
+            seq: 13,
+        };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap_or_default(),
+            serde_json::json!({"type": "read.updated", "to": 5, "channel_id": 8, "seq": 13})
+        );
+        assert_eq!(event.audience(), Audience::Personal(UserId(5)));
+        assert!(event.logged());
+        assert_eq!(event.seq(), None);
     }
 
     #[test]

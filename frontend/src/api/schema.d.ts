@@ -132,6 +132,27 @@ export interface paths {
         patch: operations["update_channel"];
         trace?: never;
     };
+    "/api/channels/{channel_id}/ack/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Records how far the caller has read a server's channel (members only). It only moves
+         *     forward: an older `seq` changes nothing and is no error. The caller's personal sockets
+         *     hear of a move (`read.updated`).
+         */
+        post: operations["ack_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channels/{channel_id}/messages/": {
         parameters: {
             query?: never;
@@ -230,6 +251,26 @@ export interface paths {
         get: operations["get_conversation"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dms/{conversation_id}/ack/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Records how far the caller has read a conversation (participants only); as for a
+         *     channel, it only moves forward.
+         */
+        post: operations["ack_conversation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -376,6 +417,27 @@ export interface paths {
         post?: never;
         /** Lifts a block (idempotent). */
         delete: operations["unblock_user"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/unread/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What is new for the caller: for every channel of their servers and every conversation
+         *     they take part in, the last `seq`, how far they have read and how many messages of others
+         *     came since. One query whatever their number.
+         */
+        get: operations["list_unread"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -870,6 +932,15 @@ export interface components {
         AccountResponse: {
             username: string;
         };
+        /** @description How far the caller has read. */
+        AckRequest: {
+            /**
+             * Format: int64
+             * @description The `seq` of the last message read (past the last message: up to that one).
+             * @example 42
+             */
+            seq: number;
+        };
         /** @description Whom to add to a group. */
         AddParticipantRequest: {
             /** Format: int64 */
@@ -1193,6 +1264,13 @@ export interface components {
             to: components["schemas"]["UserId"];
             /** @enum {string} */
             type: "account.deleted";
+        } | {
+            to: components["schemas"]["UserId"];
+            channel_id: components["schemas"]["ChannelId"];
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "read.updated";
         };
         /** @description The state of a probe. */
         HealthResponse: {
@@ -1324,6 +1402,18 @@ export interface components {
         } | {
             /** @enum {string} */
             type: "ping";
+        };
+        /** @description Where the caller's read state stands after an ack. */
+        ReadStateDto: {
+            /** Format: int64 */
+            channel_id: number;
+            /**
+             * Format: int64
+             * @description How far the caller has read: the ack's `seq`, or further if they had read further.
+             */
+            read_seq: number;
+            /** @description Whether this ack moved it. */
+            moved: boolean;
         };
         /** @description A refresh token sent in the body instead of the cookie. */
         RefreshRequest: {
@@ -1507,6 +1597,40 @@ export interface components {
          * @example Anything goes
          */
         Topic: string;
+        /** @description Where the caller stands in one channel or conversation. */
+        UnreadDto: {
+            /** Format: int64 */
+            channel_id: number;
+            /**
+             * Format: int64
+             * @description The channel's server; null for a conversation.
+             */
+            server_id?: number | null;
+            /**
+             * Format: int64
+             * @description The `seq` of the channel's last message (0: none yet).
+             */
+            last_seq: number;
+            /**
+             * Format: int64
+             * @description How far the caller has read (0: nothing yet).
+             */
+            read_seq: number;
+            /**
+             * Format: int64
+             * @description Messages after `read_seq` by others, not deleted; counted up to 100 (100 means
+             *     "100 or more").
+             */
+            unread_count: number;
+        };
+        /** @description Every channel and conversation the caller can read, with what is new in it. */
+        UnreadList: {
+            /**
+             * @description By channel id: the channels of every server the caller belongs to, and their
+             *     conversations.
+             */
+            channels: components["schemas"]["UnreadDto"][];
+        };
         /** @description Changes to a category; omitted fields stay as they are. */
         UpdateCategoryRequest: {
             name?: null | components["schemas"]["Name"];
@@ -2202,6 +2326,104 @@ export interface operations {
             };
         };
     };
+    ack_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id */
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckRequest"];
+            };
+        };
+        responses: {
+            /** @description Where the read state stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadStateDto"];
+                };
+            };
+            /** @description Malformed body, or a negative `seq` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a member of the channel's server (`not_member`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_messages: {
         parameters: {
             query?: {
@@ -2756,6 +2978,95 @@ export interface operations {
             /** @description No such conversation, or you do not take part in it */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ack_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckRequest"];
+            };
+        };
+        responses: {
+            /** @description Where the read state stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadStateDto"];
+                };
+            };
+            /** @description Malformed body, or a negative `seq` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or one of others */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than the body limit (`HEARTH_BODY_LIMIT_BYTES`, 64 KiB by default) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JSON body: `Content-Type: application/json` missing or different */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3348,6 +3659,52 @@ export interface operations {
             };
             /** @description Not a user id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_unread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read states and unread counts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadList"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

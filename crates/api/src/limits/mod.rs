@@ -211,6 +211,10 @@ pub struct LimitSettings {
     pub alerts: Option<Rate>,
     /// Pages of a channel's online list (`GET /api/channels/{id}/online/`) per account.
     pub online_lists: Option<Rate>,
+    /// Acks (`POST .../ack/`) per account.
+    pub acks: Option<Rate>,
+    /// Reads of `GET /api/me/unread/` per account.
+    pub unread_lists: Option<Rate>,
 }
 
 const fn rate(burst: u32, seconds: u64) -> Option<Rate> {
@@ -241,6 +245,10 @@ impl Default for LimitSettings {
             alerts: rate(10, 60),
             // 120 pages at once (12,000 users), then two a second.
             online_lists: rate(120, 60),
+            // 300 at once, then five a second: a client acks as it scrolls and switches.
+            acks: rate(300, 60),
+            // 60 at once, then one a second: a client reads it on start and after a resync.
+            unread_lists: rate(60, 60),
         }
     }
 }
@@ -257,6 +265,8 @@ pub struct Limits {
     pub blocks: Limit<hearth_domain::UserId>,
     pub alerts: Limit<hearth_domain::UserId>,
     pub online_lists: Limit<hearth_domain::UserId>,
+    pub acks: Limit<hearth_domain::UserId>,
+    pub unread_lists: Limit<hearth_domain::UserId>,
     usernames: RandomState,
 }
 
@@ -271,6 +281,8 @@ impl Limits {
             blocks: Limit::new("blocks", settings.blocks, metrics),
             alerts: Limit::new("alerts", settings.alerts, metrics),
             online_lists: Limit::new("online_lists", settings.online_lists, metrics),
+            acks: Limit::new("acks", settings.acks, metrics),
+            unread_lists: Limit::new("unread_lists", settings.unread_lists, metrics),
             usernames: RandomState::new(),
         }
     }
@@ -290,6 +302,8 @@ impl Limits {
         self.blocks.shrink();
         self.alerts.shrink();
         self.online_lists.shrink();
+        self.acks.shrink();
+        self.unread_lists.shrink();
     }
 }
 

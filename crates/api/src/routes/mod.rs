@@ -10,6 +10,7 @@ pub mod health;
 pub mod images;
 pub mod membership;
 pub mod messages;
+pub mod reads;
 pub mod servers;
 pub mod text;
 
@@ -49,6 +50,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(channels::update_channel)
         .service(channels::delete_channel)
         .service(channels::list_online)
+        .service(reads::ack_channel)
+        .service(reads::ack_conversation)
+        .service(reads::list_unread)
         .service(categories::create_category)
         .service(categories::update_category)
         .service(categories::delete_category)

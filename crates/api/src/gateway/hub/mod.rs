@@ -368,6 +368,9 @@ impl Hub {
                     }
                     self.to_personal_sockets([&user], &frame);
                 }
+                Audience::Personal(user) => {
+                    self.to_personal_sockets([&user], &Arc::new(frame));
+                }
             }
             // Sockets of what no longer exists are told why, then closed (on every instance,
             // since remote events arrive here too).

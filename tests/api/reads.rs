@@ -1,0 +1,299 @@
+//! Read states: acks that only move forward, unread counts, and `read.updated` on the user's
+//! other personal sockets.
+
+use crate::gateway::{room_with, Room, WAIT};
+use crate::personal::personal_after;
+use hearth_domain::UserId;
+use hearth_tests::TestApp;
+use hearth_tests::{assert_error, generous_rest_limits, generous_ws_rates, send, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn room() -> Room {
+    room_with(
+        TestApp::spawn_with(|s| {
+            generous_ws_rates(s);
+            generous_rest_limits(s);
+        })
+        .await,
+    )
+    .await
+}
+
+/// Posts `content` at `path` (a channel's or a conversation's messages) and returns the message.
+async fn post(app: &TestApp, token: &str, path: &str, content: &str) -> Value {
+    let (status, body) = send(
+        app.http
+            .post(app.url(path))
+            .bearer_auth(token)
+            .json(&json!({"content": content})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn ack(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    send(app.http.post(app.url(path)).bearer_auth(token).json(&body)).await
+}
+
+/// The caller's unread entries, by channel id.
+async fn unread(app: &TestApp, token: &str) -> Vec<Value> {
+    let (status, body) = send(app.http.get(app.url("/api/me/unread/")).bearer_auth(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["channels"].as_array().cloned().unwrap_or_default()
+}
+
+async fn entry(app: &TestApp, token: &str, channel: i64) -> Option<Value> {
+    unread(app, token)
+        .await
+        .into_iter()
+        .find(|e| e["channel_id"] == channel)
+}
+
+fn counts(entry: &Option<Value>) -> (i64, i64, i64) {
+    let e = entry.as_ref().unwrap_or_else(|| panic!("no entry"));
+    (
+        e["last_seq"].as_i64().unwrap_or(-1),
+        e["read_seq"].as_i64().unwrap_or(-1),
+        e["unread_count"].as_i64().unwrap_or(-1),
+    )
+}
+
+async fn open_dm(app: &TestApp, token: &str, with: UserId) -> i64 {
+    let (status, body) = send(
+        app.http
+            .post(app.url("/api/dms/"))
+            .bearer_auth(token)
+            .json(&json!({"user_id": with.0})),
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    body["id"].as_i64().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn acks_only_move_forward_and_unread_counts_what_others_wrote_since() {
+    let room = room().await;
+    let app = &room.app;
+    let (_, alice) = room.member("alice").await;
+    let messages = format!("/api/channels/{}/messages/", room.channel.0);
+    let ack_path = format!("/api/channels/{}/ack/", room.channel.0);
+
+    assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (0, 0, 0));
+    for i in 1..=5 {
+        post(app, &room.owner_token, &messages, &format!("m{i}")).await;
+    }
+    // Her own message is no news to her.
+    post(app, &alice, &messages, "mine").await;
+    assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (6, 0, 5));
+
+    let (status, body) = ack(app, &alice, &ack_path, json!({"seq": 3})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"channel_id": room.channel.0, "read_seq": 3, "moved": true})
+    );
+    assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (6, 3, 2));
+
+    // Older or equal: no error, nothing moves.
+    for seq in [3, 2, 0] {
+        let (status, body) = ack(app, &alice, &ack_path, json!({"seq": seq})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["read_seq"], 3);
+        assert_eq!(body["moved"], false);
+    }
+    // Past the end: up to the last message.
+    let (_, body) = ack(app, &alice, &ack_path, json!({"seq": 1_000_000})).await;
+    assert_eq!(body["read_seq"], 6);
+    assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (6, 6, 0));
+
+    // A deleted message is not news either; the owner's read state is their own.
+    let gone = post(app, &room.owner_token, &messages, "oops").await;
+    let id = gone["id"].as_i64().unwrap_or_default();
+    let (status, _) = send(
+        app.http
+            .delete(app.url(&format!("/api/messages/{id}/")))
+            .bearer_auth(&room.owner_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (7, 6, 0));
+    assert_eq!(
+        counts(&entry(app, &room.owner_token, room.channel.0).await),
+        (7, 0, 1)
+    );
+}
+
+#[tokio::test]
+async fn conversations_have_read_states_too_and_strangers_have_none() {
+    let room = room().await;
+    let app = &room.app;
+    let (alice_id, alice) = room.member("alice").await;
+    let (_, stranger) = app.user_with_token("stranger").await;
+    let dm = open_dm(app, &room.owner_token, alice_id).await;
+    post(
+        app,
+        &room.owner_token,
+        &format!("/api/dms/{dm}/messages/"),
+        "psst",
+    )
+    .await;
+
+    let e = entry(app, &alice, dm).await;
+    assert_eq!(counts(&e), (1, 0, 1));
+    assert_eq!(
+        e.as_ref().map(|e| e["server_id"].clone()),
+        Some(Value::Null)
+    );
+    let (status, body) = ack(
+        app,
+        &alice,
+        &format!("/api/dms/{dm}/ack/"),
+        json!({"seq": 1}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["moved"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(counts(&entry(app, &alice, dm).await), (1, 1, 0));
+
+    // Neither the stranger's list nor their acks reach what they cannot read.
+    let theirs = unread(app, &stranger).await;
+    assert!(
+        theirs
+            .iter()
+            .all(|e| e["channel_id"] != dm && e["channel_id"] != room.channel.0),
+        "{theirs:?}"
+    );
+    let channel_ack = format!("/api/channels/{}/ack/", room.channel.0);
+    let (status, body) = ack(app, &stranger, &channel_ack, json!({"seq": 1})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_error(&body, "not_member");
+    let (status, _) = ack(
+        app,
+        &stranger,
+        &format!("/api/dms/{dm}/ack/"),
+        json!({"seq": 1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Each route is for its own kind.
+    let (status, _) = ack(
+        app,
+        &alice,
+        &format!("/api/channels/{dm}/ack/"),
+        json!({"seq": 1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let wrong = format!("/api/dms/{}/ack/", room.channel.0);
+    let (status, _) = ack(app, &alice, &wrong, json!({"seq": 1})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = ack(app, &alice, "/api/channels/999999/ack/", json!({"seq": 1})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_acks_are_400_and_anonymous_ones_401() {
+    let room = room().await;
+    let app = &room.app;
+    let (_, alice) = room.member("alice").await;
+    let path = format!("/api/channels/{}/ack/", room.channel.0);
+    for body in [
+        json!({"seq": -1}),
+        json!({}),
+        json!({"seq": "3"}),
+        json!({"seq": 1.5}),
+        json!([1]),
+    ] {
+        let (status, answer) = ack(app, &alice, &path, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {answer}");
+    }
+    let huge = json!({"seq": "x".repeat(5 << 20)});
+    let (status, _) = ack(app, &alice, &path, huge).await;
+    assert!(
+        [StatusCode::BAD_REQUEST, StatusCode::PAYLOAD_TOO_LARGE].contains(&status),
+        "{status}"
+    );
+    let (status, _) = send(app.http.post(app.url(&path)).json(&json!({"seq": 1}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = send(app.http.get(app.url("/api/me/unread/"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn concurrent_messages_and_acks_leave_exact_counts_and_the_furthest_ack() {
+    let room = room().await;
+    let app = &room.app;
+    let (_, alice) = room.member("alice").await;
+    let messages = format!("/api/channels/{}/messages/", room.channel.0);
+    let ack_path = format!("/api/channels/{}/ack/", room.channel.0);
+    for i in 0..10 {
+        post(app, &room.owner_token, &messages, &format!("before {i}")).await;
+    }
+    let posts = (0..40).map(|i| {
+        let (messages, owner) = (messages.clone(), room.owner_token.clone());
+        async move { post(app, &owner, &messages, &format!("during {i}")).await }
+    });
+    let acks = (1..=10).rev().map(|seq| {
+        let (path, alice) = (ack_path.clone(), alice.clone());
+        async move { ack(app, &alice, &path, json!({"seq": seq})).await }
+    });
+    let (_, answers) = tokio::join!(
+        futures_util::future::join_all(posts),
+        futures_util::future::join_all(acks)
+    );
+    assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK));
+    assert!(answers.iter().any(|(_, b)| b["read_seq"] == 10));
+    // The furthest ack stands, and the count is exactly what came after it.
+    assert_eq!(
+        counts(&entry(app, &alice, room.channel.0).await),
+        (50, 10, 40)
+    );
+    let (_, body) = ack(app, &alice, &ack_path, json!({"seq": 45})).await;
+    assert_eq!(body["read_seq"], 45);
+    assert_eq!(
+        counts(&entry(app, &alice, room.channel.0).await),
+        (50, 45, 5)
+    );
+}
+
+#[tokio::test]
+async fn a_move_reaches_the_users_personal_sockets_and_resumes_but_not_channel_sockets() {
+    let room = room().await;
+    let app = &room.app;
+    let (_, alice) = room.member("alice").await;
+    let messages = format!("/api/channels/{}/messages/", room.channel.0);
+    let ack_path = format!("/api/channels/{}/ack/", room.channel.0);
+    for i in 0..3 {
+        post(app, &room.owner_token, &messages, &format!("m{i}")).await;
+    }
+    let (mut phone, _) = personal_after(app, &alice, None).await;
+    let mut channel_socket = room.socket(&alice).await;
+
+    ack(app, &alice, &ack_path, json!({"seq": 2})).await;
+    let frame = phone.recv_type("read.updated", WAIT).await;
+    assert_eq!(frame["channel_id"], room.channel.0);
+    assert_eq!(frame["seq"], 2);
+    let cursor = frame["cursor"].as_i64().unwrap_or_default();
+    assert!(cursor > 0, "{frame}");
+
+    // An ack that moves nothing says nothing.
+    ack(app, &alice, &ack_path, json!({"seq": 1})).await;
+    phone
+        .assert_no_type("read.updated", Duration::from_millis(500))
+        .await;
+    channel_socket
+        .assert_no_type("read.updated", Duration::from_millis(100))
+        .await;
+
+    // A client that was away hears of it from the log.
+    let (mut laptop, _) = personal_after(app, &alice, Some(cursor - 1)).await;
+    let replayed = laptop.recv_type("read.updated", WAIT).await;
+    assert_eq!(
+        (replayed["seq"].clone(), replayed["cursor"].clone()),
+        (json!(2), json!(cursor))
+    );
+}
