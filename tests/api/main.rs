@@ -12,6 +12,7 @@ mod images;
 mod limits;
 mod management;
 mod membership;
+mod mentions;
 mod message_store;
 mod messages;
 mod metrics;

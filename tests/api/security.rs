@@ -268,6 +268,9 @@ fn baseline_body(method: &str, path: &str, n: usize) -> Option<Value> {
         }
         // Never alice's password: the account must outlive the probes.
         ("delete", "/api/me/") => json!({"password": "not the password"}),
+        ("post", "/api/channels/{channel_id}/ack/" | "/api/dms/{conversation_id}/ack/") => {
+            json!({"seq": 1})
+        }
         ("post", "/api/dms/groups/") => {
             json!({"name": format!("group {n}"), "user_ids": [1, 2, 3]})
         }

@@ -237,7 +237,28 @@ pub async fn send_messages(
     if let Some(Err(refusal @ ChatError::Blocked)) = outcomes.iter().find(|o| o.is_err()) {
         alert(state, user.id, refusal).await;
     }
+    for outcome in &outcomes {
+        if let Ok((message, SendOutcome::Created)) = outcome {
+            tell_mentioned(state, to.server, message).await;
+        }
+    }
     outcomes
+}
+
+/// Tells each user a new message mentions (but its author) on their personal sockets, from
+/// their event log (`mention`).
+async fn tell_mentioned(state: &AppState, server: Option<ServerId>, message: &Message) {
+    for user in &message.mentions {
+        if user.id == message.sender_id {
+            continue;
+        }
+        let event = Event::Mention {
+            to: user.id,
+            server_id: server,
+            message: message.clone().into(),
+        };
+        log_and_publish(state, user.id, event).await;
+    }
 }
 
 /// A `/pm <username> <text>` typed in a channel: the recipient and the text, or `None` when

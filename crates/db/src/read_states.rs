@@ -120,6 +120,8 @@ pub struct Unread {
     pub read_seq: i64,
     /// Messages after `read_seq` by others and not deleted, up to [`UNREAD_CAP`].
     pub unread_count: i64,
+    /// Of those, the ones that mention the user (not capped).
+    pub mention_count: i64,
 }
 
 #[derive(QueryableByName)]
@@ -134,12 +136,14 @@ struct UnreadRow {
     read_seq: i64,
     #[diesel(sql_type = BigInt)]
     unread_count: i64,
+    #[diesel(sql_type = BigInt)]
+    mention_count: i64,
 }
 
 /// Every channel of the servers `user` belongs to and every conversation they take part in,
 /// by id, with how far they have read it and how much is new: one query, whatever their
 /// number. A channel read to its end costs an index probe; one with news, at most
-/// [`UNREAD_CAP`] index entries.
+/// [`UNREAD_CAP`] index entries, and its mentions an index range of their own.
 #[tracing::instrument(skip(db))]
 pub async fn unread(db: &Db, user: UserId) -> DbResult<Vec<Unread>> {
     let mut conn = db.conn().await?;
@@ -162,7 +166,12 @@ pub async fn unread(db: &Db, user: UserId) -> DbResult<Vec<Unread>> {
                         WHERE m.channel_id = states.id AND m.seq > states.read_seq \
                           AND m.deleted_at IS NULL AND m.sender_id <> $1 \
                         LIMIT $2) news \
-                ) ELSE 0 END AS unread_count \
+                ) ELSE 0 END AS unread_count, \
+                CASE WHEN last_seq > read_seq THEN ( \
+                    SELECT count(*) FROM message_mentions mm \
+                    WHERE mm.user_id = $1 AND mm.channel_id = states.id \
+                      AND mm.seq > states.read_seq \
+                ) ELSE 0 END AS mention_count \
          FROM states ORDER BY id",
     )
     .bind::<BigInt, _>(user.0)
@@ -178,6 +187,7 @@ pub async fn unread(db: &Db, user: UserId) -> DbResult<Vec<Unread>> {
             last_seq: row.last_seq,
             read_seq: row.read_seq.min(row.last_seq),
             unread_count: row.unread_count,
+            mention_count: row.mention_count,
         })
         .collect())
 }

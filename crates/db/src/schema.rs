@@ -91,6 +91,7 @@ diesel::table! {
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         nonce -> Nullable<Text>,
+        mentions -> Nullable<Text>,
     }
 }
 

@@ -26,6 +26,10 @@ pub struct ChatMessage {
     pub nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<DateTime<Utc>>,
+    /// The users it mentions (`<@id>` in `content`) who can read the channel; left out when
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserRef>,
 }
 
 impl From<Message> for ChatMessage {
@@ -40,6 +44,7 @@ impl From<Message> for ChatMessage {
             seq: message.seq,
             nonce: message.nonce,
             edited_at: message.edited_at,
+            mentions: message.mentions,
         }
     }
 }
@@ -230,6 +235,14 @@ pub enum Event {
         channel_id: ChannelId,
         seq: i64,
     },
+    /// The user `to` was mentioned in a new message of a channel (of `server_id`) or a
+    /// conversation (`server_id` null) they can read. Personal sockets only.
+    #[serde(rename = "mention")]
+    Mention {
+        to: UserId,
+        server_id: Option<ServerId>,
+        message: ChatMessage,
+    },
 }
 
 /// Which sockets an event is for.
@@ -267,7 +280,7 @@ impl Event {
             | Event::ConversationAdded { to, .. }
             | Event::Alert { to, .. }
             | Event::AccountDeleted { to } => Audience::User(*to),
-            Event::ReadUpdated { to, .. } => Audience::Personal(*to),
+            Event::ReadUpdated { to, .. } | Event::Mention { to, .. } => Audience::Personal(*to),
             Event::ChannelCreated { channel } | Event::ChannelUpdated { channel } => {
                 Audience::Server(channel.server)
             }
@@ -289,7 +302,8 @@ impl Event {
             | Event::ConversationAdded { .. }
             | Event::PrivateMessage { .. }
             | Event::Alert { .. }
-            | Event::ReadUpdated { .. } => true,
+            | Event::ReadUpdated { .. }
+            | Event::Mention { .. } => true,
             Event::ChatMessage { .. }
             | Event::MessageUpdated { .. }
             | Event::MessageDeleted { .. }
@@ -370,6 +384,7 @@ mod tests {
             seq: 4,
             nonce: None,
             edited_at: None,
+            mentions: Vec::new(),
         };
         let event = Event::ChatMessage {
             new_message: message,

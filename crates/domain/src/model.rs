@@ -71,6 +71,8 @@ pub struct Message {
     pub nonce: Option<String>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
+    /// The users it mentions (`<@id>`) who can read its channel, in order.
+    pub mentions: Vec<crate::UserRef>,
 }
 
 /// Filters of the server catalogue; all given filters apply together.

@@ -137,6 +137,39 @@ pub fn may_delete_message(author: UserId, server_owner: Option<UserId>, user: Us
 }
 
 /// Longest server, channel and category name.
+/// At most this many distinct users are mentioned by one message; later ones are plain text.
+pub const MENTIONS_MAX: usize = 20;
+
+/// The users a message mentions, Discord's way: `<@id>` (or `<@!id>`, the nickname form bots
+/// write) anywhere in its content, in order of first appearance, each once, at most
+/// [`MENTIONS_MAX`]. Anything else that looks like one (`<@>`, `<@12a>`, an id past `i64`)
+/// is text.
+pub fn mentioned_users(content: &str) -> Vec<UserId> {
+    let mut found: Vec<UserId> = Vec::new();
+    let mut rest = content;
+    while let Some(at) = rest.find("<@") {
+        rest = &rest[at + 2..];
+        let digits = rest.strip_prefix('!').unwrap_or(rest);
+        let end = digits
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
+        if end == 0 || !digits[end..].starts_with('>') {
+            continue;
+        }
+        let Ok(id) = digits[..end].parse::<i64>() else {
+            continue;
+        };
+        let user = UserId(id);
+        if id > 0 && !found.contains(&user) {
+            found.push(user);
+            if found.len() == MENTIONS_MAX {
+                break;
+            }
+        }
+    }
+    found
+}
+
 pub const NAME_MAX_CHARS: usize = 100;
 /// Longest server or category description.
 pub const DESCRIPTION_MAX_CHARS: usize = 500;
@@ -166,6 +199,21 @@ pub fn name_is_valid(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mentions_are_discords_form_in_order_once_each_and_at_most_twenty() {
+        let ids = |content: &str| -> Vec<i64> {
+            mentioned_users(content).into_iter().map(|u| u.0).collect()
+        };
+        assert_eq!(ids("hi <@12> and <@!7>, <@12> again"), vec![12, 7]);
+        assert_eq!(ids("<@3><@4>"), vec![3, 4]);
+        assert!(ids("no one: <@> <@x> <@12 <@-3> <@0> <12> @12 <@!>").is_empty());
+        assert!(ids("<@99999999999999999999>").is_empty());
+        assert_eq!(ids("<@<@5>"), vec![5]);
+        assert_eq!(ids("Über <@8> — 한국어 <@9>"), vec![8, 9]);
+        let many: String = (1..=30).map(|i| format!("<@{i}> ")).collect();
+        assert_eq!(ids(&many), (1..=20).collect::<Vec<_>>());
+    }
+
     use super::*;
 
     #[test]

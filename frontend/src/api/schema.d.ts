@@ -431,8 +431,8 @@ export interface paths {
         };
         /**
          * What is new for the caller: for every channel of their servers and every conversation
-         *     they take part in, the last `seq`, how far they have read and how many messages of others
-         *     came since. One query whatever their number.
+         *     they take part in, the last `seq`, how far they have read, how many messages of others
+         *     came since and how many of them mention the caller. One query whatever their number.
          */
         get: operations["list_unread"];
         put?: never;
@@ -1015,6 +1015,11 @@ export interface components {
             nonce?: string | null;
             /** Format: date-time */
             edited_at?: string | null;
+            /**
+             * @description The users it mentions (`<@id>` in `content`) who can read the channel; left out when
+             *     none.
+             */
+            mentions?: components["schemas"]["UserRef"][];
         };
         /** @description What a client may send. */
         ClientFrame: {
@@ -1271,6 +1276,12 @@ export interface components {
             seq: number;
             /** @enum {string} */
             type: "read.updated";
+        } | {
+            to: components["schemas"]["UserId"];
+            server_id?: null | components["schemas"]["ServerId"];
+            message: components["schemas"]["ChatMessage"];
+            /** @enum {string} */
+            type: "mention";
         };
         /** @description The state of a probe. */
         HealthResponse: {
@@ -1351,6 +1362,11 @@ export interface components {
              * @description When the content was last edited; absent when never.
              */
             edited_at?: string;
+            /**
+             * @description The users it mentions (`<@user_id>` in `content`) who can read the channel, in order;
+             *     absent when none (as in live frames).
+             */
+            mentions?: components["schemas"]["UserRef"][];
         };
         /**
          * Format: int64
@@ -1622,6 +1638,11 @@ export interface components {
              *     "100 or more").
              */
             unread_count: number;
+            /**
+             * Format: int64
+             * @description Messages after `read_seq` that mention the caller (`<@id>`), deleted ones not counted.
+             */
+            mention_count: number;
         };
         /** @description Every channel and conversation the caller can read, with what is new in it. */
         UnreadList: {

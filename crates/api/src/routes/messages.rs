@@ -93,6 +93,10 @@ pub struct MessageDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub edited_at: Option<DateTime<Utc>>,
+    /// The users it mentions (`<@user_id>` in `content`) who can read the channel, in order;
+    /// absent when none (as in live frames).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserRef>,
 }
 
 impl From<Message> for MessageDto {
@@ -107,6 +111,7 @@ impl From<Message> for MessageDto {
             seq: message.seq,
             nonce: message.nonce,
             edited_at: message.edited_at,
+            mentions: message.mentions,
         }
     }
 }

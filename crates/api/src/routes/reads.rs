@@ -148,6 +148,8 @@ pub struct UnreadDto {
     /// "100 or more").
     #[schema(minimum = 0, maximum = 100)]
     pub unread_count: i64,
+    /// Messages after `read_seq` that mention the caller (`<@id>`), deleted ones not counted.
+    pub mention_count: i64,
 }
 
 /// Every channel and conversation the caller can read, with what is new in it.
@@ -159,8 +161,8 @@ pub struct UnreadList {
 }
 
 /// What is new for the caller: for every channel of their servers and every conversation
-/// they take part in, the last `seq`, how far they have read and how many messages of others
-/// came since. One query whatever their number.
+/// they take part in, the last `seq`, how far they have read, how many messages of others
+/// came since and how many of them mention the caller. One query whatever their number.
 #[utoipa::path(
     tag = "messages",
     security(("cookie" = []), ("bearer" = [])),
@@ -186,6 +188,7 @@ pub async fn list_unread(
             last_seq: u.last_seq,
             read_seq: u.read_seq,
             unread_count: u.unread_count.min(UNREAD_CAP),
+            mention_count: u.mention_count,
         })
         .collect();
     let mut response = HttpResponse::Ok();

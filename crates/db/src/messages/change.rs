@@ -8,29 +8,46 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_domain::model::Message;
-use hearth_domain::{DomainError, MessageId};
+use hearth_domain::{rules, DomainError, MessageId};
 
-/// Replaces the content of a message that is not deleted and marks it edited.
+/// Replaces the content of a message that is not deleted and marks it edited; its mentions
+/// are resolved again from the new content, in the same transaction.
 ///
 /// `content` must already be normalised (see `hearth_domain::rules::normalize_message`).
 /// A missing or deleted message is [`DomainError::NotFound`].
 #[tracing::instrument(skip(db, content))]
 pub async fn edit(db: &Db, id: MessageId, content: &str) -> DbResult<Message> {
     let mut conn = db.conn().await?;
-    let edited: Option<i64> = diesel::update(
-        messages::table
-            .filter(messages::id.eq(id.0))
-            .filter(messages::deleted_at.is_null()),
-    )
-    .set((
-        messages::content.eq(content),
-        messages::edited_at.eq(diesel::dsl::now),
-    ))
-    .returning(messages::id)
-    .get_result(&mut conn)
-    .await
-    .optional()
-    .map_err(from_diesel)?;
+    let mentioned: Vec<_> = rules::mentioned_users(content)
+        .into_iter()
+        .map(|user| (id, user))
+        .collect();
+    let edited = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            async move {
+                let edited: Option<i64> = diesel::update(
+                    messages::table
+                        .filter(messages::id.eq(id.0))
+                        .filter(messages::deleted_at.is_null()),
+                )
+                .set((
+                    messages::content.eq(content),
+                    messages::edited_at.eq(diesel::dsl::now),
+                ))
+                .returning(messages::id)
+                .get_result(conn)
+                .await
+                .optional()?;
+                if edited.is_some() {
+                    super::mentions::clear(conn, id).await?;
+                    super::mentions::resolve(conn, &mentioned).await?;
+                }
+                Ok(edited)
+            }
+            .scope_boxed()
+        })
+        .await
+        .map_err(from_diesel)?;
     if edited.is_none() {
         return Err(DomainError::NotFound("message"));
     }
@@ -66,6 +83,8 @@ pub async fn delete(db: &Db, id: MessageId) -> DbResult<bool> {
                 diesel::delete(message_nonces::table.filter(message_nonces::message_id.eq(id.0)))
                     .execute(conn)
                     .await?;
+                // A deleted message mentions nobody any more.
+                super::mentions::clear(conn, id).await?;
             }
             Ok(deleted > 0)
         }

@@ -6,8 +6,8 @@ use crate::{Db, DbResult};
 use chrono::{DateTime, Utc};
 use diesel_async::RunQueryDsl;
 use hearth_domain::model::Message;
-use hearth_domain::rules::NONCE_WINDOW_MINUTES;
-use hearth_domain::{ChannelId, DomainError, MessageId, ServerId, UserRef};
+use hearth_domain::rules::{self, NONCE_WINDOW_MINUTES};
+use hearth_domain::{ChannelId, DomainError, MessageId, ServerId, UserId, UserRef};
 
 diesel::define_sql_function! {
     /// The `message_store_many` SQL function (migration 4): `message_store` (migration 3) for
@@ -127,8 +127,40 @@ pub async fn create_many(
                     Err(e) => Err(e),
                 });
             }
+            mention(&mut conn, &mut outcomes).await;
             Ok(outcomes)
         }
+    }
+}
+
+/// Resolves the mentions of the new messages among `outcomes` (a second statement, only when
+/// one of them mentions someone). The messages are stored whatever happens here: should this
+/// fail, they stand without mentions, which is logged.
+async fn mention(conn: &mut Conn, outcomes: &mut [DbResult<Stored>]) {
+    let mentioned: Vec<(MessageId, UserId)> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Ok(Stored::Created(message)) => Some(message),
+            _ => None,
+        })
+        .flat_map(|m| {
+            rules::mentioned_users(&m.content)
+                .into_iter()
+                .map(|user| (m.id, user))
+        })
+        .collect();
+    if mentioned.is_empty() {
+        return;
+    }
+    match super::mentions::resolve(conn, &mentioned).await {
+        Ok(mut resolved) => {
+            for outcome in outcomes.iter_mut() {
+                if let Ok(Stored::Created(message)) = outcome {
+                    message.mentions = resolved.remove(&message.id).unwrap_or_default();
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot resolve the mentions of new messages"),
     }
 }
 
@@ -206,6 +238,7 @@ async fn outcome(
             nonce: draft.nonce.map(str::to_owned),
             created_at,
             edited_at: None,
+            mentions: Vec::new(),
         }))),
         ("replayed", Some(id), _, _) => Ok(super::history::find_on(conn, MessageId(id))
             .await?

@@ -7,6 +7,7 @@
 mod change;
 mod create;
 mod history;
+mod mentions;
 
 pub use change::{delete, edit};
 pub use create::{create, create_many, Draft, Stored};
@@ -27,6 +28,7 @@ pub(crate) type MessageRow = (
     Option<String>,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    Option<String>,
 );
 
 pub(crate) type MessageColumns = (
@@ -39,6 +41,7 @@ pub(crate) type MessageColumns = (
     messages::nonce,
     messages::created_at,
     messages::edited_at,
+    messages::mentions,
 );
 
 /// What every read selects: a message joined with its sender.
@@ -52,10 +55,12 @@ pub(crate) const COLUMNS: MessageColumns = (
     messages::nonce,
     messages::created_at,
     messages::edited_at,
+    messages::mentions,
 );
 
 pub(crate) fn to_message(row: MessageRow) -> Message {
-    let (id, channel_id, sender_id, sender, seq, content, nonce, created_at, edited_at) = row;
+    let (id, channel_id, sender_id, sender, seq, content, nonce, created_at, edited_at, mentions) =
+        row;
     Message {
         id: MessageId(id),
         channel_id: ChannelId(channel_id),
@@ -66,5 +71,6 @@ pub(crate) fn to_message(row: MessageRow) -> Message {
         nonce,
         created_at,
         edited_at,
+        mentions: mentions::parse(mentions.as_deref()),
     }
 }
