@@ -20,6 +20,7 @@ mod operations;
 mod personal;
 mod presence;
 mod reads;
+mod replies;
 mod resume;
 mod robustness;
 mod security;

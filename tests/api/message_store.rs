@@ -21,7 +21,11 @@ async fn channel_of(app: &TestApp, owner: &UserRef) -> (ServerId, ChannelId) {
 }
 
 fn draft<'a>(content: &'a str, nonce: Option<&'a str>) -> Draft<'a> {
-    Draft { content, nonce }
+    Draft {
+        content,
+        nonce,
+        reply_to: None,
+    }
 }
 
 fn seq_of(outcome: &Result<Stored, DomainError>) -> Option<i64> {

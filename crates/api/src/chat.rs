@@ -56,6 +56,9 @@ pub enum ChatError {
     /// The nonce already names a message in another channel.
     #[error("This nonce was already used for a message in another channel")]
     NonceInUse,
+    /// `reply_to` names no message of this channel (or a deleted one).
+    #[error("A reply must answer a message of the same channel that is not deleted")]
+    InvalidReply,
     /// The caller may not do this to this message (edit someone else's, ...).
     #[error("{0}")]
     NotAllowed(&'static str),
@@ -71,6 +74,7 @@ impl ChatError {
         match self {
             ChatError::InvalidMessage(_) => "invalid_message",
             ChatError::NonceInUse => "nonce_in_use",
+            ChatError::InvalidReply => "invalid_reply",
             ChatError::NotMember => "not_member",
             ChatError::Blocked => "blocked",
             ChatError::NoSuchChannel | ChatError::NoSuchMessage => "not_found",
@@ -106,6 +110,7 @@ impl From<ChatError> for ApiError {
         let code = err.code();
         match err {
             ChatError::InvalidMessage(message) => ApiError::bad_request(code, message),
+            ChatError::InvalidReply => ApiError::bad_request(code, err.to_string()),
             // A well-formed request that clashes with what is stored.
             ChatError::NonceInUse => ApiError::conflict(code, err.to_string()),
             ChatError::NotMember | ChatError::Blocked | ChatError::NotAllowed(_) => {
@@ -178,30 +183,36 @@ pub async fn send_message_with_outcome(
     state: &AppState,
     user: &UserRef,
     to: Destination,
-    content: &str,
-    nonce: Option<&str>,
+    post: Post<'_>,
 ) -> Result<(Message, SendOutcome), ChatError> {
-    send_messages(state, user, to, &[(content, nonce)])
+    send_messages(state, user, to, &[post])
         .await
         .pop()
         .unwrap_or_else(|| Err(ChatError::Internal("a send had no outcome".to_owned())))
 }
 
+/// A message as a client sent it: its content, an optional nonce, and the message of the same
+/// channel it answers, if any. Checked by [`send_messages`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Post<'a> {
+    pub content: &'a str,
+    pub nonce: Option<&'a str>,
+    pub reply_to: Option<MessageId>,
+}
+
 /// Sends several messages of `user` to one channel, in the order given, with one database round
 /// trip for all of them: what a socket's queue holds when its messages arrive faster than one
-/// round trip each. Each `(content, nonce)` gets the outcome [`send_message_with_outcome`]
-/// would give it, in order; new messages are published in order.
+/// round trip each. Each [`Post`] gets the outcome [`send_message_with_outcome`] would give
+/// it, in order; new messages are published in order.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, channel_id = %to.channel, messages = messages.len()))]
 pub async fn send_messages(
     state: &AppState,
     user: &UserRef,
     to: Destination,
-    messages: &[(&str, Option<&str>)],
+    messages: &[Post<'_>],
 ) -> Vec<Result<(Message, SendOutcome), ChatError>> {
-    let checked: Vec<Result<hearth_db::messages::Draft<'_>, ChatError>> = messages
-        .iter()
-        .map(|(content, nonce)| draft(content, *nonce))
-        .collect();
+    let checked: Vec<Result<hearth_db::messages::Draft<'_>, ChatError>> =
+        messages.iter().map(draft).collect();
     // Only the valid ones are stored, one outcome each, in order.
     let drafts: Vec<_> = checked
         .iter()
@@ -339,8 +350,11 @@ async fn private_message(
         state,
         sender,
         Destination::conversation(conversation),
-        text,
-        nonce,
+        Post {
+            content: text,
+            nonce,
+            reply_to: None,
+        },
     )
     .await?;
     if outcome == SendOutcome::Created {
@@ -402,17 +416,23 @@ pub fn announce_conversation(state: &AppState, conversation: ChannelId, users: &
 }
 
 /// Checks a message against the rules before it is stored.
-fn draft<'a>(
-    content: &'a str,
-    nonce: Option<&'a str>,
-) -> Result<hearth_db::messages::Draft<'a>, ChatError> {
+fn draft<'a>(post: &Post<'a>) -> Result<hearth_db::messages::Draft<'a>, ChatError> {
+    let Post {
+        content,
+        nonce,
+        reply_to,
+    } = *post;
     let content = normalized(content)?;
     if nonce.is_some_and(|nonce| !rules::nonce_is_valid(nonce)) {
         return Err(ChatError::InvalidMessage(format!(
             "A nonce must have 1 to {NONCE_MAX_CHARS} characters and no control characters"
         )));
     }
-    Ok(hearth_db::messages::Draft { content, nonce })
+    Ok(hearth_db::messages::Draft {
+        content,
+        nonce,
+        reply_to,
+    })
 }
 
 /// What a stored message means for its sender; a new one is published.
@@ -437,6 +457,7 @@ fn accept(
         }
         Stored::NotMember => Err(ChatError::NotMember),
         Stored::Blocked => Err(ChatError::Blocked),
+        Stored::InvalidReply => Err(ChatError::InvalidReply),
         Stored::Replayed(message) => {
             // A nonce names one send; reused for another channel it is a client bug, and
             // answering with a message from elsewhere would only hide it.

@@ -367,6 +367,8 @@ struct LastRow {
     edited_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     mentions: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    reply_preview: Option<String>,
 }
 
 /// The newest message of each of `ids` that is not deleted, in one statement: for each, one
@@ -375,7 +377,7 @@ struct LastRow {
 async fn last_messages(conn: &mut Conn, ids: &[i64]) -> DbResult<HashMap<i64, Message>> {
     let rows: Vec<LastRow> = diesel::sql_query(
         "SELECT m.id, m.channel_id, m.sender_id, u.username, m.seq, m.content, m.nonce, \
-                m.created_at, m.edited_at, m.mentions \
+                m.created_at, m.edited_at, m.mentions, m.reply_preview \
          FROM unnest($1::bigint[]) AS c(id) \
          CROSS JOIN LATERAL ( \
              SELECT * FROM messages \
@@ -402,6 +404,7 @@ async fn last_messages(conn: &mut Conn, ids: &[i64]) -> DbResult<HashMap<i64, Me
                 r.created_at,
                 r.edited_at,
                 r.mentions,
+                r.reply_preview,
             );
             (r.channel_id, to_message(row))
         })

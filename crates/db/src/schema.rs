@@ -92,6 +92,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         nonce -> Nullable<Text>,
         mentions -> Nullable<Text>,
+        reply_to -> Nullable<Int8>,
+        reply_preview -> Nullable<Text>,
     }
 }
 

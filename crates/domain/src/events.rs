@@ -30,6 +30,14 @@ pub struct ChatMessage {
     /// none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<UserRef>,
+    /// The message it answers (same channel); left out when it answers none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub reply_to: Option<MessageId>,
+    /// A preview of that message; left out with `reply_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub reply: Option<ReplyPreview>,
 }
 
 impl From<Message> for ChatMessage {
@@ -45,8 +53,30 @@ impl From<Message> for ChatMessage {
             nonce: message.nonce,
             edited_at: message.edited_at,
             mentions: message.mentions,
+            reply_to: message.reply.as_ref().map(|r| r.id),
+            reply: message.reply,
         }
     }
+}
+
+/// What a reply shows of the message it answers: its author and first 100 characters, or
+/// only its id and `deleted` once it is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplyPreview {
+    /// The answered message's id.
+    pub id: MessageId,
+    /// Its author's username; absent once it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<UserId>,
+    /// Its first 100 characters; absent once it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// The answered message was deleted.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// A user as presence and typing events name them.
@@ -385,6 +415,8 @@ mod tests {
             nonce: None,
             edited_at: None,
             mentions: Vec::new(),
+            reply_to: None,
+            reply: None,
         };
         let event = Event::ChatMessage {
             new_message: message,

@@ -73,6 +73,8 @@ pub struct Message {
     pub edited_at: Option<DateTime<Utc>>,
     /// The users it mentions (`<@id>`) who can read its channel, in order.
     pub mentions: Vec<crate::UserRef>,
+    /// What it answers, when it is a reply.
+    pub reply: Option<crate::ReplyPreview>,
 }
 
 /// Filters of the server catalogue; all given filters apply together.

@@ -1020,6 +1020,10 @@ export interface components {
              *     none.
              */
             mentions?: components["schemas"]["UserRef"][];
+            /** @description The message it answers (same channel); left out when it answers none. */
+            reply_to?: components["schemas"]["MessageId"];
+            /** @description A preview of that message; left out with `reply_to`. */
+            reply?: components["schemas"]["ReplyPreview"];
         };
         /** @description What a client may send. */
         ClientFrame: {
@@ -1029,6 +1033,12 @@ export interface components {
              *     10 minutes yields the same message.
              */
             nonce?: string | null;
+            /**
+             * Format: int64
+             * @description The id of a message of the same channel it answers (an `invalid_reply` error
+             *     otherwise).
+             */
+            reply_to?: number | null;
             /** @enum {string} */
             type: "message";
         } | {
@@ -1113,6 +1123,12 @@ export interface components {
             /** @description 1–2000 characters once leading and trailing whitespace is trimmed. */
             content: components["schemas"]["MessageContent"];
             nonce?: null | components["schemas"]["Nonce"];
+            /**
+             * Format: int64
+             * @description The id of a message of the same channel this one answers (not a deleted one): `400
+             *     invalid_reply` otherwise.
+             */
+            reply_to?: number | null;
         };
         /** @description A new server. */
         CreateServerRequest: {
@@ -1367,6 +1383,13 @@ export interface components {
              *     absent when none (as in live frames).
              */
             mentions?: components["schemas"]["UserRef"][];
+            /**
+             * Format: int64
+             * @description The message this one answers; absent when it answers none.
+             */
+            reply_to?: number;
+            /** @description What it answers: author and first 100 characters, or `deleted`; absent with `reply_to`. */
+            reply?: components["schemas"]["ReplyPreview"];
         };
         /**
          * Format: int64
@@ -1451,6 +1474,21 @@ export interface components {
         /** @description The account that was created. */
         RegisterResponse: {
             username: string;
+        };
+        /**
+         * @description What a reply shows of the message it answers: its author and first 100 characters, or
+         *     only its id and `deleted` once it is gone.
+         */
+        ReplyPreview: {
+            /** @description The answered message's id. */
+            id: components["schemas"]["MessageId"];
+            /** @description Its author's username; absent once it is deleted. */
+            sender?: string | null;
+            sender_id?: null | components["schemas"]["UserId"];
+            /** @description Its first 100 characters; absent once it is deleted. */
+            content?: string | null;
+            /** @description The answered message was deleted. */
+            deleted?: boolean;
         };
         /** @description A server as the catalogue shows it. */
         ServerDto: {

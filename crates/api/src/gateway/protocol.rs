@@ -16,6 +16,10 @@ pub enum ClientFrame {
         /// 10 minutes yields the same message.
         #[serde(default)]
         nonce: Option<String>,
+        /// The id of a message of the same channel it answers (an `invalid_reply` error
+        /// otherwise).
+        #[serde(default)]
+        reply_to: Option<i64>,
     },
     /// Application-level keep-alive; answered with `{"type":"pong"}`.
     #[serde(rename = "ping")]

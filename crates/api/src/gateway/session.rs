@@ -9,7 +9,7 @@ use actix_web::web;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, NotUntil, Quota, RateLimiter};
-use hearth_domain::{ChannelId, ChatMessage, Event, ServerId, UserRef};
+use hearth_domain::{ChannelId, ChatMessage, Event, MessageId, ServerId, UserRef};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -442,7 +442,11 @@ impl Inbox {
                 }
                 Flow::Continue
             }
-            Ok(ClientFrame::Message { message, nonce }) => {
+            Ok(ClientFrame::Message {
+                message,
+                nonce,
+                reply_to,
+            }) => {
                 // A message ends a typing burst: the next keystroke is news again.
                 self.last_typing = None;
                 self.message(
@@ -450,6 +454,7 @@ impl Inbox {
                     Outgoing {
                         content: message,
                         nonce,
+                        reply_to: reply_to.map(MessageId),
                         received: Instant::now(),
                     },
                 )
@@ -569,6 +574,8 @@ fn log_unsent(user: &UserRef, frame: &ServerFrame) {
 struct Outgoing {
     content: String,
     nonce: Option<String>,
+    /// The message of the channel it answers.
+    reply_to: Option<MessageId>,
     /// When it was read from the socket (for the `wait` stage).
     received: Instant,
 }
@@ -759,9 +766,13 @@ impl Store {
             let waited = first.received.elapsed();
             self.state.metrics.stages.wait.record(waited.as_secs_f64());
         }
-        let drafts: Vec<(&str, Option<&str>)> = batch
+        let drafts: Vec<chat::Post<'_>> = batch
             .iter()
-            .map(|m| (m.content.as_str(), m.nonce.as_deref()))
+            .map(|m| chat::Post {
+                content: m.content.as_str(),
+                nonce: m.nonce.as_deref(),
+                reply_to: m.reply_to,
+            })
             .collect();
         let outcomes = chat::send_messages(&self.state, &self.user, self.to, &drafts).await;
         self.waiting.fetch_sub(count, Ordering::AcqRel);
@@ -820,6 +831,7 @@ fn chat_error(error: ChatError) -> ServerFrame {
             "Only members of this server can post; join it first",
         ),
         error @ ChatError::Blocked => ServerFrame::error("blocked", error.to_string()),
+        error @ ChatError::InvalidReply => ServerFrame::error("invalid_reply", error.to_string()),
         error @ ChatError::UnknownUser => ServerFrame::error("unknown_user", error.to_string()),
         ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
             ServerFrame::error("not_found", "This channel no longer exists")

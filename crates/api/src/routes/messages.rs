@@ -12,7 +12,7 @@ use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use hearth_domain::model::Message;
 use hearth_domain::rules::{COMPAT_HISTORY_LIMIT, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
-use hearth_domain::{ChannelId, MessageId, UserRef};
+use hearth_domain::{ChannelId, MessageId, ReplyPreview, UserRef};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -97,6 +97,14 @@ pub struct MessageDto {
     /// absent when none (as in live frames).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<UserRef>,
+    /// The message this one answers; absent when it answers none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reply_to: Option<i64>,
+    /// What it answers: author and first 100 characters, or `deleted`; absent with `reply_to`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reply: Option<ReplyPreview>,
 }
 
 impl From<Message> for MessageDto {
@@ -112,6 +120,8 @@ impl From<Message> for MessageDto {
             nonce: message.nonce,
             edited_at: message.edited_at,
             mentions: message.mentions,
+            reply_to: message.reply.as_ref().map(|r| r.id.0),
+            reply: message.reply,
         }
     }
 }
@@ -135,6 +145,11 @@ pub struct CreateMessageRequest {
         example = "5f0c6c1e-8d5b-4a53-9a8e-3f1d2c9b7a10"
     )]
     pub nonce: Option<String>,
+    /// The id of a message of the same channel this one answers (not a deleted one): `400
+    /// invalid_reply` otherwise.
+    #[serde(default, deserialize_with = "crate::routes::text::ids::opt")]
+    #[schema(value_type = Option<i64>)]
+    pub reply_to: Option<i64>,
 }
 
 /// Posts a message to a channel as the caller, who must be a member of its server.
@@ -198,14 +213,12 @@ pub(crate) async fn post_message(
         id: user.id,
         username: user.username,
     };
-    let (message, outcome) = chat::send_message_with_outcome(
-        state,
-        &sender,
-        to,
-        &request.content,
-        request.nonce.as_deref(),
-    )
-    .await?;
+    let post = chat::Post {
+        content: &request.content,
+        nonce: request.nonce.as_deref(),
+        reply_to: request.reply_to.map(MessageId),
+    };
+    let (message, outcome) = chat::send_message_with_outcome(state, &sender, to, post).await?;
     let mut response = match outcome {
         SendOutcome::Created => HttpResponse::Created(),
         SendOutcome::Replayed => HttpResponse::Ok(),

@@ -159,6 +159,13 @@ pub mod ids {
         integral(Number::deserialize(deserializer)?)
     }
 
+    /// An optional id (`null` or absent: none).
+    pub fn opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+        Option::<Number>::deserialize(deserializer)?
+            .map(integral)
+            .transpose()
+    }
+
     /// An integer query parameter (`?user_id=7`, or `7.0`): query values arrive as text.
     pub fn query<'de, D, T>(deserializer: D) -> Result<T, D::Error>
     where

@@ -41,6 +41,14 @@ pub async fn edit(db: &Db, id: MessageId, content: &str) -> DbResult<Message> {
                 if edited.is_some() {
                     super::mentions::clear(conn, id).await?;
                     super::mentions::resolve(conn, &mentioned).await?;
+                    // Its replies show the new text.
+                    diesel::sql_query(
+                        "UPDATE messages SET reply_preview = reply_preview_of($1) \
+                         WHERE reply_to = $1",
+                    )
+                    .bind::<diesel::sql_types::BigInt, _>(id.0)
+                    .execute(conn)
+                    .await?;
                 }
                 Ok(edited)
             }
@@ -83,8 +91,16 @@ pub async fn delete(db: &Db, id: MessageId) -> DbResult<bool> {
                 diesel::delete(message_nonces::table.filter(message_nonces::message_id.eq(id.0)))
                     .execute(conn)
                     .await?;
-                // A deleted message mentions nobody any more.
+                // A deleted message mentions nobody any more, and its replies say it is gone.
                 super::mentions::clear(conn, id).await?;
+                diesel::sql_query(
+                    "UPDATE messages \
+                     SET reply_preview = json_build_object('id', $1, 'deleted', true)::text \
+                     WHERE reply_to = $1",
+                )
+                .bind::<diesel::sql_types::BigInt, _>(id.0)
+                .execute(conn)
+                .await?;
             }
             Ok(deleted > 0)
         }

@@ -20,6 +20,7 @@ diesel::define_sql_function! {
         sender: diesel::sql_types::BigInt,
         contents: diesel::sql_types::Array<diesel::sql_types::Text>,
         nonces: diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Text>>,
+        reply_tos: diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>,
         window_minutes: diesel::sql_types::Integer,
     ) -> diesel::pg::sql_types::Record<(
         diesel::sql_types::Integer,
@@ -27,6 +28,7 @@ diesel::define_sql_function! {
         diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
         diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
         diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        diesel::sql_types::Nullable<diesel::sql_types::Text>,
     )>;
 }
 
@@ -47,16 +49,27 @@ pub enum Stored {
     NotMember,
     /// A 1:1 conversation where one of the two blocked the other.
     Blocked,
+    /// `reply_to` is no message of the channel, or a deleted one.
+    InvalidReply,
 }
 
-/// A message to store: normalised content and an optional validated nonce.
+/// A message to store: normalised content, an optional validated nonce, and the message of
+/// the same channel it answers, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Draft<'a> {
     pub content: &'a str,
     pub nonce: Option<&'a str>,
+    pub reply_to: Option<MessageId>,
 }
 
-type StoreRow = (i32, String, Option<i64>, Option<i64>, Option<DateTime<Utc>>);
+type StoreRow = (
+    i32,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
 
 /// Stores a message from `sender` in `channel` of `server` (`None`: `channel` is a
 /// conversation, and only its participants may post), with the channel's next sequence number, unless `nonce` was already used by `sender` within the last 10 minutes: then the
@@ -78,7 +91,11 @@ pub async fn create(
     content: &str,
     nonce: Option<&str>,
 ) -> DbResult<Stored> {
-    let draft = Draft { content, nonce };
+    let draft = Draft {
+        content,
+        nonce,
+        reply_to: None,
+    };
     let mut stored = create_many(db, server, channel, sender, &[draft]).await?;
     stored.pop().unwrap_or_else(|| {
         Err(DomainError::Internal(
@@ -188,12 +205,14 @@ async fn store(conn: &mut Conn, to: To<'_>, drafts: &[Draft<'_>]) -> DbResult<Ve
     let (server, channel, sender) = to;
     let contents: Vec<&str> = drafts.iter().map(|d| d.content).collect();
     let nonces: Vec<Option<&str>> = drafts.iter().map(|d| d.nonce).collect();
+    let replies: Vec<Option<i64>> = drafts.iter().map(|d| d.reply_to.map(|m| m.0)).collect();
     let mut rows: Vec<StoreRow> = diesel::select(message_store_many(
         server.map(|s| s.0),
         channel.0,
         sender.id.0,
         contents,
         nonces,
+        replies,
         NONCE_WINDOW_MINUTES,
     ))
     .load(conn)
@@ -227,6 +246,7 @@ async fn outcome(
     row: StoreRow,
 ) -> DbResult<Option<Stored>> {
     let (_, channel, sender) = to;
+    let reply = super::reply_preview(row.5.as_deref());
     match (row.1.as_str(), row.2, row.3, row.4) {
         ("created", Some(id), Some(seq), Some(created_at)) => Ok(Some(Stored::Created(Message {
             id: MessageId(id),
@@ -239,12 +259,14 @@ async fn outcome(
             created_at,
             edited_at: None,
             mentions: Vec::new(),
+            reply,
         }))),
         ("replayed", Some(id), _, _) => Ok(super::history::find_on(conn, MessageId(id))
             .await?
             .map(|(message, _)| Stored::Replayed(message))),
         ("not_member", ..) => Ok(Some(Stored::NotMember)),
         ("blocked", ..) => Ok(Some(Stored::Blocked)),
+        ("invalid_reply", ..) => Ok(Some(Stored::InvalidReply)),
         ("no_such_channel", ..) => Err(DomainError::NotFound("channel")),
         (other, ..) => Err(unexpected_outcome("message_store_many", other)),
     }

@@ -29,6 +29,7 @@ pub(crate) type MessageRow = (
     DateTime<Utc>,
     Option<DateTime<Utc>>,
     Option<String>,
+    Option<String>,
 );
 
 pub(crate) type MessageColumns = (
@@ -42,6 +43,7 @@ pub(crate) type MessageColumns = (
     messages::created_at,
     messages::edited_at,
     messages::mentions,
+    messages::reply_preview,
 );
 
 /// What every read selects: a message joined with its sender.
@@ -56,11 +58,23 @@ pub(crate) const COLUMNS: MessageColumns = (
     messages::created_at,
     messages::edited_at,
     messages::mentions,
+    messages::reply_preview,
 );
 
 pub(crate) fn to_message(row: MessageRow) -> Message {
-    let (id, channel_id, sender_id, sender, seq, content, nonce, created_at, edited_at, mentions) =
-        row;
+    let (
+        id,
+        channel_id,
+        sender_id,
+        sender,
+        seq,
+        content,
+        nonce,
+        created_at,
+        edited_at,
+        mentions,
+        reply,
+    ) = row;
     Message {
         id: MessageId(id),
         channel_id: ChannelId(channel_id),
@@ -72,5 +86,14 @@ pub(crate) fn to_message(row: MessageRow) -> Message {
         created_at,
         edited_at,
         mentions: mentions::parse(mentions.as_deref()),
+        reply: reply_preview(reply.as_deref()),
     }
+}
+
+/// A reply's preview, from its column (`None`: no reply).
+pub(crate) fn reply_preview(column: Option<&str>) -> Option<hearth_domain::ReplyPreview> {
+    let json = column?;
+    serde_json::from_str(json)
+        .map_err(|e| tracing::error!(error = %e, "a message's reply preview is not one"))
+        .ok()
 }
