@@ -209,6 +209,7 @@ pub fn generous_rest_limits(settings: &mut Settings) {
         online_lists: lots,
         acks: lots,
         unread_lists: lots,
+        pins: lots,
     };
 }
 

@@ -18,6 +18,7 @@ mod messages;
 mod metrics;
 mod operations;
 mod personal;
+mod pins;
 mod presence;
 mod reads;
 mod replies;

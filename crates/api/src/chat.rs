@@ -59,6 +59,9 @@ pub enum ChatError {
     /// `reply_to` names no message of this channel (or a deleted one).
     #[error("A reply must answer a message of the same channel that is not deleted")]
     InvalidReply,
+    /// The channel has as many pins as it may.
+    #[error("This channel has 50 pinned messages already; unpin one first")]
+    TooManyPins,
     /// The caller may not do this to this message (edit someone else's, ...).
     #[error("{0}")]
     NotAllowed(&'static str),
@@ -75,6 +78,7 @@ impl ChatError {
             ChatError::InvalidMessage(_) => "invalid_message",
             ChatError::NonceInUse => "nonce_in_use",
             ChatError::InvalidReply => "invalid_reply",
+            ChatError::TooManyPins => "too_many_pins",
             ChatError::NotMember => "not_member",
             ChatError::Blocked => "blocked",
             ChatError::NoSuchChannel | ChatError::NoSuchMessage => "not_found",
@@ -112,7 +116,9 @@ impl From<ChatError> for ApiError {
             ChatError::InvalidMessage(message) => ApiError::bad_request(code, message),
             ChatError::InvalidReply => ApiError::bad_request(code, err.to_string()),
             // A well-formed request that clashes with what is stored.
-            ChatError::NonceInUse => ApiError::conflict(code, err.to_string()),
+            ChatError::NonceInUse | ChatError::TooManyPins => {
+                ApiError::conflict(code, err.to_string())
+            }
             ChatError::NotMember | ChatError::Blocked | ChatError::NotAllowed(_) => {
                 ApiError::forbidden(code, err.to_string())
             }
@@ -547,4 +553,77 @@ pub async fn delete_message(
         channel_id: message.channel_id,
     });
     Ok(())
+}
+
+/// Whether `user` may pin and unpin `message` (of `server`, or a conversation's): see
+/// [`rules::may_pin_message`]. A conversation's message is hidden from everyone else.
+async fn may_pin(
+    state: &AppState,
+    message: &Message,
+    server: Option<ServerId>,
+    user: UserId,
+) -> Result<(), ChatError> {
+    hidden_unless_participant(state, message, server, user).await?;
+    let owner = match server {
+        Some(server) => Some(
+            hearth_db::servers::owner_of(&state.db, server)
+                .await?
+                .ok_or(ChatError::NoSuchMessage)?,
+        ),
+        None => None,
+    };
+    if !rules::may_pin_message(message.sender_id, owner, user) {
+        return Err(ChatError::NotAllowed(
+            "Only the author of a message or the owner of the server can pin it",
+        ));
+    }
+    Ok(())
+}
+
+/// Pins a message (idempotent); published as `message.pinned` when it was not pinned.
+#[tracing::instrument(skip(state), fields(user_id = %user, message_id = %id))]
+pub async fn pin_message(
+    state: &AppState,
+    user: UserId,
+    id: MessageId,
+) -> Result<Message, ChatError> {
+    let (message, server) = hearth_db::messages::find(&state.db, id)
+        .await?
+        .ok_or(ChatError::NoSuchMessage)?;
+    may_pin(state, &message, server, user).await?;
+    match hearth_db::messages::pin(&state.db, id, user).await? {
+        hearth_db::messages::PinOutcome::Pinned(message) => {
+            state.hub.publish(Event::MessagePinned {
+                message: message.clone().into(),
+                pinned_by: user,
+            });
+            Ok(message)
+        }
+        hearth_db::messages::PinOutcome::AlreadyPinned(message) => Ok(message),
+        hearth_db::messages::PinOutcome::TooMany => Err(ChatError::TooManyPins),
+        hearth_db::messages::PinOutcome::NotFound => Err(ChatError::NoSuchMessage),
+    }
+}
+
+/// Unpins a message (idempotent); published as `message.unpinned` when it was pinned.
+#[tracing::instrument(skip(state), fields(user_id = %user, message_id = %id))]
+pub async fn unpin_message(
+    state: &AppState,
+    user: UserId,
+    id: MessageId,
+) -> Result<Message, ChatError> {
+    let (message, server) = hearth_db::messages::find(&state.db, id)
+        .await?
+        .ok_or(ChatError::NoSuchMessage)?;
+    may_pin(state, &message, server, user).await?;
+    let (message, was_pinned) = hearth_db::messages::unpin(&state.db, id)
+        .await?
+        .ok_or(ChatError::NoSuchMessage)?;
+    if was_pinned {
+        state.hub.publish(Event::MessageUnpinned {
+            id,
+            channel_id: message.channel_id,
+        });
+    }
+    Ok(message)
 }

@@ -334,6 +334,7 @@ impl Settings {
                 "HEARTH_RATE_UNREAD_ACCOUNT",
                 &mut settings.limits.unread_lists,
             ),
+            ("HEARTH_RATE_PINS_ACCOUNT", &mut settings.limits.pins),
         ] {
             if let Some(raw) = get(key) {
                 *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;

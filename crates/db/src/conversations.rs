@@ -369,6 +369,8 @@ struct LastRow {
     mentions: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     reply_preview: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pinned_at: Option<DateTime<Utc>>,
 }
 
 /// The newest message of each of `ids` that is not deleted, in one statement: for each, one
@@ -377,7 +379,8 @@ struct LastRow {
 async fn last_messages(conn: &mut Conn, ids: &[i64]) -> DbResult<HashMap<i64, Message>> {
     let rows: Vec<LastRow> = diesel::sql_query(
         "SELECT m.id, m.channel_id, m.sender_id, u.username, m.seq, m.content, m.nonce, \
-                m.created_at, m.edited_at, m.mentions, m.reply_preview \
+                m.created_at, m.edited_at, m.mentions, m.reply_preview, \
+                m.pinned_at \
          FROM unnest($1::bigint[]) AS c(id) \
          CROSS JOIN LATERAL ( \
              SELECT * FROM messages \
@@ -405,6 +408,7 @@ async fn last_messages(conn: &mut Conn, ids: &[i64]) -> DbResult<HashMap<i64, Me
                 r.edited_at,
                 r.mentions,
                 r.reply_preview,
+                r.pinned_at,
             );
             (r.channel_id, to_message(row))
         })

@@ -94,6 +94,8 @@ diesel::table! {
         mentions -> Nullable<Text>,
         reply_to -> Nullable<Int8>,
         reply_preview -> Nullable<Text>,
+        pinned_at -> Nullable<Timestamptz>,
+        pinned_by -> Nullable<Int8>,
     }
 }
 

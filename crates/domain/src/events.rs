@@ -38,6 +38,10 @@ pub struct ChatMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub reply: Option<ReplyPreview>,
+    /// When it was pinned; left out when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub pinned_at: Option<DateTime<Utc>>,
 }
 
 impl From<Message> for ChatMessage {
@@ -55,6 +59,7 @@ impl From<Message> for ChatMessage {
             mentions: message.mentions,
             reply_to: message.reply.as_ref().map(|r| r.id),
             reply: message.reply,
+            pinned_at: message.pinned_at,
         }
     }
 }
@@ -154,6 +159,18 @@ pub enum Event {
     /// A message's content was edited by its author.
     #[serde(rename = "message.updated")]
     MessageUpdated { message: ChatMessage },
+    /// A message was pinned in its channel (`pinned_by` did).
+    #[serde(rename = "message.pinned")]
+    MessagePinned {
+        message: ChatMessage,
+        pinned_by: UserId,
+    },
+    /// A message was unpinned.
+    #[serde(rename = "message.unpinned")]
+    MessageUnpinned {
+        id: MessageId,
+        channel_id: ChannelId,
+    },
     /// A message was deleted.
     #[serde(rename = "message.deleted")]
     MessageDeleted {
@@ -292,10 +309,11 @@ impl Event {
     /// The sockets that should receive this event.
     pub fn audience(&self) -> Audience {
         match self {
-            Event::ChatMessage { new_message: m } | Event::MessageUpdated { message: m } => {
-                Audience::Channel(m.channel_id)
-            }
+            Event::ChatMessage { new_message: m }
+            | Event::MessageUpdated { message: m }
+            | Event::MessagePinned { message: m, .. } => Audience::Channel(m.channel_id),
             Event::MessageDeleted { channel_id, .. }
+            | Event::MessageUnpinned { channel_id, .. }
             | Event::PresenceJoin { channel_id, .. }
             | Event::PresenceLeave { channel_id, .. }
             | Event::Typing { channel_id, .. }
@@ -337,6 +355,8 @@ impl Event {
             Event::ChatMessage { .. }
             | Event::MessageUpdated { .. }
             | Event::MessageDeleted { .. }
+            | Event::MessagePinned { .. }
+            | Event::MessageUnpinned { .. }
             | Event::PresenceJoin { .. }
             | Event::PresenceLeave { .. }
             | Event::Typing { .. }
@@ -417,6 +437,7 @@ mod tests {
             mentions: Vec::new(),
             reply_to: None,
             reply: None,
+            pinned_at: None,
         };
         let event = Event::ChatMessage {
             new_message: message,

@@ -75,6 +75,8 @@ pub struct Message {
     pub mentions: Vec<crate::UserRef>,
     /// What it answers, when it is a reply.
     pub reply: Option<crate::ReplyPreview>,
+    /// When it was pinned in its channel, if it is.
+    pub pinned_at: Option<DateTime<Utc>>,
 }
 
 /// Filters of the server catalogue; all given filters apply together.

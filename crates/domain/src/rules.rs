@@ -136,6 +136,18 @@ pub fn may_delete_message(author: UserId, server_owner: Option<UserId>, user: Us
     author == user || server_owner == Some(user)
 }
 
+/// At most this many messages are pinned in one channel or conversation.
+pub const PINS_MAX: i64 = 50;
+
+/// Who may pin and unpin a message: in a server's channel its author and the server's owner
+/// (`server_owner`); in a conversation (`None`) every participant, `user` being one.
+pub fn may_pin_message(author: UserId, server_owner: Option<UserId>, user: UserId) -> bool {
+    match server_owner {
+        Some(owner) => author == user || owner == user,
+        None => true,
+    }
+}
+
 /// Longest server, channel and category name.
 /// At most this many distinct users are mentioned by one message; later ones are plain text.
 pub const MENTIONS_MAX: usize = 20;
@@ -199,6 +211,15 @@ pub fn name_is_valid(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn authors_and_owners_pin_in_servers_and_participants_in_conversations() {
+        let (author, owner, other) = (UserId(1), UserId(2), UserId(3));
+        assert!(may_pin_message(author, Some(owner), author));
+        assert!(may_pin_message(author, Some(owner), owner));
+        assert!(!may_pin_message(author, Some(owner), other));
+        assert!(may_pin_message(author, None, other));
+    }
+
     #[test]
     fn mentions_are_discords_form_in_order_once_each_and_at_most_twenty() {
         let ids = |content: &str| -> Vec<i64> {

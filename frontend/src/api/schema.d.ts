@@ -199,6 +199,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels/{channel_id}/pins/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A server channel's pinned messages, the latest pinned first (at most 50). Any
+         *     authenticated user may read, as its history.
+         */
+        get: operations["list_channel_pins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dms/": {
         parameters: {
             query?: never;
@@ -338,6 +358,23 @@ export interface paths {
          *     A 1:1 conversation cannot be left (`404`: it is not a group).
          */
         delete: operations["leave_group"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dms/{conversation_id}/pins/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A conversation's pinned messages, the latest pinned first (participants only). */
+        get: operations["list_conversation_pins"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -533,6 +570,27 @@ export interface paths {
         head?: never;
         /** Edits a message; only its author may. Published as `message.updated`. */
         patch: operations["edit_message"];
+        trace?: never;
+    };
+    "/api/messages/{message_id}/pin/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pins a message in its channel (idempotent: pinning a pinned message changes nothing). Its
+         *     channel's sockets hear `message.pinned`.
+         */
+        put: operations["pin_message"];
+        post?: never;
+        /** Unpins a message (idempotent). Its channel's sockets hear `message.unpinned`. */
+        delete: operations["unpin_message"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/register/": {
@@ -1024,6 +1082,11 @@ export interface components {
             reply_to?: components["schemas"]["MessageId"];
             /** @description A preview of that message; left out with `reply_to`. */
             reply?: components["schemas"]["ReplyPreview"];
+            /**
+             * Format: date-time
+             * @description When it was pinned; left out when it is not.
+             */
+            pinned_at?: string;
         };
         /** @description What a client may send. */
         ClientFrame: {
@@ -1193,6 +1256,16 @@ export interface components {
             message: components["schemas"]["ChatMessage"];
             /** @enum {string} */
             type: "message.updated";
+        } | {
+            message: components["schemas"]["ChatMessage"];
+            pinned_by: components["schemas"]["UserId"];
+            /** @enum {string} */
+            type: "message.pinned";
+        } | {
+            id: components["schemas"]["MessageId"];
+            channel_id: components["schemas"]["ChannelId"];
+            /** @enum {string} */
+            type: "message.unpinned";
         } | {
             id: components["schemas"]["MessageId"];
             channel_id: components["schemas"]["ChannelId"];
@@ -1390,6 +1463,11 @@ export interface components {
             reply_to?: number;
             /** @description What it answers: author and first 100 characters, or `deleted`; absent with `reply_to`. */
             reply?: components["schemas"]["ReplyPreview"];
+            /**
+             * Format: date-time
+             * @description When it was pinned in its channel; absent when it is not.
+             */
+            pinned_at?: string;
         };
         /**
          * Format: int64
@@ -2761,6 +2839,47 @@ export interface operations {
             };
         };
     };
+    list_channel_pins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id */
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pinned messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_conversations: {
         parameters: {
             query?: never;
@@ -3470,6 +3589,47 @@ export interface operations {
             };
         };
     };
+    list_conversation_pins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pinned messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or one of others */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     logout: {
         parameters: {
             query?: never;
@@ -4112,6 +4272,149 @@ export interface operations {
             /** @description Not a JSON body: `Content-Type: application/json` missing or different */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pin_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The message's id */
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pinned (`pinned_at` set) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Neither the author nor the server's owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such message, deleted, or a conversation of others */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 50 pins in the channel already (`too_many_pins`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unpin_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The message's id */
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not pinned (any more) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Neither the author nor the server's owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such message, deleted, or a conversation of others */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -832,6 +832,8 @@ fn chat_error(error: ChatError) -> ServerFrame {
         ),
         error @ ChatError::Blocked => ServerFrame::error("blocked", error.to_string()),
         error @ ChatError::InvalidReply => ServerFrame::error("invalid_reply", error.to_string()),
+        // Pins are REST only; a socket never meets this.
+        error @ ChatError::TooManyPins => ServerFrame::error("too_many_pins", error.to_string()),
         error @ ChatError::UnknownUser => ServerFrame::error("unknown_user", error.to_string()),
         ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
             ServerFrame::error("not_found", "This channel no longer exists")

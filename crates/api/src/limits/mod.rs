@@ -215,6 +215,8 @@ pub struct LimitSettings {
     pub acks: Option<Rate>,
     /// Reads of `GET /api/me/unread/` per account.
     pub unread_lists: Option<Rate>,
+    /// Pins and unpins per account.
+    pub pins: Option<Rate>,
 }
 
 const fn rate(burst: u32, seconds: u64) -> Option<Rate> {
@@ -249,6 +251,8 @@ impl Default for LimitSettings {
             acks: rate(300, 60),
             // 60 at once, then one a second: a client reads it on start and after a resync.
             unread_lists: rate(60, 60),
+            // 30 at once, then one every 2 s.
+            pins: rate(30, 60),
         }
     }
 }
@@ -267,6 +271,7 @@ pub struct Limits {
     pub online_lists: Limit<hearth_domain::UserId>,
     pub acks: Limit<hearth_domain::UserId>,
     pub unread_lists: Limit<hearth_domain::UserId>,
+    pub pins: Limit<hearth_domain::UserId>,
     usernames: RandomState,
 }
 
@@ -283,6 +288,7 @@ impl Limits {
             online_lists: Limit::new("online_lists", settings.online_lists, metrics),
             acks: Limit::new("acks", settings.acks, metrics),
             unread_lists: Limit::new("unread_lists", settings.unread_lists, metrics),
+            pins: Limit::new("pins", settings.pins, metrics),
             usernames: RandomState::new(),
         }
     }
@@ -304,6 +310,7 @@ impl Limits {
         self.online_lists.shrink();
         self.acks.shrink();
         self.unread_lists.shrink();
+        self.pins.shrink();
     }
 }
 

@@ -105,6 +105,10 @@ pub struct MessageDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub reply: Option<ReplyPreview>,
+    /// When it was pinned in its channel; absent when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub pinned_at: Option<DateTime<Utc>>,
 }
 
 impl From<Message> for MessageDto {
@@ -122,6 +126,7 @@ impl From<Message> for MessageDto {
             mentions: message.mentions,
             reply_to: message.reply.as_ref().map(|r| r.id.0),
             reply: message.reply,
+            pinned_at: message.pinned_at,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod images;
 pub mod membership;
 pub mod messages;
+pub mod pins;
 pub mod reads;
 pub mod servers;
 pub mod text;
@@ -40,6 +41,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(messages::list_messages)
         .service(messages::edit_message)
         .service(messages::delete_message)
+        .service(pins::pin_message)
+        .service(pins::unpin_message)
+        .service(pins::list_channel_pins)
+        .service(pins::list_conversation_pins)
         .service(servers::create_server)
         .service(servers::get_server)
         .service(servers::update_server)

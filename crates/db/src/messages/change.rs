@@ -84,7 +84,12 @@ pub async fn delete(db: &Db, id: MessageId) -> DbResult<bool> {
                     .filter(messages::id.eq(id.0))
                     .filter(messages::deleted_at.is_null()),
             )
-            .set(messages::deleted_at.eq(diesel::dsl::now))
+            // A deleted message is no pin any more.
+            .set((
+                messages::deleted_at.eq(diesel::dsl::now),
+                messages::pinned_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+                messages::pinned_by.eq(None::<i64>),
+            ))
             .execute(conn)
             .await?;
             if deleted > 0 {

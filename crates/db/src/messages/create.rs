@@ -260,6 +260,7 @@ async fn outcome(
             edited_at: None,
             mentions: Vec::new(),
             reply,
+            pinned_at: None,
         }))),
         ("replayed", Some(id), _, _) => Ok(super::history::find_on(conn, MessageId(id))
             .await?

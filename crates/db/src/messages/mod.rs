@@ -8,10 +8,12 @@ mod change;
 mod create;
 mod history;
 mod mentions;
+mod pins;
 
 pub use change::{delete, edit};
 pub use create::{create, create_many, Draft, Stored};
 pub use history::{find, last_seq, latest, page, since, Reader};
+pub use pins::{list as pins, pin, unpin, PinOutcome};
 
 use crate::schema::{messages, users};
 use chrono::{DateTime, Utc};
@@ -30,6 +32,7 @@ pub(crate) type MessageRow = (
     Option<DateTime<Utc>>,
     Option<String>,
     Option<String>,
+    Option<DateTime<Utc>>,
 );
 
 pub(crate) type MessageColumns = (
@@ -44,6 +47,7 @@ pub(crate) type MessageColumns = (
     messages::edited_at,
     messages::mentions,
     messages::reply_preview,
+    messages::pinned_at,
 );
 
 /// What every read selects: a message joined with its sender.
@@ -59,6 +63,7 @@ pub(crate) const COLUMNS: MessageColumns = (
     messages::edited_at,
     messages::mentions,
     messages::reply_preview,
+    messages::pinned_at,
 );
 
 pub(crate) fn to_message(row: MessageRow) -> Message {
@@ -74,6 +79,7 @@ pub(crate) fn to_message(row: MessageRow) -> Message {
         edited_at,
         mentions,
         reply,
+        pinned_at,
     ) = row;
     Message {
         id: MessageId(id),
@@ -87,6 +93,7 @@ pub(crate) fn to_message(row: MessageRow) -> Message {
         edited_at,
         mentions: mentions::parse(mentions.as_deref()),
         reply: reply_preview(reply.as_deref()),
+        pinned_at,
     }
 }
 
