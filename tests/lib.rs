@@ -210,6 +210,7 @@ pub fn generous_rest_limits(settings: &mut Settings) {
         acks: lots,
         unread_lists: lots,
         pins: lots,
+        reactions: lots,
     };
 }
 

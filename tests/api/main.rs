@@ -20,6 +20,7 @@ mod operations;
 mod personal;
 mod pins;
 mod presence;
+mod reactions;
 mod reads;
 mod replies;
 mod resume;

@@ -62,6 +62,9 @@ pub enum ChatError {
     /// The channel has as many pins as it may.
     #[error("This channel has 50 pinned messages already; unpin one first")]
     TooManyPins,
+    /// A new emoji on a message that has as many as it may.
+    #[error("This message has 20 different reactions already; add to one of them")]
+    TooManyReactions,
     /// The caller may not do this to this message (edit someone else's, ...).
     #[error("{0}")]
     NotAllowed(&'static str),
@@ -79,6 +82,7 @@ impl ChatError {
             ChatError::NonceInUse => "nonce_in_use",
             ChatError::InvalidReply => "invalid_reply",
             ChatError::TooManyPins => "too_many_pins",
+            ChatError::TooManyReactions => "too_many_reactions",
             ChatError::NotMember => "not_member",
             ChatError::Blocked => "blocked",
             ChatError::NoSuchChannel | ChatError::NoSuchMessage => "not_found",
@@ -116,7 +120,7 @@ impl From<ChatError> for ApiError {
             ChatError::InvalidMessage(message) => ApiError::bad_request(code, message),
             ChatError::InvalidReply => ApiError::bad_request(code, err.to_string()),
             // A well-formed request that clashes with what is stored.
-            ChatError::NonceInUse | ChatError::TooManyPins => {
+            ChatError::NonceInUse | ChatError::TooManyPins | ChatError::TooManyReactions => {
                 ApiError::conflict(code, err.to_string())
             }
             ChatError::NotMember | ChatError::Blocked | ChatError::NotAllowed(_) => {
@@ -626,4 +630,55 @@ pub async fn unpin_message(
         });
     }
     Ok(message)
+}
+
+/// Adds (`on`) or takes back `user`'s `emoji` reaction to a message (idempotent): members of
+/// its server and participants of its conversation may react. A change is published as
+/// `reaction.added` / `reaction.removed` with the emoji's count; the count is returned.
+#[tracing::instrument(skip(state), fields(user_id = %user, message_id = %id))]
+pub async fn react(
+    state: &AppState,
+    user: UserId,
+    id: MessageId,
+    emoji: &'static str,
+    on: bool,
+) -> Result<i64, ChatError> {
+    let (message, server) = hearth_db::messages::find(&state.db, id)
+        .await?
+        .ok_or(ChatError::NoSuchMessage)?;
+    hidden_unless_participant(state, &message, server, user).await?;
+    if let Some(server) = server {
+        match hearth_db::members::membership(&state.db, server, user).await? {
+            hearth_domain::model::Membership::Member => {}
+            hearth_domain::model::Membership::NotMember => return Err(ChatError::NotMember),
+            hearth_domain::model::Membership::NoSuchServer => return Err(ChatError::NoSuchMessage),
+        }
+    }
+    use hearth_db::messages::ReactOutcome;
+    match hearth_db::messages::react(&state.db, id, user, emoji, on).await? {
+        ReactOutcome::Changed { count, channel } => {
+            let (message_id, channel_id, emoji, user_id) = (id, channel, emoji.to_owned(), user);
+            state.hub.publish(if on {
+                Event::ReactionAdded {
+                    message_id,
+                    channel_id,
+                    emoji,
+                    user_id,
+                    count,
+                }
+            } else {
+                Event::ReactionRemoved {
+                    message_id,
+                    channel_id,
+                    emoji,
+                    user_id,
+                    count,
+                }
+            });
+            Ok(count)
+        }
+        ReactOutcome::Unchanged { count, .. } => Ok(count),
+        ReactOutcome::TooMany => Err(ChatError::TooManyReactions),
+        ReactOutcome::NotFound => Err(ChatError::NoSuchMessage),
+    }
 }

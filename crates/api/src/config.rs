@@ -335,6 +335,10 @@ impl Settings {
                 &mut settings.limits.unread_lists,
             ),
             ("HEARTH_RATE_PINS_ACCOUNT", &mut settings.limits.pins),
+            (
+                "HEARTH_RATE_REACTIONS_ACCOUNT",
+                &mut settings.limits.reactions,
+            ),
         ] {
             if let Some(raw) = get(key) {
                 *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;

@@ -371,6 +371,8 @@ struct LastRow {
     reply_preview: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pinned_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    reactions: Option<String>,
 }
 
 /// The newest message of each of `ids` that is not deleted, in one statement: for each, one
@@ -380,7 +382,7 @@ async fn last_messages(conn: &mut Conn, ids: &[i64]) -> DbResult<HashMap<i64, Me
     let rows: Vec<LastRow> = diesel::sql_query(
         "SELECT m.id, m.channel_id, m.sender_id, u.username, m.seq, m.content, m.nonce, \
                 m.created_at, m.edited_at, m.mentions, m.reply_preview, \
-                m.pinned_at \
+                m.pinned_at, m.reactions \
          FROM unnest($1::bigint[]) AS c(id) \
          CROSS JOIN LATERAL ( \
              SELECT * FROM messages \
@@ -409,6 +411,7 @@ async fn last_messages(conn: &mut Conn, ids: &[i64]) -> DbResult<HashMap<i64, Me
                 r.mentions,
                 r.reply_preview,
                 r.pinned_at,
+                r.reactions,
             );
             (r.channel_id, to_message(row))
         })

@@ -96,6 +96,7 @@ diesel::table! {
         reply_preview -> Nullable<Text>,
         pinned_at -> Nullable<Timestamptz>,
         pinned_by -> Nullable<Int8>,
+        reactions -> Nullable<Text>,
     }
 }
 

@@ -84,6 +84,17 @@ pub struct ReplyPreview {
     pub deleted: bool,
 }
 
+/// One emoji's reactions to a message: how many, and whether the reader is among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: i64,
+    /// The reader reacted with it.
+    #[serde(default)]
+    pub me: bool,
+}
+
 /// A user as presence and typing events name them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -159,6 +170,24 @@ pub enum Event {
     /// A message's content was edited by its author.
     #[serde(rename = "message.updated")]
     MessageUpdated { message: ChatMessage },
+    /// `user_id` reacted to a message with `emoji`; `count` is how many did now.
+    #[serde(rename = "reaction.added")]
+    ReactionAdded {
+        message_id: MessageId,
+        channel_id: ChannelId,
+        emoji: String,
+        user_id: UserId,
+        count: i64,
+    },
+    /// `user_id` took back their `emoji` reaction; `count` is how many are left.
+    #[serde(rename = "reaction.removed")]
+    ReactionRemoved {
+        message_id: MessageId,
+        channel_id: ChannelId,
+        emoji: String,
+        user_id: UserId,
+        count: i64,
+    },
     /// A message was pinned in its channel (`pinned_by` did).
     #[serde(rename = "message.pinned")]
     MessagePinned {
@@ -314,6 +343,8 @@ impl Event {
             | Event::MessagePinned { message: m, .. } => Audience::Channel(m.channel_id),
             Event::MessageDeleted { channel_id, .. }
             | Event::MessageUnpinned { channel_id, .. }
+            | Event::ReactionAdded { channel_id, .. }
+            | Event::ReactionRemoved { channel_id, .. }
             | Event::PresenceJoin { channel_id, .. }
             | Event::PresenceLeave { channel_id, .. }
             | Event::Typing { channel_id, .. }
@@ -357,6 +388,8 @@ impl Event {
             | Event::MessageDeleted { .. }
             | Event::MessagePinned { .. }
             | Event::MessageUnpinned { .. }
+            | Event::ReactionAdded { .. }
+            | Event::ReactionRemoved { .. }
             | Event::PresenceJoin { .. }
             | Event::PresenceLeave { .. }
             | Event::Typing { .. }

@@ -11,5 +11,7 @@ pub mod model;
 pub mod rules;
 
 pub use error::DomainError;
-pub use events::{Audience, ChannelView, ChatMessage, Event, ReplyPreview, ServerView, UserRef};
+pub use events::{
+    Audience, ChannelView, ChatMessage, Event, Reaction, ReplyPreview, ServerView, UserRef,
+};
 pub use ids::{CategoryId, ChannelId, MessageId, ServerId, UserId};

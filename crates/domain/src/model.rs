@@ -77,6 +77,9 @@ pub struct Message {
     pub reply: Option<crate::ReplyPreview>,
     /// When it was pinned in its channel, if it is.
     pub pinned_at: Option<DateTime<Utc>>,
+    /// Its reactions by emoji, in the order they first appeared (`me` as the reader of the
+    /// history page it came from saw it; false anywhere else).
+    pub reactions: Vec<crate::Reaction>,
 }
 
 /// Filters of the server catalogue; all given filters apply together.

@@ -136,6 +136,19 @@ pub fn may_delete_message(author: UserId, server_owner: Option<UserId>, user: Us
     author == user || server_owner == Some(user)
 }
 
+/// At most this many distinct emoji react to one message.
+pub const REACTIONS_MAX: i64 = 20;
+
+/// The emoji a reaction names: `text` must be exactly one emoji of Unicode's list (any skin
+/// tone), as its fully-qualified form; `None` for two emoji, text, or anything else.
+pub fn reaction_emoji(text: &str) -> Option<&'static str> {
+    // The longest emoji (a family with skin tones) is well under 64 bytes.
+    if text.len() > 64 {
+        return None;
+    }
+    emojis::get(text).map(emojis::Emoji::as_str)
+}
+
 /// At most this many messages are pinned in one channel or conversation.
 pub const PINS_MAX: i64 = 50;
 
@@ -211,6 +224,20 @@ pub fn name_is_valid(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reaction_is_exactly_one_emoji() {
+        for emoji in ["👍", "🇫🇷", "👍🏽", "❤️", "👩‍👩‍👧‍👦", "1️⃣"]
+        {
+            assert_eq!(reaction_emoji(emoji), Some(emoji), "{emoji}");
+        }
+        for text in [
+            "", "a", "👍👍", "👍 ", " 👍", "ok", ":+1:", "🇫", "<@1>", "\u{0}",
+        ] {
+            assert_eq!(reaction_emoji(text), None, "{text:?}");
+        }
+        assert_eq!(reaction_emoji(&"👍".repeat(1000)), None);
+    }
+
     #[test]
     fn authors_and_owners_pin_in_servers_and_participants_in_conversations() {
         let (author, owner, other) = (UserId(1), UserId(2), UserId(3));

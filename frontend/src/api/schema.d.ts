@@ -593,6 +593,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/messages/{message_id}/reactions/{emoji}/me/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Reacts to a message with an emoji (members of its server, participants of its
+         *     conversation); again is no change. Its channel's sockets hear `reaction.added`.
+         */
+        put: operations["add_reaction"];
+        post?: never;
+        /**
+         * Takes back the caller's reaction (no reaction is no change). Its channel's sockets hear
+         *     `reaction.removed`.
+         */
+        delete: operations["remove_reaction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/register/": {
         parameters: {
             query?: never;
@@ -1257,6 +1281,24 @@ export interface components {
             /** @enum {string} */
             type: "message.updated";
         } | {
+            message_id: components["schemas"]["MessageId"];
+            channel_id: components["schemas"]["ChannelId"];
+            emoji: string;
+            user_id: components["schemas"]["UserId"];
+            /** Format: int64 */
+            count: number;
+            /** @enum {string} */
+            type: "reaction.added";
+        } | {
+            message_id: components["schemas"]["MessageId"];
+            channel_id: components["schemas"]["ChannelId"];
+            emoji: string;
+            user_id: components["schemas"]["UserId"];
+            /** Format: int64 */
+            count: number;
+            /** @enum {string} */
+            type: "reaction.removed";
+        } | {
             message: components["schemas"]["ChatMessage"];
             pinned_by: components["schemas"]["UserId"];
             /** @enum {string} */
@@ -1468,6 +1510,11 @@ export interface components {
              * @description When it was pinned in its channel; absent when it is not.
              */
             pinned_at?: string;
+            /**
+             * @description Reactions by emoji, in the order they first appeared; `me` when the caller is among
+             *     them (on history pages; false elsewhere). Absent when none.
+             */
+            reactions?: components["schemas"]["Reaction"][];
         };
         /**
          * Format: int64
@@ -1519,6 +1566,27 @@ export interface components {
         } | {
             /** @enum {string} */
             type: "ping";
+        };
+        /** @description One emoji's reactions to a message: how many, and whether the reader is among them. */
+        Reaction: {
+            emoji: string;
+            /** Format: int64 */
+            count: number;
+            /** @description The reader reacted with it. */
+            me?: boolean;
+        };
+        /** @description The caller's reaction after a change, and how many reacted so. */
+        ReactionDto: {
+            /** Format: int64 */
+            message_id: number;
+            emoji: string;
+            /**
+             * Format: int64
+             * @description How many users reacted with this emoji now.
+             */
+            count: number;
+            /** @description Whether the caller is among them. */
+            me: boolean;
         };
         /** @description Where the caller's read state stands after an ack. */
         ReadStateDto: {
@@ -4387,6 +4455,177 @@ export interface operations {
                 };
             };
             /** @description Neither the author nor the server's owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such message, deleted, or a conversation of others */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_reaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The message's id */
+                message_id: number;
+                /**
+                 * @description One emoji, percent-encoded
+                 * @example 👍
+                 */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reacted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReactionDto"];
+                };
+            };
+            /** @description Not exactly one emoji (`invalid_emoji`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a member of the message's server (`not_member`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such message, deleted, or a conversation of others */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 20 different emoji on the message already (`too_many_reactions`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_reaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The message's id */
+                message_id: number;
+                /**
+                 * @description One emoji, percent-encoded
+                 * @example 👍
+                 */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not reacted (any more) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReactionDto"];
+                };
+            };
+            /** @description Not exactly one emoji (`invalid_emoji`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a member of the message's server (`not_member`) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -834,6 +834,9 @@ fn chat_error(error: ChatError) -> ServerFrame {
         error @ ChatError::InvalidReply => ServerFrame::error("invalid_reply", error.to_string()),
         // Pins are REST only; a socket never meets this.
         error @ ChatError::TooManyPins => ServerFrame::error("too_many_pins", error.to_string()),
+        error @ ChatError::TooManyReactions => {
+            ServerFrame::error("too_many_reactions", error.to_string())
+        }
         error @ ChatError::UnknownUser => ServerFrame::error("unknown_user", error.to_string()),
         ChatError::NoSuchChannel | ChatError::NoSuchMessage => {
             ServerFrame::error("not_found", "This channel no longer exists")

@@ -217,6 +217,8 @@ pub struct LimitSettings {
     pub unread_lists: Option<Rate>,
     /// Pins and unpins per account.
     pub pins: Option<Rate>,
+    /// Reactions added and taken back per account.
+    pub reactions: Option<Rate>,
 }
 
 const fn rate(burst: u32, seconds: u64) -> Option<Rate> {
@@ -253,6 +255,8 @@ impl Default for LimitSettings {
             unread_lists: rate(60, 60),
             // 30 at once, then one every 2 s.
             pins: rate(30, 60),
+            // 60 at once, then two a second.
+            reactions: rate(60, 30),
         }
     }
 }
@@ -272,6 +276,7 @@ pub struct Limits {
     pub acks: Limit<hearth_domain::UserId>,
     pub unread_lists: Limit<hearth_domain::UserId>,
     pub pins: Limit<hearth_domain::UserId>,
+    pub reactions: Limit<hearth_domain::UserId>,
     usernames: RandomState,
 }
 
@@ -289,6 +294,7 @@ impl Limits {
             acks: Limit::new("acks", settings.acks, metrics),
             unread_lists: Limit::new("unread_lists", settings.unread_lists, metrics),
             pins: Limit::new("pins", settings.pins, metrics),
+            reactions: Limit::new("reactions", settings.reactions, metrics),
             usernames: RandomState::new(),
         }
     }
@@ -311,6 +317,7 @@ impl Limits {
         self.acks.shrink();
         self.unread_lists.shrink();
         self.pins.shrink();
+        self.reactions.shrink();
     }
 }
 

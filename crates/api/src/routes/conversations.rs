@@ -398,7 +398,7 @@ pub async fn list_conversation_messages(
 ) -> Result<web::Json<Vec<MessageDto>>, ApiError> {
     let channel = ChannelId(id.into_inner());
     let reader = Reader::Participant(user.id);
-    let messages = history_page(&state, channel, reader, query.into_inner()).await?;
+    let messages = history_page(&state, channel, reader, user.id, query.into_inner()).await?;
     if messages.is_empty()
         && !hearth_db::conversations::is_participant(&state.db, channel, user.id).await?
     {

@@ -12,7 +12,7 @@ use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use hearth_domain::model::Message;
 use hearth_domain::rules::{COMPAT_HISTORY_LIMIT, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
-use hearth_domain::{ChannelId, MessageId, ReplyPreview, UserRef};
+use hearth_domain::{ChannelId, MessageId, Reaction, ReplyPreview, UserId, UserRef};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -109,6 +109,10 @@ pub struct MessageDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub pinned_at: Option<DateTime<Utc>>,
+    /// Reactions by emoji, in the order they first appeared; `me` when the caller is among
+    /// them (on history pages; false elsewhere). Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
 
 impl From<Message> for MessageDto {
@@ -127,6 +131,7 @@ impl From<Message> for MessageDto {
             reply_to: message.reply.as_ref().map(|r| r.id.0),
             reply: message.reply,
             pinned_at: message.pinned_at,
+            reactions: message.reactions,
         }
     }
 }
@@ -237,6 +242,7 @@ pub(crate) async fn history_page(
     state: &AppState,
     channel: ChannelId,
     reader: hearth_db::messages::Reader,
+    viewer: UserId,
     query: HistoryQuery,
 ) -> Result<Vec<Message>, ApiError> {
     query.validate()?;
@@ -244,6 +250,7 @@ pub(crate) async fn history_page(
         &state.db,
         channel,
         reader,
+        Some(viewer),
         query.before.map(MessageId),
         query.after.map(MessageId),
         query.limit.unwrap_or(HISTORY_PAGE_DEFAULT),
@@ -291,13 +298,13 @@ pub struct HistoryQuery {
 #[tracing::instrument(skip_all, fields(channel_id = %channel_id))]
 pub async fn list_messages(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     channel_id: web::Path<i64>,
     query: web::Query<HistoryQuery>,
 ) -> Result<web::Json<Vec<MessageDto>>, ApiError> {
     let channel = ChannelId(channel_id.into_inner());
     let reader = hearth_db::messages::Reader::Anyone;
-    let messages = history_page(&state, channel, reader, query.into_inner()).await?;
+    let messages = history_page(&state, channel, reader, user.id, query.into_inner()).await?;
     // Only an empty page needs telling apart from a channel that does not exist.
     if messages.is_empty()
         && hearth_db::channels::find(&state.db, channel)

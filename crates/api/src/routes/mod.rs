@@ -11,6 +11,7 @@ pub mod images;
 pub mod membership;
 pub mod messages;
 pub mod pins;
+pub mod reactions;
 pub mod reads;
 pub mod servers;
 pub mod text;
@@ -45,6 +46,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(pins::unpin_message)
         .service(pins::list_channel_pins)
         .service(pins::list_conversation_pins)
+        .service(reactions::add_reaction)
+        .service(reactions::remove_reaction)
         .service(servers::create_server)
         .service(servers::get_server)
         .service(servers::update_server)

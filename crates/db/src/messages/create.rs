@@ -261,6 +261,7 @@ async fn outcome(
             mentions: Vec::new(),
             reply,
             pinned_at: None,
+            reactions: Vec::new(),
         }))),
         ("replayed", Some(id), _, _) => Ok(super::history::find_on(conn, MessageId(id))
             .await?

@@ -23,7 +23,7 @@ pub enum Reader {
 /// The newest `limit` messages of a server's channel that are not deleted, oldest first.
 #[tracing::instrument(skip(db))]
 pub async fn latest(db: &Db, channel: ChannelId, limit: i64) -> DbResult<Vec<Message>> {
-    page(db, channel, Reader::Anyone, None, None, limit).await
+    page(db, channel, Reader::Anyone, None, None, None, limit).await
 }
 
 /// A page of a channel's history by message id, oldest first, deleted messages left out.
@@ -31,21 +31,34 @@ pub async fn latest(db: &Db, channel: ChannelId, limit: i64) -> DbResult<Vec<Mes
 /// With `before`: the newest `limit` messages older than it. With `after`: the oldest `limit`
 /// messages newer than it. With neither: the newest `limit`. With both: the oldest `limit`
 /// strictly between them.
+///
+/// With a `viewer`, each reaction says whether they are among its users (`me`), read in the
+/// same statement: only messages with reactions look theirs up.
 #[tracing::instrument(skip(db))]
 pub async fn page(
     db: &Db,
     channel: ChannelId,
     reader: Reader,
+    viewer: Option<UserId>,
     before: Option<MessageId>,
     after: Option<MessageId>,
     limit: i64,
 ) -> DbResult<Vec<Message>> {
     let mut conn = db.conn().await?;
+    // The viewer's emoji on a message that has reactions, as a JSON array (no viewer: id 0,
+    // nobody's).
+    let mine = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "CASE WHEN messages.reactions IS NULL THEN NULL ELSE \
+         (SELECT json_agg(r.emoji)::text FROM message_reactions r \
+          WHERE r.message_id = messages.id AND r.user_id = ",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(viewer.map_or(0, |v| v.0))
+    .sql(") END");
     let mut query = messages::table
         .inner_join(users::table)
         .filter(messages::channel_id.eq(channel.0))
         .filter(messages::deleted_at.is_null())
-        .select(COLUMNS)
+        .select((COLUMNS, mine))
         .limit(limit)
         .into_boxed();
     // The access rule is part of the page's statement: one round trip either way.
@@ -81,11 +94,24 @@ pub async fn page(
     } else {
         query.order(messages::id.desc())
     };
-    let mut rows: Vec<MessageRow> = query.load(&mut conn).await.map_err(from_diesel)?;
+    let mut rows: Vec<(MessageRow, Option<String>)> =
+        query.load(&mut conn).await.map_err(from_diesel)?;
     if !forwards {
         rows.reverse();
     }
-    Ok(rows.into_iter().map(to_message).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(row, mine)| {
+            let mut message = to_message(row);
+            if let Some(mine) = mine {
+                let mine: Vec<String> = serde_json::from_str(&mine).unwrap_or_default();
+                for reaction in &mut message.reactions {
+                    reaction.me = mine.contains(&reaction.emoji);
+                }
+            }
+            message
+        })
+        .collect())
 }
 
 /// Up to `limit` messages of a channel numbered after `after_seq`, in sequence order.

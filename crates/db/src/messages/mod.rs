@@ -9,11 +9,13 @@ mod create;
 mod history;
 mod mentions;
 mod pins;
+mod reactions;
 
 pub use change::{delete, edit};
 pub use create::{create, create_many, Draft, Stored};
 pub use history::{find, last_seq, latest, page, since, Reader};
 pub use pins::{list as pins, pin, unpin, PinOutcome};
+pub use reactions::{react, ReactOutcome};
 
 use crate::schema::{messages, users};
 use chrono::{DateTime, Utc};
@@ -33,6 +35,7 @@ pub(crate) type MessageRow = (
     Option<String>,
     Option<String>,
     Option<DateTime<Utc>>,
+    Option<String>,
 );
 
 pub(crate) type MessageColumns = (
@@ -48,6 +51,7 @@ pub(crate) type MessageColumns = (
     messages::mentions,
     messages::reply_preview,
     messages::pinned_at,
+    messages::reactions,
 );
 
 /// What every read selects: a message joined with its sender.
@@ -64,6 +68,7 @@ pub(crate) const COLUMNS: MessageColumns = (
     messages::mentions,
     messages::reply_preview,
     messages::pinned_at,
+    messages::reactions,
 );
 
 pub(crate) fn to_message(row: MessageRow) -> Message {
@@ -80,6 +85,7 @@ pub(crate) fn to_message(row: MessageRow) -> Message {
         mentions,
         reply,
         pinned_at,
+        reactions,
     ) = row;
     Message {
         id: MessageId(id),
@@ -94,6 +100,7 @@ pub(crate) fn to_message(row: MessageRow) -> Message {
         mentions: mentions::parse(mentions.as_deref()),
         reply: reply_preview(reply.as_deref()),
         pinned_at,
+        reactions: reactions::parse(reactions.as_deref()),
     }
 }
 
