@@ -360,6 +360,8 @@ impl Fixture {
             "user_id" => self.bob_id.0.to_string(),
             "conversation_id" => self.conversation.to_string(),
             "name" => format!("{}.png", "ab".repeat(32)),
+            // 👍, percent-encoded.
+            "emoji" => "%F0%9F%91%8D".to_owned(),
             other => panic!("no fixture value for path parameter {other}"),
         }
     }
