@@ -193,6 +193,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 include-name = ["POST /api/servers/", "PATCH /api/servers/{server_id}/"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
+# A reaction's emoji is any string to the spec; whether it is exactly one Unicode emoji is
+# decided against Unicode's list (400 `invalid_emoji`). A reply's `reply_to` is any id; whether
+# it names a live message of the same channel is decided by the store (400 `invalid_reply`).
+[[operations]]
+include-path-regex = "^/api/(messages/\\{message_id\\}/reactions/\\{emoji\\}/me|channels/\\{channel_id\\}/messages|dms/\\{conversation_id\\}/messages)/$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
 # An upload is "binary" to the spec; whether the bytes are a PNG, JPEG, GIF or WebP image
 # within the size bounds is decided by decoding them (400 `unsupported_image`,
 # `invalid_image`, `image_too_large`, `invalid_multipart`), and random bytes never are one.

@@ -20,6 +20,7 @@ pub struct AckRequest {
     /// The `seq` of the last message read (past the last message: up to that one).
     #[validate(range(min = 0, message = "Ensure this value is greater than or equal to 0."))]
     #[schema(minimum = 0, example = 42)]
+    #[serde(deserialize_with = "crate::routes::text::ids::one")]
     pub seq: i64,
 }
 
