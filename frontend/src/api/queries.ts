@@ -35,6 +35,8 @@ export const keys = {
   conversation: (id: number) => ['dms', 'one', id] as const,
   anyConversation: ['dms', 'one'] as const,
   blocks: ['blocks'] as const,
+  /** GET /api/me/unread/: my read state in every channel and conversation (chat/useUnread.ts). */
+  unread: ['unread'] as const,
   /** Why this client's session was ended for the user (the account was deleted): for the login page. */
   signedOut: ['session', 'signed-out'] as const,
 };

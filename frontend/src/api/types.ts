@@ -22,3 +22,5 @@ export type CurrentUser = Schemas['CurrentUserResponse'];
 export type Member = Schemas['MemberDto'];
 /** A direct (1:1) or group conversation. */
 export type Conversation = Schemas['ConversationDto'];
+/** Where I stand in one channel or conversation: read up to, unread and mention counts. */
+export type Unread = Schemas['UnreadDto'];

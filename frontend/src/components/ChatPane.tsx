@@ -37,6 +37,8 @@ export interface ChatPaneProps {
   composer: ReactNode;
   goneText: string;
   emptyText?: string;
+  /** The newest message is on screen (its seq): ack it as read. */
+  onSeen?: (seq: number) => void;
 }
 
 /** The middle column of a chat, channel or conversation alike. */
@@ -54,6 +56,7 @@ export function ChatPane({
   composer,
   goneText,
   emptyText,
+  onSeen,
 }: ChatPaneProps) {
   const Heading = headingLevel === 1 ? 'h1' : 'h2';
   return (
@@ -73,7 +76,7 @@ export function ChatPane({
         </div>
       </div>
       {notice}
-      <MessageList history={history} me={me} onRetry={chat.retry} onDiscard={chat.discard} emptyText={emptyText} />
+      <MessageList history={history} me={me} onRetry={chat.retry} onDiscard={chat.discard} emptyText={emptyText} onSeen={onSeen} />
       <p className="typing" aria-live="polite">
         {typingText(chat.typing)}
       </p>

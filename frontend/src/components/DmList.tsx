@@ -1,10 +1,13 @@
 import { NavLink } from 'react-router';
 import type { Conversation } from '../api/types';
+import { countsOf, unreadOf, type Counts } from '../chat/unread';
+import { useUnread } from '../chat/useUnread';
 import { conversationTitle, otherParticipant, previewText } from '../dms/cache';
 import { useConversations } from '../dms/queries';
 import { Avatar } from './Avatar';
 import { ConversationPresenceDot } from './Presence';
 import { ErrorNotice, Loading } from './Status';
+import { UnreadBadge } from './UnreadBadge';
 
 const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
 const weekday = new Intl.DateTimeFormat(undefined, { weekday: 'short' });
@@ -32,12 +35,41 @@ export function ConversationAvatar({ conversation, meId, size = 36 }: { conversa
   return <Avatar id={other?.id ?? conversation.id} name={title} size={size} />;
 }
 
+/** One conversation in the list: bold, with its counts, when something is unread there. */
+function DmItem({ conversation, meId, counts, now }: { conversation: Conversation; meId: number; counts: Counts; now: Date }) {
+  const unread = counts.unread > 0 || counts.mentions > 0;
+  return (
+    <li>
+      <NavLink to={`/dms/${conversation.id}`} className={`dm-item${unread ? ' unread' : ''}`}>
+        <span className="dm-avatar">
+          <ConversationAvatar conversation={conversation} meId={meId} />
+          <ConversationPresenceDot conversation={conversation} meId={meId} />
+        </span>
+        <span className="dm-text">
+          <span className="dm-top">
+            <span className="dm-name">{conversationTitle(conversation, meId)}</span>
+            <time className="dm-time" dateTime={conversation.active_at}>
+              {listTime(conversation.active_at, now)}
+            </time>
+          </span>
+          <span className="dm-preview">
+            {conversation.kind === 'group' && <span className="dm-count">{conversation.participants.length} people · </span>}
+            {previewText(conversation, meId)}
+          </span>
+        </span>
+        <UnreadBadge counts={counts} />
+      </NavLink>
+    </li>
+  );
+}
+
 /**
  * My conversations, most recently active first; live through the personal socket
  * (chat/PersonalProvider.tsx), which also says who is online: a dot on the avatar.
  */
 export function DmList({ meId }: { meId: number }) {
   const conversations = useConversations();
+  const unread = useUnread();
   const now = new Date();
 
   return (
@@ -52,28 +84,13 @@ export function DmList({ meId }: { meId: number }) {
       {conversations.data && conversations.data.length > 0 && (
         <ul>
           {conversations.data.map((conversation) => (
-            <li key={conversation.id}>
-              <NavLink to={`/dms/${conversation.id}`} className="dm-item">
-                <span className="dm-avatar">
-                  <ConversationAvatar conversation={conversation} meId={meId} />
-                  <ConversationPresenceDot conversation={conversation} meId={meId} />
-                </span>
-                <span className="dm-text">
-                  <span className="dm-top">
-                    <span className="dm-name">{conversationTitle(conversation, meId)}</span>
-                    <time className="dm-time" dateTime={conversation.active_at}>
-                      {listTime(conversation.active_at, now)}
-                    </time>
-                  </span>
-                  <span className="dm-preview">
-                    {conversation.kind === 'group' && (
-                      <span className="dm-count">{conversation.participants.length} people · </span>
-                    )}
-                    {previewText(conversation, meId)}
-                  </span>
-                </span>
-              </NavLink>
-            </li>
+            <DmItem
+              key={conversation.id}
+              conversation={conversation}
+              meId={meId}
+              counts={countsOf(unreadOf(unread, conversation.id))}
+              now={now}
+            />
           ))}
         </ul>
       )}

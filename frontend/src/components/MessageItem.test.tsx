@@ -98,3 +98,36 @@ describe('message actions', () => {
     expect(article.querySelector('time')).toHaveAttribute('dateTime', '2025-01-01T12:00:00Z');
   });
 });
+
+describe('mentions in a message', () => {
+  it('shows each mention as an @name chip, text as text, and highlights a message naming me', () => {
+    const { fetch } = mockFetch({});
+    const mentioning: ChatMessage = {
+      ...message,
+      sender: 'bob',
+      sender_id: 2,
+      content: '<b>hey</b> <@1> and <@!3>, not <@9>',
+      mentions: [
+        { id: 1, username: 'alice' },
+        { id: 3, username: 'carol' },
+      ],
+    };
+    renderWithProviders(<MessageItem message={mentioning} own={false} meId={1} />, { fetch });
+    const article = screen.getByRole('article');
+    expect(article).toHaveClass('mentioned');
+    expect(within(article).getByText('@alice')).toHaveClass('mention', 'mention-me');
+    expect(within(article).getByText('@carol')).not.toHaveClass('mention-me');
+    // Someone's text, never markup; an id the server did not resolve stays as written.
+    expect(article.querySelector('b')).toBeNull();
+    expect(article.querySelector('.message-content')).toHaveTextContent('<b>hey</b> @alice and @carol, not <@9>');
+    expect(within(article).getByText('(mentions you)')).toHaveClass('visually-hidden');
+  });
+
+  it('does not highlight a message that names others only', () => {
+    const { fetch } = mockFetch({});
+    const other: ChatMessage = { ...message, content: 'hi <@3>', mentions: [{ id: 3, username: 'carol' }] };
+    renderWithProviders(<MessageItem message={other} own={false} meId={1} />, { fetch });
+    expect(screen.getByRole('article')).not.toHaveClass('mentioned');
+    expect(screen.getByText('@carol')).toHaveClass('mention');
+  });
+});

@@ -3,10 +3,12 @@ import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useApi } from '../api/context';
 import { errorMessage, unwrap } from '../api/errors';
 import type { ChatMessage } from '../api/types';
+import { mentionsUser } from '../chat/mentions';
 import type { PendingMessage } from '../chat/messages';
 import { Avatar } from './Avatar';
 import { ConfirmDialog } from './ConfirmDialog';
 import { MessageActions, useLongPress } from './MessageActions';
+import { MessageContent } from './MessageContent';
 
 const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
 const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
@@ -34,10 +36,12 @@ export interface MessageItemProps {
   own: boolean;
   /** The first message of an author's group: shows their avatar, name and the time. */
   head?: boolean;
+  /** The reader: a message mentioning them is highlighted. */
+  meId?: number;
 }
 
 /** A stored message; its author may edit or delete it. Changes arrive back over the socket. */
-export function MessageItem({ message, own, head = true }: MessageItemProps) {
+export function MessageItem({ message, own, head = true, meId }: MessageItemProps) {
   const { client } = useApi();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
@@ -65,6 +69,7 @@ export function MessageItem({ message, own, head = true }: MessageItemProps) {
     },
   });
   const longPress = useLongPress(() => setMenuOpen(true), own && !editing);
+  const mentionsMe = meId !== undefined && mentionsUser(message.mentions, meId);
 
   const startEditing = () => {
     setDraft(message.content);
@@ -100,7 +105,7 @@ export function MessageItem({ message, own, head = true }: MessageItemProps) {
   return (
     <article
       ref={article}
-      className={`message ${head ? 'head' : 'continued'}${own ? ' own' : ''}${menuOpen ? ' menu-open' : ''}`}
+      className={`message ${head ? 'head' : 'continued'}${own ? ' own' : ''}${mentionsMe ? ' mentioned' : ''}${menuOpen ? ' menu-open' : ''}`}
       {...longPress}
     >
       <div className="message-gutter">
@@ -143,7 +148,8 @@ export function MessageItem({ message, own, head = true }: MessageItemProps) {
           </form>
         ) : (
           <div className="message-text">
-            <p className="message-content">{message.content}</p>
+            <MessageContent content={message.content} mentions={message.mentions} meId={meId} />
+            {mentionsMe && <span className="visually-hidden">(mentions you)</span>}
             {message.edited_at && <span className="message-edited">(edited)</span>}
           </div>
         )}

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef, type UIEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, type UIEvent } from 'react';
 import type { ChatMessage, CurrentUser } from '../api/types';
 import { dayLabel, groupByAuthor, type Placed } from '../chat/grouping';
 import { emptyMessages, type PendingMessage } from '../chat/messages';
@@ -15,6 +15,13 @@ export interface MessageListProps {
   onDiscard: (nonce: string) => void;
   /** Shown when there is nothing yet. */
   emptyText?: string;
+  /** The newest message (its seq) is on screen, in a visible page: the chat is read up to it. */
+  onSeen?: (seq: number) => void;
+}
+
+/** Whether the page can be seen at all (a tab in the background cannot). */
+function pageVisible(): boolean {
+  return typeof document === 'undefined' || document.visibilityState !== 'hidden';
 }
 
 /**
@@ -22,10 +29,21 @@ export interface MessageListProps {
  * pinned to the newest message while the reader is at the bottom, older pages loaded when
  * scrolling to the top (or with the button, for keyboards).
  */
-export function MessageList({ history: { history, older }, me, onRetry, onDiscard, emptyText = 'No messages yet. Say hello!' }: MessageListProps) {
+export function MessageList({
+  history: { history, older },
+  me,
+  onRetry,
+  onDiscard,
+  emptyText = 'No messages yet. Say hello!',
+  onSeen,
+}: MessageListProps) {
   const state = history.data ?? emptyMessages;
   const log = useRef<HTMLDivElement>(null);
   const scroll = useRef({ height: 0, atBottom: true, firstId: undefined as number | undefined });
+  const newest = state.messages[state.messages.length - 1];
+  const newestItem = useRef<HTMLLIElement>(null);
+  /** Where there is no IntersectionObserver (jsdom): being at the bottom is seeing the newest. */
+  const seenAtBottom = useRef<() => void>(() => undefined);
 
   // Stay pinned to the newest message when already at the bottom; keep the reader's place
   // when an older page is prepended above.
@@ -47,6 +65,43 @@ export function MessageList({ history: { history, older }, me, onRetry, onDiscar
     scroll.current.firstId = firstId;
   }, [state.messages, state.pending]);
 
+  // The newest message on screen (at least a part of it) while the page is visible: read.
+  const newestSeq = newest?.seq;
+  useEffect(() => {
+    if (!onSeen || newestSeq === undefined) return;
+    const seq = newestSeq;
+    const root = log.current;
+    const item = newestItem.current;
+    let inView = false;
+    const check = () => {
+      if (inView && pageVisible()) onSeen(seq);
+    };
+    let observer: IntersectionObserver | undefined;
+    if (typeof IntersectionObserver !== 'undefined' && root && item) {
+      observer = new IntersectionObserver(
+        (entries) => {
+          inView = entries.some((entry) => entry.isIntersecting);
+          check();
+        },
+        { root },
+      );
+      observer.observe(item);
+    } else {
+      const atBottom = () => {
+        inView = scroll.current.atBottom;
+        check();
+      };
+      seenAtBottom.current = atBottom;
+      atBottom();
+    }
+    document.addEventListener('visibilitychange', check);
+    return () => {
+      observer?.disconnect();
+      seenAtBottom.current = () => undefined;
+      document.removeEventListener('visibilitychange', check);
+    };
+  }, [onSeen, newestSeq]);
+
   const loadOlder = () => {
     if (state.hasOlder && !older.isPending) older.mutate();
   };
@@ -54,6 +109,7 @@ export function MessageList({ history: { history, older }, me, onRetry, onDiscar
     const el = event.currentTarget;
     scroll.current.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     scroll.current.height = el.scrollHeight;
+    if (scroll.current.atBottom) seenAtBottom.current();
     if (el.scrollTop < 40 && !older.isError) loadOlder();
   };
 
@@ -93,8 +149,8 @@ export function MessageList({ history: { history, older }, me, onRetry, onDiscar
           }
           const { item, head } = entry;
           return item.kind === 'stored' ? (
-            <li key={item.message.id}>
-              <MessageItem message={item.message} own={item.message.sender_id === me.user_id} head={head} />
+            <li key={item.message.id} ref={item.message.id === newest?.id ? newestItem : undefined}>
+              <MessageItem message={item.message} own={item.message.sender_id === me.user_id} head={head} meId={me.user_id} />
             </li>
           ) : (
             <li key={item.pending.nonce}>

@@ -1,21 +1,53 @@
-import type { ReactNode } from 'react';
+import { useId, type ReactNode } from 'react';
 import { Link, useLocation } from 'react-router';
 import { useMyServers } from '../api/queries';
+import type { Server } from '../api/types';
+import { useServerCounts } from '../chat/useUnread';
 import { CompassIcon, HomeIcon, PlusIcon } from './Icons';
 import { ServerIcon } from './ServerCard';
+import { UnreadBadge } from './UnreadBadge';
 
-function RailLink({ to, label, active, children }: { to: string; label: string; active: boolean; children: ReactNode }) {
+function RailLink({
+  to,
+  label,
+  active,
+  describedBy,
+  children,
+}: {
+  to: string;
+  label: string;
+  active: boolean;
+  /** What is unread there (the badge), said after the name. */
+  describedBy?: string;
+  children: ReactNode;
+}) {
   return (
     <Link
       to={to}
       className={`rail-item${active ? ' active' : ''}`}
       aria-label={label}
+      aria-describedby={describedBy}
       title={label}
       // "true", not "page": the page's own current link is in the sidebar.
       aria-current={active ? 'true' : undefined}
     >
       {children}
     </Link>
+  );
+}
+
+/** A server of mine: its icon, a dot when something is unread there, its mentions in red. */
+function RailServer({ server, active }: { server: Server; active: boolean }) {
+  const counts = useServerCounts(server.id);
+  const badgeId = useId();
+  const unread = counts.unread > 0 || counts.mentions > 0;
+  return (
+    <li className={unread ? 'rail-unread' : undefined}>
+      <RailLink to={`/servers/${server.id}`} label={server.name} active={active} describedBy={unread ? badgeId : undefined}>
+        <ServerIcon server={server} size={48} />
+      </RailLink>
+      <UnreadBadge counts={counts} describes={badgeId} variant="dot" />
+    </li>
   );
 }
 
@@ -46,11 +78,7 @@ export function Rail() {
           </li>
         )}
         {mine.data?.map((server) => (
-          <li key={server.id}>
-            <RailLink to={`/servers/${server.id}`} label={server.name} active={within(pathname, `/servers/${server.id}`)}>
-              <ServerIcon server={server} size={48} />
-            </RailLink>
-          </li>
+          <RailServer key={server.id} server={server} active={within(pathname, `/servers/${server.id}`)} />
         ))}
         {mine.data && mine.data.length > 0 && <li className="rail-separator" aria-hidden="true" />}
         <li>

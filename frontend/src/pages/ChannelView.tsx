@@ -8,6 +8,7 @@ import { awayFromChannel, awayFromServer } from '../chat/serverEvents';
 import { useChannelSource } from '../chat/sources';
 import { useChannelChat } from '../chat/useChannelChat';
 import { useHistory } from '../chat/useHistory';
+import { useReadAck } from '../chat/useReadAck';
 import { ChatPane } from '../components/ChatPane';
 import { Composer } from '../components/Composer';
 import { JoinLeaveButton } from '../components/JoinLeaveButton';
@@ -58,6 +59,10 @@ function Channel({ channelId, name, topic }: { channelId: number; name: string; 
     enabled: history.history.isSuccess,
     onGone,
   });
+  // Only members have a read state here (anyone may read a server).
+  const onSeen = useReadAck({ kind: 'channel', channelId }, isMember === true);
+  const members = useMembers(server.id);
+  const people = members.data?.pages.flat().map((m): UserRef => ({ id: m.user_id, username: m.username }));
 
   return (
     <div className="chat-layout">
@@ -81,6 +86,7 @@ function Channel({ channelId, name, topic }: { channelId: number; name: string; 
         history={history}
         me={me}
         goneText="Channel unavailable"
+        onSeen={onSeen}
         composer={
           isMember === false ? (
             <div className="composer-locked">
@@ -88,7 +94,12 @@ function Channel({ channelId, name, topic }: { channelId: number; name: string; 
               <JoinLeaveButton serverId={server.id} isOwner={isOwner} isMember={isMember} />
             </div>
           ) : isMember ? (
-            <Composer channelName={name} onSend={chat.send} onTyping={chat.notifyTyping} />
+            <Composer
+              channelName={name}
+              onSend={chat.send}
+              onTyping={chat.notifyTyping}
+              people={people?.filter((p) => p.id !== me.user_id)}
+            />
           ) : null
         }
       />

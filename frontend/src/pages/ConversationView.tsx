@@ -7,6 +7,7 @@ import { usePersonal } from '../chat/PersonalProvider';
 import { useConversationSource } from '../chat/sources';
 import { useConversationChat } from '../chat/useConversationChat';
 import { useHistory } from '../chat/useHistory';
+import { useReadAck } from '../chat/useReadAck';
 import { ChatPane } from '../components/ChatPane';
 import { Composer } from '../components/Composer';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -109,6 +110,7 @@ function ConversationChat({ conversation, me }: { conversation: Conversation; me
     enabled: history.history.isSuccess,
     onGone,
   });
+  const onSeen = useReadAck({ kind: 'conversation', conversationId: conversation.id });
 
   const actions =
     conversation.kind === 'dm' ? (
@@ -168,6 +170,7 @@ function ConversationChat({ conversation, me }: { conversation: Conversation; me
         placeholder={conversation.kind === 'dm' ? `Message @${title}` : `Message ${title}`}
         onSend={chat.send}
         onTyping={chat.notifyTyping}
+        people={conversation.participants.filter((p) => p.id !== me.user_id)}
       />
     </>
   );
@@ -203,6 +206,7 @@ function ConversationChat({ conversation, me }: { conversation: Conversation; me
             : `This is the beginning of ${title}.`
         }
         composer={composer}
+        onSeen={onSeen}
       />
       <MembersPanel label="Participants">
         <MemberList meId={me.user_id} online={chat.online} everyone={conversation.participants} />

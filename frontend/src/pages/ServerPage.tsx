@@ -1,12 +1,14 @@
 import { Link, Navigate, NavLink, Outlet, useLocation, useOutletContext, useParams } from 'react-router';
 import { ApiError } from '../api/errors';
 import { useMe, useMembership, useServer } from '../api/queries';
-import type { CurrentUser, Server } from '../api/types';
+import type { Channel, CurrentUser, Server } from '../api/types';
+import { useChannelCounts } from '../chat/useUnread';
 import { JoinLeaveButton } from '../components/JoinLeaveButton';
 import { OwnerTools } from '../components/OwnerTools';
 import { ServerIcon } from '../components/ServerCard';
 import { SidePanel } from '../components/Shell';
 import { ErrorNotice, Loading, memberCountText } from '../components/Status';
+import { UnreadBadge } from '../components/UnreadBadge';
 import { NotFoundPage } from './NotFoundPage';
 
 export interface ServerContext {
@@ -91,11 +93,7 @@ function ServerScreen({ serverId }: { serverId: number }) {
           ) : (
             <ul>
               {data.channel_server.map((channel) => (
-                <li key={channel.id}>
-                  <NavLink to={`/servers/${data.id}/channels/${channel.id}`} title={channel.topic || undefined}>
-                    <span className="channel-hash">#</span> {channel.name}
-                  </NavLink>
-                </li>
+                <ChannelLink key={channel.id} serverId={data.id} channel={channel} />
               ))}
             </ul>
           )}
@@ -106,6 +104,24 @@ function ServerScreen({ serverId }: { serverId: number }) {
         <Outlet context={context} />
       </div>
     </div>
+  );
+}
+
+/** A channel in the sidebar, bold with its counts when something is unread there. */
+function ChannelLink({ serverId, channel }: { serverId: number; channel: Channel }) {
+  const counts = useChannelCounts(channel.id);
+  const unread = counts.unread > 0 || counts.mentions > 0;
+  return (
+    <li>
+      <NavLink
+        to={`/servers/${serverId}/channels/${channel.id}`}
+        title={channel.topic || undefined}
+        className={unread ? 'unread' : undefined}
+      >
+        <span className="channel-hash">#</span> {channel.name}
+        <UnreadBadge counts={counts} />
+      </NavLink>
+    </li>
   );
 }
 
