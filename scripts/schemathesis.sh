@@ -197,7 +197,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 # decided against Unicode's list (400 `invalid_emoji`). A reply's `reply_to` is any id; whether
 # it names a live message of the same channel is decided by the store (400 `invalid_reply`).
 [[operations]]
-include-path-regex = "^/api/(messages/\\{message_id\\}/reactions/\\{emoji\\}/me|channels/\\{channel_id\\}/messages|dms/\\{conversation_id\\}/messages)/$"
+include-name = [
+    "PUT /api/messages/{message_id}/reactions/{emoji}/me/",
+    "DELETE /api/messages/{message_id}/reactions/{emoji}/me/",
+    "POST /api/channels/{channel_id}/messages/",
+    "POST /api/dms/{conversation_id}/messages/",
+]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 # An upload is "binary" to the spec; whether the bytes are a PNG, JPEG, GIF or WebP image

@@ -39,6 +39,32 @@ pub(crate) async fn room() -> Room {
     room_with(TestApp::spawn().await).await
 }
 
+/// A room whose rate limits (sockets' and REST's) stay out of the way of tests that send a lot.
+pub(crate) async fn generous_room() -> Room {
+    room_with(
+        TestApp::spawn_with(|s| {
+            hearth_tests::generous_ws_rates(s);
+            hearth_tests::generous_rest_limits(s);
+        })
+        .await,
+    )
+    .await
+}
+
+/// Posts `content` at `path` (a channel's or a conversation's messages) as `token`, and
+/// returns the stored message.
+pub(crate) async fn post_message(app: &TestApp, token: &str, path: &str, content: &str) -> Value {
+    let (status, body) = send(
+        app.http
+            .post(app.url(path))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"content": content})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
 impl Room {
     pub(crate) fn path(&self) -> String {
         format!("/ws/servers/{}/channels/{}", self.server.0, self.channel.0)

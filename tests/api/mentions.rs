@@ -1,35 +1,12 @@
 //! Mentions: `<@user_id>` resolved when a message is stored or edited, only users who can read
 //! the channel, mention counts, and the `mention` frame on the mentioned user's personal socket.
 
-use crate::gateway::{room_with, Room, WAIT};
+use crate::gateway::{generous_room as room, post_message, WAIT};
 use crate::personal::personal_after;
 use hearth_domain::UserId;
-use hearth_tests::{generous_rest_limits, generous_ws_rates, send, StatusCode, TestApp};
+use hearth_tests::{send, StatusCode, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn room() -> Room {
-    room_with(
-        TestApp::spawn_with(|s| {
-            generous_ws_rates(s);
-            generous_rest_limits(s);
-        })
-        .await,
-    )
-    .await
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, content: &str) -> Value {
-    let (status, body) = send(
-        app.http
-            .post(app.url(path))
-            .bearer_auth(token)
-            .json(&json!({"content": content})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
-}
 
 async fn edit(app: &TestApp, token: &str, id: i64, content: &str) -> Value {
     let (status, body) = send(
@@ -91,7 +68,7 @@ async fn only_readers_of_the_channel_are_mentioned_and_counted() {
         tag(room.owner),
         tag(alice_id)
     );
-    let message = post(app, &room.owner_token, &messages, &content).await;
+    let message = post_message(app, &room.owner_token, &messages, &content).await;
     // The stranger is no member: no mention. Each user once, in order; the author may name
     // themselves (shown, not counted).
     assert_eq!(mentioned(&message), vec![alice_id.0, room.owner.0]);
@@ -128,7 +105,7 @@ async fn only_readers_of_the_channel_are_mentioned_and_counted() {
             .json(&json!({"seq": seq})),
     )
     .await;
-    let plain = post(app, &room.owner_token, &messages, "no one <@> <@x>").await;
+    let plain = post_message(app, &room.owner_token, &messages, "no one <@> <@x>").await;
     assert_eq!(plain.get("mentions"), None, "{plain}");
     assert_eq!(counts(app, &alice, room.channel.0).await, Some((1, 0)));
 }
@@ -142,7 +119,7 @@ async fn edits_and_deletions_change_mentions_and_their_counts() {
     let messages = format!("/api/channels/{}/messages/", room.channel.0);
     let mut socket = room.socket(&bob).await;
 
-    let message = post(
+    let message = post_message(
         app,
         &room.owner_token,
         &messages,
@@ -192,7 +169,7 @@ async fn a_conversation_mentions_its_participants_only_and_sockets_carry_mention
     let dm = dm["id"].as_i64().unwrap_or_default();
     let (mut phone, _) = personal_after(app, &alice, None).await;
     let content = format!("{} and {}", tag(alice_id), tag(bob_id));
-    let message = post(
+    let message = post_message(
         app,
         &room.owner_token,
         &format!("/api/dms/{dm}/messages/"),

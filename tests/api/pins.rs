@@ -1,32 +1,15 @@
 //! Pins: who may pin, the cap of 50 under concurrency, the lists, and the live events.
 
-use crate::gateway::{room_with, Room, WAIT};
+use crate::gateway::{generous_room as room, post_message, WAIT};
 use hearth_tests::TestApp;
-use hearth_tests::{assert_error, generous_rest_limits, generous_ws_rates, send, StatusCode};
+use hearth_tests::{assert_error, send, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn room() -> Room {
-    room_with(
-        TestApp::spawn_with(|s| {
-            generous_ws_rates(s);
-            generous_rest_limits(s);
-        })
-        .await,
-    )
-    .await
-}
-
 async fn post(app: &TestApp, token: &str, path: &str, content: &str) -> i64 {
-    let (status, body) = send(
-        app.http
-            .post(app.url(path))
-            .bearer_auth(token)
-            .json(&json!({"content": content})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_i64().unwrap_or_default()
+    post_message(app, token, path, content).await["id"]
+        .as_i64()
+        .unwrap_or_default()
 }
 
 async fn pin(app: &TestApp, token: &str, id: i64) -> (StatusCode, Value) {

@@ -1,21 +1,10 @@
 //! Replies: a message answering another of the same channel, with a preview of it (author and
 //! first 100 characters) in history and live frames, "deleted" once it is gone.
 
-use crate::gateway::{room_with, Room, WAIT};
-use hearth_tests::{assert_error, generous_rest_limits, generous_ws_rates, send, StatusCode};
+use crate::gateway::{generous_room as room, WAIT};
+use hearth_tests::{assert_error, send, StatusCode};
 use hearth_tests::{TestApp, PASSWORD};
 use serde_json::{json, Value};
-
-async fn room() -> Room {
-    room_with(
-        TestApp::spawn_with(|s| {
-            generous_ws_rates(s);
-            generous_rest_limits(s);
-        })
-        .await,
-    )
-    .await
-}
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
     send(app.http.post(app.url(path)).bearer_auth(token).json(&body)).await
