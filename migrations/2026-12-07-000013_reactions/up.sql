@@ -20,14 +20,18 @@ CREATE FUNCTION reaction_counts_of(p_message BIGINT) RETURNS TEXT LANGUAGE sql S
           FROM message_reactions WHERE message_id = p_message GROUP BY emoji) counts
 $$;
 
--- An account that goes takes its reactions with it: the messages it reacted to count again.
-CREATE FUNCTION reactions_gone_from_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The counts follow every change, whoever makes it (a reaction, taking one back, an account
+-- that goes with its reactions): once per statement, for the messages it touched.
+CREATE FUNCTION reactions_recount() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE messages m SET reactions = reaction_counts_of(m.id)
-        WHERE m.id IN (SELECT DISTINCT message_id FROM gone);
+        WHERE m.id IN (SELECT DISTINCT message_id FROM changed);
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER reactions_gone_from_counts AFTER DELETE ON message_reactions
-    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
-    EXECUTE FUNCTION reactions_gone_from_counts();
+CREATE TRIGGER reactions_added AFTER INSERT ON message_reactions
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT
+    EXECUTE FUNCTION reactions_recount();
+CREATE TRIGGER reactions_removed AFTER DELETE ON message_reactions
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT
+    EXECUTE FUNCTION reactions_recount();

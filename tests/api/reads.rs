@@ -1,37 +1,13 @@
 //! Read states: acks that only move forward, unread counts, and `read.updated` on the user's
 //! other personal sockets.
 
-use crate::gateway::{room_with, Room, WAIT};
+use crate::gateway::{generous_room as room, post_message, WAIT};
 use crate::personal::personal_after;
 use hearth_domain::UserId;
 use hearth_tests::TestApp;
-use hearth_tests::{assert_error, generous_rest_limits, generous_ws_rates, send, StatusCode};
+use hearth_tests::{assert_error, send, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn room() -> Room {
-    room_with(
-        TestApp::spawn_with(|s| {
-            generous_ws_rates(s);
-            generous_rest_limits(s);
-        })
-        .await,
-    )
-    .await
-}
-
-/// Posts `content` at `path` (a channel's or a conversation's messages) and returns the message.
-async fn post(app: &TestApp, token: &str, path: &str, content: &str) -> Value {
-    let (status, body) = send(
-        app.http
-            .post(app.url(path))
-            .bearer_auth(token)
-            .json(&json!({"content": content})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body
-}
 
 async fn ack(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
     send(app.http.post(app.url(path)).bearer_auth(token).json(&body)).await
@@ -82,10 +58,10 @@ async fn acks_only_move_forward_and_unread_counts_what_others_wrote_since() {
 
     assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (0, 0, 0));
     for i in 1..=5 {
-        post(app, &room.owner_token, &messages, &format!("m{i}")).await;
+        post_message(app, &room.owner_token, &messages, &format!("m{i}")).await;
     }
     // Her own message is no news to her.
-    post(app, &alice, &messages, "mine").await;
+    post_message(app, &alice, &messages, "mine").await;
     assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (6, 0, 5));
 
     let (status, body) = ack(app, &alice, &ack_path, json!({"seq": 3})).await;
@@ -109,7 +85,7 @@ async fn acks_only_move_forward_and_unread_counts_what_others_wrote_since() {
     assert_eq!(counts(&entry(app, &alice, room.channel.0).await), (6, 6, 0));
 
     // A deleted message is not news either; the owner's read state is their own.
-    let gone = post(app, &room.owner_token, &messages, "oops").await;
+    let gone = post_message(app, &room.owner_token, &messages, "oops").await;
     let id = gone["id"].as_i64().unwrap_or_default();
     let (status, _) = send(
         app.http
@@ -132,7 +108,7 @@ async fn conversations_have_read_states_too_and_strangers_have_none() {
     let (alice_id, alice) = room.member("alice").await;
     let (_, stranger) = app.user_with_token("stranger").await;
     let dm = open_dm(app, &room.owner_token, alice_id).await;
-    post(
+    post_message(
         app,
         &room.owner_token,
         &format!("/api/dms/{dm}/messages/"),
@@ -231,11 +207,11 @@ async fn concurrent_messages_and_acks_leave_exact_counts_and_the_furthest_ack() 
     let messages = format!("/api/channels/{}/messages/", room.channel.0);
     let ack_path = format!("/api/channels/{}/ack/", room.channel.0);
     for i in 0..10 {
-        post(app, &room.owner_token, &messages, &format!("before {i}")).await;
+        post_message(app, &room.owner_token, &messages, &format!("before {i}")).await;
     }
     let posts = (0..40).map(|i| {
         let (messages, owner) = (messages.clone(), room.owner_token.clone());
-        async move { post(app, &owner, &messages, &format!("during {i}")).await }
+        async move { post_message(app, &owner, &messages, &format!("during {i}")).await }
     });
     let acks = (1..=10).rev().map(|seq| {
         let (path, alice) = (ack_path.clone(), alice.clone());
@@ -268,7 +244,7 @@ async fn a_move_reaches_the_users_personal_sockets_and_resumes_but_not_channel_s
     let messages = format!("/api/channels/{}/messages/", room.channel.0);
     let ack_path = format!("/api/channels/{}/ack/", room.channel.0);
     for i in 0..3 {
-        post(app, &room.owner_token, &messages, &format!("m{i}")).await;
+        post_message(app, &room.owner_token, &messages, &format!("m{i}")).await;
     }
     let (mut phone, _) = personal_after(app, &alice, None).await;
     let mut channel_socket = room.socket(&alice).await;
@@ -296,4 +272,40 @@ async fn a_move_reaches_the_users_personal_sockets_and_resumes_but_not_channel_s
         (replayed["seq"].clone(), replayed["cursor"].clone()),
         (json!(2), json!(cursor))
     );
+}
+
+#[tokio::test]
+async fn members_personal_sockets_hear_of_news_once_a_tick_not_once_a_message() {
+    let room = room().await;
+    let app = &room.app;
+    let (_, alice) = room.member("alice").await;
+    let (_, stranger) = app.user_with_token("stranger").await;
+    let (mut phone, _) = personal_after(app, &alice, None).await;
+    let (mut strangers, _) = personal_after(app, &stranger, None).await;
+    let mut channel_socket = room.socket(&alice).await;
+    let messages = format!("/api/channels/{}/messages/", room.channel.0);
+    for i in 0..20 {
+        post_message(app, &room.owner_token, &messages, &format!("m{i}")).await;
+    }
+    // However the 20 fall across ticks, a few frames say where the channel stands.
+    let mut frames = 0;
+    loop {
+        let frame = phone.recv_type("unread.updated", WAIT).await;
+        frames += 1;
+        assert_eq!(frame["server_id"], room.server.0, "{frame}");
+        let channels = frame["channels"].as_array().cloned().unwrap_or_default();
+        assert_eq!(channels.len(), 1, "{frame}");
+        assert_eq!(channels[0]["channel_id"], room.channel.0);
+        if channels[0]["last_seq"] == 20 {
+            break;
+        }
+    }
+    assert!(frames <= 3, "{frames} frames for 20 messages");
+    // Nobody else's: not a stranger's, not on a channel socket.
+    strangers
+        .assert_no_type("unread.updated", Duration::from_millis(2500))
+        .await;
+    channel_socket
+        .assert_no_type("unread.updated", Duration::from_millis(100))
+        .await;
 }

@@ -9,7 +9,9 @@ use crate::startup::AppState;
 use hearth_db::messages::Stored;
 use hearth_domain::model::Message;
 use hearth_domain::rules::{self, MESSAGE_MAX_CHARS, NONCE_MAX_CHARS};
-use hearth_domain::{ChannelId, DomainError, Event, MessageId, ServerId, UserId, UserRef};
+use hearth_domain::{
+    ChannelId, ChatMessage, DomainError, Event, MessageId, ServerId, UserId, UserRef,
+};
 
 #[cfg(test)]
 mod tests {
@@ -269,17 +271,20 @@ pub async fn send_messages(
 /// Tells each user a new message mentions (but its author) on their personal sockets, from
 /// their event log (`mention`).
 async fn tell_mentioned(state: &AppState, server: Option<ServerId>, message: &Message) {
-    for user in &message.mentions {
-        if user.id == message.sender_id {
-            continue;
-        }
-        let event = Event::Mention {
-            to: user.id,
-            server_id: server,
-            message: message.clone().into(),
-        };
-        log_and_publish(state, user.id, event).await;
-    }
+    let events = message
+        .mentions
+        .iter()
+        .filter(|user| user.id != message.sender_id)
+        .map(|user| {
+            let event = Event::Mention {
+                to: user.id,
+                server_id: server,
+                message: message.clone().into(),
+            };
+            (user.id, event)
+        })
+        .collect();
+    log_and_publish_each(state, events).await;
 }
 
 /// A `/pm <username> <text>` typed in a channel: the recipient and the text, or `None` when
@@ -404,13 +409,28 @@ pub async fn alert(state: &AppState, user: UserId, refusal: &ChatError) {
 /// event is not published either (a personal socket only sends what its log holds), and the
 /// change itself stands (a private message is in its conversation, which resumes by `seq`).
 pub(crate) async fn log_and_publish(state: &AppState, user: UserId, event: Event) {
-    let body = match serde_json::to_string(&event) {
-        Ok(body) => body,
-        Err(e) => return tracing::error!(error = %e, "cannot serialize an event"),
-    };
-    match hearth_db::user_events::push(&state.db, &[user], &body).await {
-        Ok(()) => state.hub.publish(event),
-        Err(e) => tracing::warn!(error = %e, %user, "cannot log an event for a user"),
+    log_and_publish_each(state, vec![(user, event)]).await;
+}
+
+/// [`log_and_publish`] for several `(user, event)`, logged in one round trip.
+async fn log_and_publish_each(state: &AppState, events: Vec<(UserId, Event)>) {
+    if events.is_empty() {
+        return;
+    }
+    let mut bodies = Vec::with_capacity(events.len());
+    for (user, event) in &events {
+        match serde_json::to_string(event) {
+            Ok(body) => bodies.push((*user, body)),
+            Err(e) => return tracing::error!(error = %e, "cannot serialize an event"),
+        }
+    }
+    match hearth_db::user_events::push(&state.db, &bodies).await {
+        Ok(()) => {
+            for (_, event) in events {
+                state.hub.publish(event);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, events = bodies.len(), "cannot log events for users"),
     }
 }
 
@@ -456,7 +476,10 @@ fn accept(
             state.metrics.messages_stored.increment(1);
             let began = std::time::Instant::now();
             state.hub.publish(Event::ChatMessage {
-                new_message: message.clone().into(),
+                new_message: ChatMessage {
+                    server_id: to.server,
+                    ..message.clone().into()
+                },
             });
             state
                 .metrics
@@ -595,7 +618,10 @@ pub async fn pin_message(
         .await?
         .ok_or(ChatError::NoSuchMessage)?;
     may_pin(state, &message, server, user).await?;
-    match hearth_db::messages::pin(&state.db, id, user).await? {
+    if message.pinned_at.is_some() {
+        return Ok(message);
+    }
+    match hearth_db::messages::pin(&state.db, id, message.channel_id, user).await? {
         hearth_db::messages::PinOutcome::Pinned(message) => {
             state.hub.publish(Event::MessagePinned {
                 message: message.clone().into(),
@@ -620,6 +646,9 @@ pub async fn unpin_message(
         .await?
         .ok_or(ChatError::NoSuchMessage)?;
     may_pin(state, &message, server, user).await?;
+    if message.pinned_at.is_none() {
+        return Ok(message);
+    }
     let (message, was_pinned) = hearth_db::messages::unpin(&state.db, id)
         .await?
         .ok_or(ChatError::NoSuchMessage)?;
@@ -633,8 +662,10 @@ pub async fn unpin_message(
 }
 
 /// Adds (`on`) or takes back `user`'s `emoji` reaction to a message (idempotent): members of
-/// its server and participants of its conversation may react. A change is published as
-/// `reaction.added` / `reaction.removed` with the emoji's count; the count is returned.
+/// its server and participants of its conversation may react (a conversation's message does
+/// not exist for anyone else), checked by the statement that locks the message. A change is
+/// published as `reaction.added` / `reaction.removed` with the emoji's count; the count is
+/// returned.
 #[tracing::instrument(skip(state), fields(user_id = %user, message_id = %id))]
 pub async fn react(
     state: &AppState,
@@ -643,20 +674,13 @@ pub async fn react(
     emoji: &'static str,
     on: bool,
 ) -> Result<i64, ChatError> {
-    let (message, server) = hearth_db::messages::find(&state.db, id)
-        .await?
-        .ok_or(ChatError::NoSuchMessage)?;
-    hidden_unless_participant(state, &message, server, user).await?;
-    if let Some(server) = server {
-        match hearth_db::members::membership(&state.db, server, user).await? {
-            hearth_domain::model::Membership::Member => {}
-            hearth_domain::model::Membership::NotMember => return Err(ChatError::NotMember),
-            hearth_domain::model::Membership::NoSuchServer => return Err(ChatError::NoSuchMessage),
-        }
-    }
     use hearth_db::messages::ReactOutcome;
     match hearth_db::messages::react(&state.db, id, user, emoji, on).await? {
-        ReactOutcome::Changed { count, channel } => {
+        ReactOutcome::Reacted {
+            count,
+            channel,
+            changed: true,
+        } => {
             let (message_id, channel_id, emoji, user_id) = (id, channel, emoji.to_owned(), user);
             state.hub.publish(if on {
                 Event::ReactionAdded {
@@ -677,8 +701,9 @@ pub async fn react(
             });
             Ok(count)
         }
-        ReactOutcome::Unchanged { count, .. } => Ok(count),
+        ReactOutcome::Reacted { count, .. } => Ok(count),
         ReactOutcome::TooMany => Err(ChatError::TooManyReactions),
+        ReactOutcome::NotMember => Err(ChatError::NotMember),
         ReactOutcome::NotFound => Err(ChatError::NoSuchMessage),
     }
 }

@@ -308,6 +308,7 @@ async fn presence_ticks(state: Weak<AppState>) {
         tick.tick().await;
         let Some(state) = state.upgrade() else { return };
         state.hub.presence_tick();
+        state.hub.news_tick();
     }
 }
 

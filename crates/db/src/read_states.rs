@@ -185,7 +185,7 @@ pub async fn unread(db: &Db, user: UserId) -> DbResult<Vec<Unread>> {
             channel_id: ChannelId(row.channel_id),
             server_id: row.server_id.map(ServerId),
             last_seq: row.last_seq,
-            read_seq: row.read_seq.min(row.last_seq),
+            read_seq: row.read_seq,
             unread_count: row.unread_count,
             mention_count: row.mention_count,
         })

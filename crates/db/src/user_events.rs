@@ -126,18 +126,25 @@ pub async fn since(db: &Db, user: UserId, after: i64, limit: i64) -> DbResult<Ve
         .collect())
 }
 
-/// Appends an event (its JSON) to `users`' logs. For what no table change reports (a private
-/// message's notice, an alert); the rest is logged by triggers.
-#[tracing::instrument(skip(db, body))]
-pub async fn push(db: &Db, users: &[UserId], body: &str) -> DbResult<()> {
+/// Appends events no table change reports (a private message's notice, an alert, a mention;
+/// the rest is logged by triggers) to users' logs, each `(user, JSON)` to its user's, in one
+/// round trip, users in id order (as every push locks heads).
+#[tracing::instrument(skip_all, fields(events = events.len()))]
+pub async fn push(db: &Db, events: &[(UserId, String)]) -> DbResult<()> {
+    let mut sorted: Vec<&(UserId, String)> = events.iter().collect();
+    sorted.sort_by_key(|(user, _)| *user);
+    let users: Vec<i64> = sorted.iter().map(|(user, _)| user.0).collect();
+    let bodies: Vec<&str> = sorted.iter().map(|(_, body)| body.as_str()).collect();
     let mut conn = db.conn().await?;
-    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
-    diesel::sql_query("SELECT user_event_push($1, $2::jsonb)")
-        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-        .bind::<Text, _>(body)
-        .execute(&mut conn)
-        .await
-        .map_err(from_diesel)?;
+    diesel::sql_query(
+        "SELECT user_event_push(ARRAY[t.user_id], t.body::jsonb) \
+         FROM unnest($1::bigint[], $2::text[]) AS t(user_id, body)",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(users)
+    .bind::<diesel::sql_types::Array<Text>, _>(bodies)
+    .execute(&mut conn)
+    .await
+    .map_err(from_diesel)?;
     Ok(())
 }
 

@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 pub struct ChatMessage {
     pub id: MessageId,
     pub channel_id: ChannelId,
+    /// The channel's server, on a new message's frame (`chat.message`); left out for a
+    /// conversation's, and on other frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub server_id: Option<ServerId>,
     /// The sender's username.
     pub sender: String,
     pub sender_id: UserId,
@@ -49,6 +54,7 @@ impl From<Message> for ChatMessage {
         Self {
             id: message.id,
             channel_id: message.channel_id,
+            server_id: None,
             sender: message.sender,
             sender_id: message.sender_id,
             content: message.content,
@@ -460,6 +466,7 @@ mod tests {
         let message = ChatMessage {
             id: MessageId(9),
             channel_id: ChannelId(2),
+            server_id: None,
             sender: "alice".to_owned(),
             sender_id: UserId(1),
             content: "hi".to_owned(),

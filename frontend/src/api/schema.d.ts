@@ -1065,6 +1065,15 @@ export interface components {
          * @description A channel inside a server.
          */
         ChannelId: number;
+        /**
+         * @description A channel or conversation for a personal socket to follow.
+         *     A channel and the `seq` of its last message.
+         */
+        ChannelSeq: {
+            channel_id: components["schemas"]["ChannelId"];
+            /** Format: int64 */
+            last_seq: number;
+        };
         /** @description A channel as live clients see it (the catalogue's shape). */
         ChannelView: {
             id: components["schemas"]["ChannelId"];
@@ -1079,6 +1088,11 @@ export interface components {
         ChatMessage: {
             id: components["schemas"]["MessageId"];
             channel_id: components["schemas"]["ChannelId"];
+            /**
+             * @description The channel's server, on a new message's frame (`chat.message`); left out for a
+             *     conversation's, and on other frames.
+             */
+            server_id?: components["schemas"]["ServerId"];
             /** @description The sender's username. */
             sender: string;
             sender_id: components["schemas"]["UserId"];
@@ -1675,6 +1689,11 @@ export interface components {
             /** @enum {string} */
             type: "presence.count";
         } | {
+            server_id: components["schemas"]["ServerId"];
+            channels: components["schemas"]["ChannelSeq"][];
+            /** @enum {string} */
+            type: "unread.updated";
+        } | {
             /** @enum {string} */
             type: "pong";
         } | {
@@ -1764,7 +1783,6 @@ export interface components {
             /** @description A `/media/...` path, or null. */
             banner?: string | null;
         };
-        /** @description A channel or conversation for a personal socket to follow. */
         SubscribeTo: {
             /** @description The channel's (or the conversation's) id. */
             id: components["schemas"]["ChannelId"];

@@ -1,6 +1,6 @@
 //! The frames a socket exchanges, besides the domain events (see `docs/websocket.md`).
 
-use hearth_domain::{ChannelId, UserRef};
+use hearth_domain::{ChannelId, ServerId, UserRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -30,6 +30,13 @@ pub enum ClientFrame {
 }
 
 /// A channel or conversation for a personal socket to follow.
+/// A channel and the `seq` of its last message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ChannelSeq {
+    pub channel_id: ChannelId,
+    pub last_seq: i64,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SubscribeTo {
     /// The channel's (or the conversation's) id.
@@ -77,6 +84,15 @@ pub enum ServerFrame {
     /// Until the next `presence.list`, the list a client holds is a sample of who is online.
     #[serde(rename = "presence.count")]
     PresenceCount { channel_id: ChannelId, count: usize },
+    /// Personal sockets: channels of `server_id` (one of the user's servers) with new messages
+    /// since the last such frame, each with its last `seq` now. At most one per server every
+    /// [`crate::gateway::PRESENCE_TICK`], however busy the server: a client raises its unread
+    /// counts by how far `last_seq` moved (and asks `GET /api/me/unread/` for exact ones).
+    #[serde(rename = "unread.updated")]
+    UnreadUpdated {
+        server_id: ServerId,
+        channels: Vec<ChannelSeq>,
+    },
     /// Answer to a client `ping`.
     #[serde(rename = "pong")]
     Pong,

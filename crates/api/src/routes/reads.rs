@@ -8,7 +8,7 @@ use crate::json::JsonObject;
 use crate::limits::Allowance;
 use crate::startup::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use hearth_db::read_states::{AckOutcome, Kind, UNREAD_CAP};
+use hearth_db::read_states::{AckOutcome, Kind};
 use hearth_domain::{ChannelId, Event};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -188,7 +188,7 @@ pub async fn list_unread(
             server_id: u.server_id.map(|s| s.0),
             last_seq: u.last_seq,
             read_seq: u.read_seq,
-            unread_count: u.unread_count.min(UNREAD_CAP),
+            unread_count: u.unread_count,
             mention_count: u.mention_count,
         })
         .collect();

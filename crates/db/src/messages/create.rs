@@ -246,7 +246,7 @@ async fn outcome(
     row: StoreRow,
 ) -> DbResult<Option<Stored>> {
     let (_, channel, sender) = to;
-    let reply = super::reply_preview(row.5.as_deref());
+    let reply = super::json_column(row.5.as_deref(), "reply preview");
     match (row.1.as_str(), row.2, row.3, row.4) {
         ("created", Some(id), Some(seq), Some(created_at)) => Ok(Some(Stored::Created(Message {
             id: MessageId(id),

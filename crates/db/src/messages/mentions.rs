@@ -10,17 +10,6 @@ use diesel_async::RunQueryDsl;
 use hearth_domain::{MessageId, UserId, UserRef};
 use std::collections::HashMap;
 
-/// The mentions a message carries, from its column (`None`: none).
-pub(crate) fn parse(column: Option<&str>) -> Vec<UserRef> {
-    match column {
-        None => Vec::new(),
-        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "a message's mentions are not a JSON array of users");
-            Vec::new()
-        }),
-    }
-}
-
 #[derive(QueryableByName)]
 struct Resolved {
     #[diesel(sql_type = BigInt)]

@@ -97,17 +97,21 @@ pub(crate) fn to_message(row: MessageRow) -> Message {
         nonce,
         created_at,
         edited_at,
-        mentions: mentions::parse(mentions.as_deref()),
-        reply: reply_preview(reply.as_deref()),
+        mentions: json_column(mentions.as_deref(), "mentions").unwrap_or_default(),
+        reply: json_column(reply.as_deref(), "reply preview"),
         pinned_at,
-        reactions: reactions::parse(reactions.as_deref()),
+        reactions: json_column(reactions.as_deref(), "reactions").unwrap_or_default(),
     }
 }
 
-/// A reply's preview, from its column (`None`: no reply).
-pub(crate) fn reply_preview(column: Option<&str>) -> Option<hearth_domain::ReplyPreview> {
-    let json = column?;
-    serde_json::from_str(json)
-        .map_err(|e| tracing::error!(error = %e, "a message's reply preview is not one"))
+/// What a message carries as JSON in a column of its own (mentions, a reply's preview,
+/// reaction counts), written only by Hearth's statements: `None` when the column is NULL, or
+/// (logged) when it does not hold what it should.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    column: Option<&str>,
+    what: &'static str,
+) -> Option<T> {
+    serde_json::from_str(column?)
+        .map_err(|e| tracing::error!(error = %e, what, "a message's JSON column does not parse"))
         .ok()
 }

@@ -24,62 +24,45 @@ pub enum PinOutcome {
     NotFound,
 }
 
-/// Pins a message for `by`. The cap is checked under a lock on the channel's row, so pins of
-/// one channel at once cannot pass it together.
+/// Pins a message of `channel` for `by`. The cap is checked under a lock on the channel's
+/// row, so pins of one channel at once cannot pass it together.
 #[tracing::instrument(skip(db))]
-pub async fn pin(db: &Db, id: MessageId, by: UserId) -> DbResult<PinOutcome> {
+pub async fn pin(db: &Db, id: MessageId, channel: ChannelId, by: UserId) -> DbResult<PinOutcome> {
     let mut conn = db.conn().await?;
-    let outcome = conn
+    let pinned = conn
         .transaction::<_, diesel::result::Error, _>(|conn| {
             async move {
-                let channel: Option<(i64, Option<chrono::DateTime<chrono::Utc>>)> = messages::table
-                    .filter(messages::id.eq(id.0))
-                    .filter(messages::deleted_at.is_null())
-                    .select((messages::channel_id, messages::pinned_at))
-                    .first(conn)
-                    .await
-                    .optional()?;
-                let Some((channel, pinned_at)) = channel else {
-                    return Ok(None);
-                };
-                if pinned_at.is_some() {
-                    return Ok(Some(false));
-                }
                 diesel::sql_query("SELECT id FROM channels WHERE id = $1 FOR UPDATE")
-                    .bind::<diesel::sql_types::BigInt, _>(channel)
+                    .bind::<diesel::sql_types::BigInt, _>(channel.0)
                     .execute(conn)
                     .await?;
                 // A statement of its own, after the lock: it counts what pins committed
                 // before it.
-                let pinned = diesel::sql_query(
+                diesel::sql_query(
                     "UPDATE messages SET pinned_at = now(), pinned_by = $2 \
-                     WHERE id = $1 AND deleted_at IS NULL AND pinned_at IS NULL \
+                     WHERE id = $1 AND channel_id = $3 AND deleted_at IS NULL \
+                       AND pinned_at IS NULL \
                        AND (SELECT count(*) FROM messages \
                             WHERE channel_id = $3 AND pinned_at IS NOT NULL) < $4",
                 )
                 .bind::<diesel::sql_types::BigInt, _>(id.0)
                 .bind::<diesel::sql_types::BigInt, _>(by.0)
-                .bind::<diesel::sql_types::BigInt, _>(channel)
+                .bind::<diesel::sql_types::BigInt, _>(channel.0)
                 .bind::<diesel::sql_types::BigInt, _>(PINS_MAX)
                 .execute(conn)
-                .await?;
-                Ok(Some(pinned > 0))
+                .await
             }
             .scope_boxed()
         })
         .await
-        .map_err(from_diesel)?;
-    let read = |conn| read_back(conn, id);
-    Ok(match outcome {
-        None => PinOutcome::NotFound,
-        Some(true) => read(&mut conn)
-            .await?
-            .map_or(PinOutcome::NotFound, PinOutcome::Pinned),
-        Some(false) => match read(&mut conn).await? {
-            Some(message) if message.pinned_at.is_some() => PinOutcome::AlreadyPinned(message),
-            Some(_) => PinOutcome::TooMany,
-            None => PinOutcome::NotFound,
-        },
+        .map_err(from_diesel)?
+        > 0;
+    // Not pinned now: pinned meanwhile, deleted meanwhile, or the channel is full.
+    Ok(match (read_back(&mut conn, id).await?, pinned) {
+        (None, _) => PinOutcome::NotFound,
+        (Some(message), true) => PinOutcome::Pinned(message),
+        (Some(message), false) if message.pinned_at.is_some() => PinOutcome::AlreadyPinned(message),
+        (Some(_), false) => PinOutcome::TooMany,
     })
 }
 

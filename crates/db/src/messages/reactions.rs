@@ -5,59 +5,56 @@
 
 use crate::error::{foreign_key_violation, from_diesel};
 use crate::{Db, DbResult};
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Text};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use hearth_domain::rules::REACTIONS_MAX;
-use hearth_domain::{ChannelId, DomainError, MessageId, Reaction, UserId};
-
-/// The counts a message carries, from its column (`None`: no reaction).
-pub(crate) fn parse(column: Option<&str>) -> Vec<Reaction> {
-    match column {
-        None => Vec::new(),
-        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "a message's reactions are not a JSON array of counts");
-            Vec::new()
-        }),
-    }
-}
+use hearth_domain::{ChannelId, DomainError, MessageId, UserId};
 
 /// What a reaction change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReactOutcome {
-    /// Added or removed: the emoji's count now, and the message's channel.
-    Changed { count: i64, channel: ChannelId },
-    /// It was so already (idempotent): the emoji's count.
-    Unchanged { count: i64, channel: ChannelId },
+    /// Done: the emoji's count now, the message's channel, and whether anything changed (no
+    /// change: it was so already).
+    Reacted {
+        count: i64,
+        channel: ChannelId,
+        changed: bool,
+    },
     /// A new emoji on a message with [`REACTIONS_MAX`] already.
     TooMany,
-    /// No such message, or a deleted one.
+    /// A server's message, and the user is not a member of the server.
+    NotMember,
+    /// No such message, a deleted one, or one of a conversation the user takes no part in.
     NotFound,
-}
-
-#[derive(QueryableByName)]
-struct Channel {
-    #[diesel(sql_type = BigInt)]
-    channel_id: i64,
 }
 
 #[derive(QueryableByName)]
 struct Locked {
     #[diesel(sql_type = BigInt)]
-    emoji_count: i64,
-    #[diesel(sql_type = Bool)]
-    present: bool,
+    channel_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    server_id: Option<i64>,
+    /// A member of the server, or a participant of the conversation.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    allowed: bool,
 }
 
 #[derive(QueryableByName)]
-struct Count {
+struct Counts {
+    /// Distinct emoji on the message.
     #[diesel(sql_type = BigInt)]
-    count: i64,
+    emoji: i64,
+    /// Users who reacted with this one.
+    #[diesel(sql_type = BigInt)]
+    users: i64,
 }
 
-/// Adds (`on`) or takes back `user`'s `emoji` reaction to a message. `emoji` must be valid
-/// (see `hearth_domain::rules::reaction_emoji`).
+/// Adds (`on`) or takes back `user`'s `emoji` reaction to a message, if they may: members of
+/// its server, participants of its conversation (checked in the statement that locks it).
+/// `emoji` must be valid (see `hearth_domain::rules::reaction_emoji`). The message's counts
+/// follow by trigger (migration 13).
 #[tracing::instrument(skip(db))]
 pub async fn react(
     db: &Db,
@@ -72,27 +69,42 @@ pub async fn react(
             // The message's row lock orders every change to its reactions; what they are is
             // read after it, by a statement of its own (so it sees every change committed
             // while this one waited).
-            let channel: Option<Channel> = diesel::sql_query(
-                "SELECT channel_id FROM messages \
-                 WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+            let locked: Option<Locked> = diesel::sql_query(
+                "SELECT m.channel_id, c.server_id, \
+                        CASE WHEN c.server_id IS NULL \
+                             THEN EXISTS (SELECT FROM conversation_participants p \
+                                          WHERE p.channel_id = c.id AND p.user_id = $2) \
+                             ELSE EXISTS (SELECT FROM server_members s \
+                                          WHERE s.server_id = c.server_id AND s.user_id = $2) \
+                        END AS allowed \
+                 FROM messages m JOIN channels c ON c.id = m.channel_id \
+                 WHERE m.id = $1 AND m.deleted_at IS NULL FOR UPDATE OF m",
             )
             .bind::<BigInt, _>(message.0)
+            .bind::<BigInt, _>(user.0)
             .get_result(conn)
             .await
             .optional()?;
-            let Some(Channel { channel_id }) = channel else {
-                return Ok(ReactOutcome::NotFound);
+            let channel_id = match locked {
+                None => return Ok(ReactOutcome::NotFound),
+                Some(Locked {
+                    allowed: false,
+                    server_id: None,
+                    ..
+                }) => return Ok(ReactOutcome::NotFound),
+                Some(Locked { allowed: false, .. }) => return Ok(ReactOutcome::NotMember),
+                Some(Locked { channel_id, .. }) => channel_id,
             };
-            let locked: Locked = diesel::sql_query(
-                "SELECT count(DISTINCT emoji) AS emoji_count, \
-                        coalesce(bool_or(emoji = $2), false) AS present \
+            let before: Counts = diesel::sql_query(
+                "SELECT count(DISTINCT emoji) AS emoji, \
+                        count(*) FILTER (WHERE emoji = $2) AS users \
                  FROM message_reactions WHERE message_id = $1",
             )
             .bind::<BigInt, _>(message.0)
             .bind::<Text, _>(emoji)
             .get_result(conn)
             .await?;
-            if on && !locked.present && locked.emoji_count >= REACTIONS_MAX {
+            if on && before.users == 0 && before.emoji >= REACTIONS_MAX {
                 return Ok(ReactOutcome::TooMany);
             }
             let changed = if on {
@@ -101,7 +113,6 @@ pub async fn react(
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 )
             } else {
-                // The statement trigger of migration 13 counts the message's reactions again.
                 diesel::sql_query(
                     "DELETE FROM message_reactions \
                      WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
@@ -113,33 +124,15 @@ pub async fn react(
             .execute(conn)
             .await?
                 > 0;
-            if changed && on {
-                diesel::sql_query(
-                    "UPDATE messages SET reactions = reaction_counts_of($1) WHERE id = $1",
-                )
-                .bind::<BigInt, _>(message.0)
-                .execute(conn)
-                .await?;
-            }
-            let count: Count = diesel::sql_query(
-                "SELECT count(*) AS count FROM message_reactions \
-                 WHERE message_id = $1 AND emoji = $2",
-            )
-            .bind::<BigInt, _>(message.0)
-            .bind::<Text, _>(emoji)
-            .get_result(conn)
-            .await?;
-            let channel = ChannelId(channel_id);
-            Ok(if changed {
-                ReactOutcome::Changed {
-                    count: count.count,
-                    channel,
-                }
-            } else {
-                ReactOutcome::Unchanged {
-                    count: count.count,
-                    channel,
-                }
+            let count = match (changed, on) {
+                (false, _) => before.users,
+                (true, true) => before.users + 1,
+                (true, false) => before.users - 1,
+            };
+            Ok(ReactOutcome::Reacted {
+                count,
+                channel: ChannelId(channel_id),
+                changed,
             })
         }
         .scope_boxed()

@@ -29,6 +29,7 @@ pub const FILL_BATCH: i64 = 500;
 
 mod channel;
 mod crowd;
+mod news;
 mod people;
 mod presence;
 mod sequence;
@@ -130,6 +131,8 @@ struct Inner {
     users: Mutex<HashMap<UserId, Vec<Subscriber>>>,
     /// The servers each user's personal sockets hear of (the servers the user is a member of).
     servers: Mutex<HashMap<ServerId, Vec<UserId>>>,
+    /// New messages of servers' channels since the last tick (`unread.updated`).
+    news: Mutex<news::News>,
     db: Db,
     metrics: Metrics,
     next_id: AtomicU64,
@@ -151,6 +154,7 @@ impl Hub {
                 channels: Mutex::new(HashMap::new()),
                 users: Mutex::new(HashMap::new()),
                 servers: Mutex::new(HashMap::new()),
+                news: Mutex::new(HashMap::new()),
                 db,
                 metrics,
                 next_id: AtomicU64::new(1),
@@ -338,6 +342,9 @@ impl Hub {
 
     /// Delivers an event to local sockets only (events from other instances arrive here).
     pub fn deliver(&self, event: &Event, frame: Frame) {
+        if let Event::ChatMessage { new_message } = event {
+            self.note_news(new_message);
+        }
         let mut gap = None;
         {
             let mut channels = self.channels();
