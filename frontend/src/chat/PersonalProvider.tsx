@@ -17,9 +17,9 @@
 //   channel lists and the member lists follow. A page showing what I lost moves away with a
 //   notice: a deleted channel back to its server, a deleted server to Home. A server I left or
 //   was removed from only leaves the rail (anyone may read it: its page offers Join again).
-// - My unread counts (chat/liveUnread.ts): my servers' channels are followed too (after the
-//   conversations), their messages and the conversations' counted where I am not looking,
-//   `mention` and `read.updated` applied, GET /api/me/unread/ asked again on each `ready`.
+// - My unread counts (chat/liveUnread.ts): `unread.updated` (my servers' channels, batched by
+//   the server) and the conversations' messages counted where I am not looking, `mention` and
+//   `read.updated` applied, GET /api/me/unread/ asked again on each `ready`.
 // - My DM partners' presence (`user.presence.list`, `user.presence`; chat/presence.ts): who is
 //   online, as `online`; the first list after each `ready` replaces, later ones add, and nothing
 //   is known while disconnected.
@@ -145,16 +145,13 @@ export function PersonalProvider({
       });
 
     const unread = createUnreadFeed(queryClient, userId, () => viewedChannel(pathRef.current));
-    const wanted = () => [
-      ...(queryClient.getQueryData<Conversation[]>(keys.conversations) ?? []).slice(0, MAX_SUBSCRIPTIONS).map((c) => {
+    const wanted = () =>
+      (queryClient.getQueryData<Conversation[]>(keys.conversations) ?? []).slice(0, MAX_SUBSCRIPTIONS).map((c) => {
         const messages = queryClient.getQueryData<MessagesState>(keys.messages(c.id));
         // The messages we hold, or else what the list knows: the replay fills what is newer.
         const after = messages ? lastSeq(messages) : c.last_seq;
         return after > 0 ? { id: c.id, after } : { id: c.id };
-      }),
-      // Then my servers' channels, for their unread counts, as far as the limit allows.
-      ...unread.wanted(),
-    ];
+      });
 
     /** This connection's `user.presence.list` will be its first: the whole truth. */
     let fullList = false;
@@ -170,11 +167,6 @@ export function PersonalProvider({
     const onFrame = (frame: IncomingFrame) => {
       unread.onFrame(frame);
       const id = conversationOf(frame);
-      if (id !== null && unread.isServerChannel(id)) {
-        // A server's channel followed for its counts: only its cached messages, if any.
-        applyToMessages(queryClient, id, frame);
-        return;
-      }
       if (id !== null) {
         applyToMessages(queryClient, id, frame);
         if (applyConversationFrame(queryClient, id, frame, userId).left) setGoneFor(id, true);
@@ -204,14 +196,10 @@ export function PersonalProvider({
           void refreshConversations(queryClient);
           break;
         case 'subscribed':
-          if (!unread.isServerChannel(frame.channel_id)) setGoneFor(frame.channel_id, false);
+          setGoneFor(frame.channel_id, false);
           break;
         case 'unsubscribed':
-          if (unread.isServerChannel(frame.channel_id)) {
-            // A channel deleted or out of reach: the counts say where I stand now.
-            if (frame.reason === 'not_found') unread.refresh();
-            else if (frame.reason === 'unavailable') later(() => socket.sync(), 5_000);
-          } else if (frame.reason === 'not_found') {
+          if (frame.reason === 'not_found') {
             queryClient.setQueryData<Conversation[]>(keys.conversations, (all) =>
               all ? removeConversation(all, frame.channel_id) : all,
             );
@@ -277,8 +265,6 @@ export function PersonalProvider({
       if (event.type !== 'updated' || event.action.type !== 'success') return;
       const key = event.query.queryKey;
       if (key[0] === keys.conversations[0] && key[1] === keys.conversations[1]) socket.sync();
-      // My servers' channels come with the counts.
-      else if (key[0] === keys.unread[0]) socket.sync();
     });
     setConnection(socket.state);
     socket.start();

@@ -1,30 +1,20 @@
 // The personal socket's part in the unread counts (keys.unread, see useUnread.ts):
-// - it follows my servers' channels too (after my conversations, within the socket's 200), from
-//   the list's `last_seq`, so a message in a channel I am not looking at counts at once;
-// - `chat.message` of a followed chat counts one more unread, `mention` one more mention (not in
-//   the chat on screen: reading it acks it), `read.updated` (read on another client) moves the
-//   read state;
+// - `unread.updated` (the server's batched news of my servers' channels: it follows none of
+//   them, so a busy server costs it a frame every 2 s, not one per message) and `chat.message`
+//   of a followed conversation count what is new, `mention` one more mention (not in the chat
+//   on screen: reading it acks it), `read.updated` (read on another client) moves the read
+//   state;
 // - what the list does not know (a channel just created, a server just joined) and every
 //   (re)connect make it ask GET /api/me/unread/ again, once for a burst.
 import type { QueryClient } from '@tanstack/react-query';
-import { keys } from '../api/queries';
 import type { IncomingFrame } from '../api/types';
-import { lastSeq, type MessagesState } from './messages';
-import type { SubscribeTo } from './personal';
-import { serverChannels, unreadOf, type UnreadList } from './unread';
-import { countMention, countMessage, markRead, refreshUnread } from './useUnread';
+import { countMention, countMessage, countNews, markRead, refreshUnread } from './useUnread';
 
 /** How long a reason to ask the server again waits for others to share the request. */
 export const UNREAD_REFRESH_MS = 1500;
 
 export interface UnreadFeed {
-  /** My servers' channels to follow, with the highest seq known for each. */
-  wanted: () => SubscribeTo[];
-  /** Whether the channel is a server's (as opposed to a conversation), as far as the list knows. */
-  isServerChannel: (channelId: number) => boolean;
   onFrame: (frame: IncomingFrame) => void;
-  /** Ask the server again soon (debounced). */
-  refresh: () => void;
   stop: () => void;
 }
 
@@ -42,20 +32,7 @@ export function createUnreadFeed(
       void refreshUnread(queryClient);
     }, UNREAD_REFRESH_MS);
   };
-  const list = () => queryClient.getQueryData<UnreadList>(keys.unread);
-
   return {
-    wanted: () =>
-      serverChannels(list()).map((entry) => {
-        const messages = queryClient.getQueryData<MessagesState>(keys.messages(entry.channel_id));
-        const after = Math.max(entry.last_seq, messages ? lastSeq(messages) : 0);
-        return after > 0 ? { id: entry.channel_id, after } : { id: entry.channel_id };
-      }),
-    isServerChannel: (channelId) => {
-      const serverId = unreadOf(list(), channelId)?.server_id;
-      return serverId !== null && serverId !== undefined;
-    },
-    refresh,
     stop: () => {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
@@ -73,6 +50,12 @@ export function createUnreadFeed(
           if (!countMention(queryClient, frame.message, meId)) refresh();
           break;
         }
+        case 'unread.updated':
+          for (const channel of frame.channels) {
+            if (channel.channel_id === viewed()) continue;
+            if (!countNews(queryClient, channel.channel_id, channel.last_seq)) refresh();
+          }
+          break;
         case 'read.updated':
           if (!markRead(queryClient, frame.channel_id, frame.seq)) refresh();
           break;

@@ -9,6 +9,7 @@ import {
   viewedChannel,
   withMention,
   withMessage,
+  withNews,
   withRead,
   type UnreadList,
 } from './unread';
@@ -43,6 +44,27 @@ describe('unread counts', () => {
   it('says when it does not know the chat (the caller asks the server)', () => {
     expect(withMessage(list, { channel_id: 99, seq: 1, sender_id: BOB }, ME)).toBeNull();
     expect(withMention(list, { channel_id: 99, seq: 1, sender_id: BOB }, ME)).toBeNull();
+  });
+
+  it('counts what news moved past, once, and what was read before it not at all', () => {
+    const once = withNews(list, 7, 13);
+    expect(unreadOf(once ?? [], 7)).toMatchObject({ last_seq: 13, unread_count: 3 });
+    expect(withNews(once ?? [], 7, 13)).toBe(once);
+    expect(withNews(once ?? [], 7, 12)).toBe(once);
+    // Read to 12 on another client before the news came: one is new.
+    const read = withRead(list, 7, 12).list;
+    expect(unreadOf(withNews(read, 7, 13) ?? [], 7)).toMatchObject({ last_seq: 13, unread_count: 1 });
+    expect(unreadOf(withNews([entry(7, { read_seq: 0, unread_count: 99 })], 7, 500) ?? [], 7)?.unread_count).toBe(100);
+    expect(withNews(list, 99, 1)).toBeNull();
+  });
+
+  it('counts a mention and its news once, in either order', () => {
+    const message = { channel_id: 7, seq: 11, sender_id: BOB };
+    const mentionFirst = withNews(withMention(list, message, ME) ?? [], 7, 11);
+    const newsFirst = withMention(withNews(list, 7, 11) ?? [], message, ME);
+    for (const next of [mentionFirst, newsFirst]) {
+      expect(unreadOf(next ?? [], 7)).toMatchObject({ last_seq: 11, unread_count: 1, mention_count: 1 });
+    }
   });
 
   it('counts a mention, and its message once, in either order of the two frames', () => {

@@ -2,9 +2,11 @@
 // and per conversation), kept current by pure updates as frames arrive. Framework-free: the
 // provider (PersonalProvider.tsx) applies these to the query cache.
 //
-// - A new message (a followed channel's `chat.message`) moves `last_seq` and, when it is someone
-//   else's and past `read_seq`, counts one more unread. A message at or below `last_seq` was
-//   counted already (the same frame from two sockets, or a refetch that had it).
+// - A new message (a followed conversation's `chat.message`) moves `last_seq` and, when it is
+//   someone else's and past `read_seq`, counts one more unread. A message at or below `last_seq`
+//   was counted already (the same frame from two sockets, or a refetch that had it).
+// - `unread.updated` (my servers' channels, at most one frame per server every 2 s) moves
+//   `last_seq` and counts what it moved past.
 // - A `mention` frame counts one more mention (and is a new message too, whichever of the two
 //   frames comes first).
 // - Reading (my ack, or `read.updated` from another client) moves `read_seq` forward only. Read
@@ -140,9 +142,21 @@ export function countsLabel({ unread, mentions }: Counts): string {
   return parts.join(', ');
 }
 
-/** The channels to follow for their unread counts: the servers' (conversations are followed apart). */
-export function serverChannels(list: UnreadList | undefined): Unread[] {
-  return (list ?? []).filter((entry) => entry.server_id !== null && entry.server_id !== undefined);
+/**
+ * `unread.updated`: a server's channel I do not follow has messages up to `lastSeq`. What is
+ * past `last_seq` and `read_seq` counts as unread (perhaps one of mine from another client:
+ * the next fetch has the exact count). Null when the list does not know the channel.
+ */
+export function withNews(list: UnreadList, channelId: number, lastSeq: number): UnreadList | null {
+  const entry = unreadOf(list, channelId);
+  if (!entry) return null;
+  if (lastSeq <= entry.last_seq) return list;
+  const news = lastSeq - Math.max(entry.last_seq, entry.read_seq);
+  return replace(list, channelId, (e) => ({
+    ...e,
+    last_seq: lastSeq,
+    unread_count: Math.min(UNREAD_CAP, e.unread_count + Math.max(0, news)),
+  }));
 }
 
 /** The chat the path shows (`/servers/1/channels/7`, `/dms/12`), by channel id, or null. */

@@ -110,20 +110,29 @@ describe('unread and mention badges', () => {
     expect(mentioning).toHaveClass('mentioned');
     expect(within(log).getByText(/see <@7>/)).toBeInTheDocument();
 
-    // The personal socket follows my servers' channels for their counts, from their last seq.
+    // The personal socket follows none of my servers' channels (a busy server would cost it a
+    // frame per message): the server tells their news, batched, as `unread.updated`.
     const ws = FakeWebSocket.lastPersonal;
     act(() => ws.open());
     act(() => ws.receive({ type: 'ready', user: { id: 1, username: 'alice' }, max_subscriptions: 200, cursor: 1 }));
-    await waitFor(() =>
-      expect(ws.sent).toContainEqual({ type: 'subscribe', channels: [{ id: 9, after: 3 }, { id: 10, after: 4 }] }),
+    const followed = (ws.sent as { type: string; channels?: { id: number }[] }[]).flatMap((frame) =>
+      frame.type === 'subscribe' ? (frame.channels ?? []).map((c) => c.id) : [],
     );
+    expect(followed).not.toContain(9);
+    expect(followed).not.toContain(10);
+    const news = (channel_id: number, last_seq: number) => ({
+      type: 'unread.updated' as const,
+      server_id: 5,
+      channels: [{ channel_id, last_seq }],
+    });
 
-    // A message in the channel not open counts; a mention too; the same frame twice, once.
-    act(() => ws.receive({ type: 'chat.message', new_message: message(10, 5, 'more') }));
+    // A message in the channel not open counts; a mention too; the same news twice, once.
+    act(() => ws.receive(news(10, 5)));
     expect(await within(help).findByRole('img', { name: '4 unread, 1 mention' })).toBeInTheDocument();
     const mention = message(10, 6, 'hey <@1>', [{ id: 1, username: 'alice' }]);
     act(() => ws.receive({ type: 'mention', to: 1, server_id: 5, message: mention, cursor: 2 }));
-    act(() => ws.receive({ type: 'chat.message', new_message: mention }));
+    act(() => ws.receive(news(10, 6)));
+    act(() => ws.receive(news(10, 6)));
     expect(await within(help).findByRole('img', { name: '5 unread, 2 mentions' })).toBeInTheDocument();
     expect(railLink()).toHaveAccessibleDescription('5 unread, 2 mentions');
 
@@ -136,7 +145,7 @@ describe('unread and mention badges', () => {
     const chat = FakeWebSocket.last;
     act(() => chat.open());
     act(() => chat.receive({ type: 'chat.message', new_message: message(9, 4, 'live') }));
-    act(() => ws.receive({ type: 'chat.message', new_message: message(9, 4, 'live') }));
+    act(() => ws.receive(news(9, 4)));
     await within(log).findByText('live');
     await waitFor(() => expect(acks.map((a) => a.seq)).toEqual([3, 4]));
     expect(within(general).queryByRole('img')).not.toBeInTheDocument();

@@ -1,6 +1,6 @@
 // My unread counts in the query cache (keys.unread): loaded from GET /api/me/unread/ once
-// signed in, kept live by the personal socket (PersonalProvider.tsx: new messages of followed
-// channels and conversations, `mention`, `read.updated`) and by my own acks (useReadAck.ts),
+// signed in, kept live by the personal socket (PersonalProvider.tsx: `unread.updated` for my
+// servers' channels, new messages of conversations, `mention`, `read.updated`) and by my own acks (useReadAck.ts),
 // fetched again on window focus, on every (re)connect and when the list lacks a channel.
 import { queryOptions, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { ApiClient } from '../api/client';
@@ -15,6 +15,7 @@ import {
   unreadOf,
   withMention,
   withMessage,
+  withNews,
   withRead,
   type Counts,
   type NewMessage,
@@ -60,6 +61,11 @@ export function refreshUnread(queryClient: QueryClient) {
 /** A new message (a followed chat's); false when the list does not know the chat yet. */
 export function countMessage(queryClient: QueryClient, message: NewMessage, meId: number): boolean {
   return update(queryClient, (list) => withMessage(list, message, meId));
+}
+
+/** An `unread.updated` channel; false when the list does not know it yet. */
+export function countNews(queryClient: QueryClient, channelId: number, lastSeq: number): boolean {
+  return update(queryClient, (list) => withNews(list, channelId, lastSeq));
 }
 
 /** A `mention` frame; false when the list does not know the chat yet. */
