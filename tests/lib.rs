@@ -211,6 +211,7 @@ pub fn generous_rest_limits(settings: &mut Settings) {
         unread_lists: lots,
         pins: lots,
         reactions: lots,
+        searches: lots,
     };
 }
 

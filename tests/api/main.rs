@@ -25,6 +25,7 @@ mod reads;
 mod replies;
 mod resume;
 mod robustness;
+mod search;
 mod security;
 mod spa;
 mod spec_fuzz;

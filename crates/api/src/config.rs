@@ -339,6 +339,7 @@ impl Settings {
                 "HEARTH_RATE_REACTIONS_ACCOUNT",
                 &mut settings.limits.reactions,
             ),
+            ("HEARTH_RATE_SEARCH_ACCOUNT", &mut settings.limits.searches),
         ] {
             if let Some(raw) = get(key) {
                 *limit = Rate::parse(&raw).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;

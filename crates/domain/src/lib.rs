@@ -9,6 +9,7 @@ pub mod events;
 pub mod ids;
 pub mod model;
 pub mod rules;
+pub mod search;
 
 pub use error::DomainError;
 pub use events::{

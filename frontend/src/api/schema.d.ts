@@ -634,6 +634,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/search/messages/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Searches the messages the caller may read: the channels of servers they belong to and
+         *     their conversations. Newest first, keyset-paged by message id; a deleted message is never
+         *     found and an edited one is found by its new text. Each hit carries its channel and an
+         *     excerpt with the matching text marked.
+         */
+        get: operations["search_messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/server/category/": {
         parameters: {
             query?: never;
@@ -1428,10 +1450,27 @@ export interface components {
             /** @enum {string} */
             type: "mention";
         };
+        /** @description A piece of an excerpt: text, and whether it matched the query (to highlight). */
+        ExcerptPartDto: {
+            text: string;
+            hit: boolean;
+        };
         /** @description The state of a probe. */
         HealthResponse: {
             /** @example ok */
             status: string;
+        };
+        /** @description Where a hit was said. */
+        HitChannelDto: {
+            /** Format: int64 */
+            id: number;
+            /** @description The channel's name (a conversation's own name). */
+            name: string;
+            /**
+             * Format: int64
+             * @description The channel's server; null for a conversation.
+             */
+            server_id?: number | null;
         };
         /** @description A one-field `multipart/form-data` form. */
         ImageUpload: {
@@ -1649,6 +1688,25 @@ export interface components {
             content?: string | null;
             /** @description The answered message was deleted. */
             deleted?: boolean;
+        };
+        /** @description A message found. */
+        SearchHitDto: {
+            message: components["schemas"]["MessageDto"];
+            channel: components["schemas"]["HitChannelDto"];
+            /**
+             * @description About 160 characters of the message around its first hit (`…` where cut), in pieces
+             *     that did and did not match: the pieces together are plain text, never markup.
+             */
+            excerpt: components["schemas"]["ExcerptPartDto"][];
+        };
+        /** @description A page of hits, newest first. */
+        SearchPage: {
+            results: components["schemas"]["SearchHitDto"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next (older) page; null when this page is the last.
+             */
+            next_before?: number | null;
         };
         /** @description A server as the catalogue shows it. */
         ServerDto: {
@@ -4737,6 +4795,83 @@ export interface operations {
             };
             /** @description Not a JSON body: `Content-Type: application/json` missing or different */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`): wait `retry_after` milliseconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, rounded up */
+                    "Retry-After"?: number;
+                    /** @description Requests the limit allows at once */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left now (0) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the limit is whole again, in Unix seconds */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_messages: {
+        parameters: {
+            query: {
+                /**
+                 * @description Words (or `"quoted phrases"`) that a message must all hold, letter case ignored,
+                 *     anywhere in its text (inside words too): 1–8 terms, at most 200 characters.
+                 * @example deploy friday
+                 */
+                q: string;
+                /** @description Only in this server's channels. */
+                server_id?: number;
+                /** @description Only in this channel or conversation. */
+                channel_id?: number;
+                /** @description Only messages of this author. */
+                author_id?: number;
+                /**
+                 * @description Only messages older than this message id: the next page is `before` = the page's
+                 *     `next_before`.
+                 */
+                before?: number;
+                /** @description Only messages newer than this message id. */
+                after?: number;
+                /** @description How many hits, 1–50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Hits, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            /** @description No words, too long, more than 8 terms or a control character (`invalid_query`), or a bad limit or id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -219,6 +219,8 @@ pub struct LimitSettings {
     pub pins: Option<Rate>,
     /// Reactions added and taken back per account.
     pub reactions: Option<Rate>,
+    /// Message searches per account.
+    pub searches: Option<Rate>,
 }
 
 const fn rate(burst: u32, seconds: u64) -> Option<Rate> {
@@ -257,6 +259,8 @@ impl Default for LimitSettings {
             pins: rate(30, 60),
             // 60 at once, then two a second.
             reactions: rate(60, 30),
+            // 30 at once, then one every 2 s: a person refining a query, not a crawler.
+            searches: rate(30, 60),
         }
     }
 }
@@ -277,6 +281,7 @@ pub struct Limits {
     pub unread_lists: Limit<hearth_domain::UserId>,
     pub pins: Limit<hearth_domain::UserId>,
     pub reactions: Limit<hearth_domain::UserId>,
+    pub searches: Limit<hearth_domain::UserId>,
     usernames: RandomState,
 }
 
@@ -295,6 +300,7 @@ impl Limits {
             unread_lists: Limit::new("unread_lists", settings.unread_lists, metrics),
             pins: Limit::new("pins", settings.pins, metrics),
             reactions: Limit::new("reactions", settings.reactions, metrics),
+            searches: Limit::new("searches", settings.searches, metrics),
             usernames: RandomState::new(),
         }
     }
@@ -318,6 +324,7 @@ impl Limits {
         self.unread_lists.shrink();
         self.pins.shrink();
         self.reactions.shrink();
+        self.searches.shrink();
     }
 }
 

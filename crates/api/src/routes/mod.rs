@@ -13,6 +13,7 @@ pub mod messages;
 pub mod pins;
 pub mod reactions;
 pub mod reads;
+pub mod search;
 pub mod servers;
 pub mod text;
 
@@ -61,6 +62,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(reads::ack_channel)
         .service(reads::ack_conversation)
         .service(reads::list_unread)
+        .service(search::search_messages)
         .service(categories::create_category)
         .service(categories::update_category)
         .service(categories::delete_category)

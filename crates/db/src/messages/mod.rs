@@ -10,12 +10,14 @@ mod history;
 mod mentions;
 mod pins;
 mod reactions;
+mod search;
 
 pub use change::{delete, edit};
 pub use create::{create, create_many, Draft, Stored};
 pub use history::{find, last_seq, latest, page, since, Reader};
 pub use pins::{list as pins, pin, unpin, PinOutcome};
 pub use reactions::{react, ReactOutcome};
+pub use search::{search, Hit, Search};
 
 use crate::schema::{messages, users};
 use chrono::{DateTime, Utc};
