@@ -27,6 +27,8 @@ export const keys = {
   anyMembership: ['membership'] as const,
   /** A channel's or a conversation's messages (a conversation's id is its channel id). */
   messages: (channelId: number) => ['messages', channelId] as const,
+  /** A channel's or a conversation's pinned messages, the latest pinned first (chat/pins.ts). */
+  pins: (channelId: number) => ['pins', channelId] as const,
   members: (serverId: number) => ['members', serverId] as const,
   /** The first page of a server's members only: the people the viewer knows. */
   memberSample: (serverId: number) => ['members', serverId, 'sample'] as const,

@@ -11,6 +11,12 @@ export type Channel = Schemas['ChannelDto'];
 export type ChannelView = Schemas['ChannelView'];
 export type Message = Schemas['MessageDto'];
 export type ChatMessage = Schemas['ChatMessage'];
+/** One emoji's reactions to a message (history pages): how many, and whether I am among them. */
+export type Reaction = Schemas['Reaction'];
+/** The answer to adding or taking back my reaction: the emoji's count now, and whether I am among them. */
+export type ReactionChange = Schemas['ReactionDto'];
+/** What a reply shows of the message it answers. */
+export type ReplyPreview = Schemas['ReplyPreview'];
 export type UserRef = Schemas['UserRef'];
 export type ErrorBody = Schemas['ErrorBody'];
 export type ClientFrame = Schemas['ClientFrame'];

@@ -1,10 +1,10 @@
 // Where a chat's messages live. The engine (socket, reducer, history, pending messages) is the
-// same for a server's channel and for a conversation; only these three facts differ.
+// same for a server's channel and for a conversation; only these facts differ.
 import { useMemo } from 'react';
 import type { ApiClient } from '../api/client';
 import { useApi } from '../api/context';
 import { unwrap } from '../api/errors';
-import type { ChatMessage } from '../api/types';
+import type { StoredMessage } from './messages';
 import { channelSocketPath, conversationSocketPath } from './socket';
 
 export interface PageQuery {
@@ -18,8 +18,10 @@ export interface ChatSource {
   channelId: number;
   /** Its socket's path on the page's origin. */
   socketPath: string;
-  /** A page of its history, oldest first. */
-  fetchPage: (query: PageQuery) => Promise<ChatMessage[]>;
+  /** A page of its history, oldest first (with reactions, `me` for the reader). */
+  fetchPage: (query: PageQuery) => Promise<StoredMessage[]>;
+  /** Its pinned messages, the latest pinned first. */
+  fetchPins: () => Promise<StoredMessage[]>;
 }
 
 function pageParams({ before, limit }: PageQuery) {
@@ -36,6 +38,8 @@ export function channelSource(client: ApiClient, serverId: number, channelId: nu
           params: { path: { channel_id: channelId }, query: pageParams(query) },
         }),
       ),
+    fetchPins: () =>
+      unwrap(client.GET('/api/channels/{channel_id}/pins/', { params: { path: { channel_id: channelId } } })),
   };
 }
 
@@ -49,6 +53,8 @@ export function conversationSource(client: ApiClient, conversationId: number): C
           params: { path: { conversation_id: conversationId }, query: pageParams(query) },
         }),
       ),
+    fetchPins: () =>
+      unwrap(client.GET('/api/dms/{conversation_id}/pins/', { params: { path: { conversation_id: conversationId } } })),
   };
 }
 
