@@ -12,6 +12,7 @@
 pub mod client;
 pub mod fixture;
 pub mod http;
+pub mod library;
 pub mod process;
 pub mod rawws;
 pub mod report;
@@ -27,7 +28,7 @@ use stats::Row;
 /// Every scenario, in the order `make bench` runs them. `login` gives two rows (the logins,
 /// and is_member meanwhile); `login_memory` and the `idle` ones want a fresh server process of
 /// their own.
-pub const SCENARIOS: [&str; 19] = [
+pub const SCENARIOS: [&str; 20] = [
     "is_member",
     "server_list",
     "join_leave",
@@ -44,6 +45,7 @@ pub const SCENARIOS: [&str; 19] = [
     "personal_fanout_tt",
     "presence_crowd",
     "at_size",
+    "conversation",
     "login_memory",
     "idle",
     "idle_personal",
@@ -109,6 +111,8 @@ pub async fn run_scenario(
         "presence_crowd" => vec![crowd::run(target, name, plan.crowd, server_pid).await],
         // Many rows: each request at a small size and at the large one.
         "at_size" => rest::at_size::run(target, plan.at_size).await?,
+        // Many rows: unread, ack, history plain and rich, search.
+        "conversation" => rest::conversation::run(target, plan.at_size).await?,
         "login_memory" => vec![rest::login_memory(target, plan.login_memory, server_pid).await],
         "idle" => vec![idle::run(target, name, plan.idle_sockets, plan.settle, server_pid).await],
         "idle_personal" => {

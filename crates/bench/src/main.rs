@@ -168,6 +168,10 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         ("HEARTH_RATE_REFRESH_ACCOUNT".into(), "off".into()),
         ("HEARTH_RATE_CONVERSATIONS_ACCOUNT".into(), "off".into()),
         ("HEARTH_RATE_BLOCKS_ACCOUNT".into(), "off".into()),
+        // The conversation scenarios: one reader's acks, unread lists and searches.
+        ("HEARTH_RATE_ACKS_ACCOUNT".into(), "off".into()),
+        ("HEARTH_RATE_UNREAD_ACCOUNT".into(), "off".into()),
+        ("HEARTH_RATE_SEARCH_ACCOUNT".into(), "off".into()),
         ("HEARTH_MEDIA_DIR".into(), media.display().to_string()),
         ("HEARTH_LOG_FORMAT".into(), "pretty".into()),
     ];
@@ -220,6 +224,29 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
         );
         progress(format_args!(
             "grown in {:.0} s",
+            grown_at.elapsed().as_secs_f64()
+        ));
+    }
+    if args.soak.is_none() && (args.only.is_empty() || args.only.iter().any(|o| o == "conversation"))
+    {
+        let sizes = if args.quick {
+            hearth_bench::library::LibrarySizes::toy()
+        } else {
+            hearth_bench::library::LibrarySizes::full()
+        };
+        progress(format_args!("growing the library: {sizes:?}"));
+        let grown_at = std::time::Instant::now();
+        fixture.library = Some(
+            hearth_bench::library::grow(
+                database_url,
+                sizes,
+                secret.as_bytes(),
+                Duration::from_secs(3 * 3600),
+            )
+            .await?,
+        );
+        progress(format_args!(
+            "library grown in {:.0} s",
             grown_at.elapsed().as_secs_f64()
         ));
     }

@@ -48,6 +48,20 @@ pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
         | "is_member_100k" | "join_leave_100k" | "catalogue_small" | "catalogue_10k" => {
             goal("p99 ≤ 10 ms, all correct", p99 <= 10.0 && clean)
         }
+        "unread" => goal("≥ 3,000 req/s, all correct", t >= 3_000.0 && clean),
+        "ack" => goal("≥ 5,000 req/s, all correct", t >= 5_000.0 && clean),
+        "history_rich" => row.figures.get("vs_plain").and_then(|ratio| {
+            goal(
+                "≥ 80 % of the plain history's rate",
+                *ratio >= 0.8 && clean,
+            )
+        }),
+        "search" => row.figures.get("messages_stored").and_then(|stored| {
+            goal(
+                "p99 ≤ 50 ms over ≥ 1,000,000 messages, all correct",
+                p99 <= 50.0 && *stored >= 1_000_000.0 && clean,
+            )
+        }),
         "replay_10k" => goal(
             "10,000 messages in order in ≤ 100 ms (p99)",
             p99 <= 100.0 && clean,

@@ -23,6 +23,7 @@ async fn toy_target() -> anyhow::Result<(TestApp, Target)> {
         let plenty = NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN);
         settings.ws_rate_per_sec = plenty;
         settings.ws_rate_burst = plenty;
+        hearth_tests::generous_rest_limits(settings);
     })
     .await;
     let mut fixture = fixture::seed(
@@ -36,6 +37,15 @@ async fn toy_target() -> anyhow::Result<(TestApp, Target)> {
         fixture::grow(
             &app.database_url,
             fixture::GrowthSizes::toy(),
+            SECRET.as_bytes(),
+            Duration::from_secs(600),
+        )
+        .await?,
+    );
+    fixture.library = Some(
+        hearth_bench::library::grow(
+            &app.database_url,
+            hearth_bench::library::LibrarySizes::toy(),
             SECRET.as_bytes(),
             Duration::from_secs(600),
         )

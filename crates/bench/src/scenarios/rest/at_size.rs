@@ -50,7 +50,7 @@ impl Script for Pages {
 }
 
 /// Requests for `count` random points of `range` (inclusive), made by `path`.
-fn spread(range: (i64, i64), count: usize, seed: u64, path: impl Fn(i64) -> String) -> Vec<String> {
+pub(super) fn spread(range: (i64, i64), count: usize, seed: u64, path: impl Fn(i64) -> String) -> Vec<String> {
     let mut rng = Rng(seed);
     let width = usize::try_from(range.1 - range.0 + 1).unwrap_or(1);
     (0..count)
@@ -73,6 +73,21 @@ async fn pages(
         .iter()
         .map(|path| request("GET", path, &target.host, token, None))
         .collect();
+    measure(target, load, name, what, requests, marker, min).await
+}
+
+/// A closed loop of `requests` at random; an answer must be 200 and hold `marker` at least
+/// `min` times.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn measure(
+    target: &Target,
+    load: HttpLoad,
+    name: &str,
+    what: &'static str,
+    requests: Vec<Vec<u8>>,
+    marker: &'static [u8],
+    min: usize,
+) -> Row {
     let scripts = (0..load.connections)
         .map(|c| Pages {
             requests: requests.clone(),

@@ -4,6 +4,7 @@
 
 pub mod at_size;
 mod catalogue;
+pub mod conversation;
 mod login;
 mod membership;
 
