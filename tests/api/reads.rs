@@ -309,3 +309,93 @@ async fn members_personal_sockets_hear_of_news_once_a_tick_not_once_a_message() 
         .assert_no_type("unread.updated", Duration::from_millis(100))
         .await;
 }
+
+/// `/api/server/select/?by_user=true&with_unread=true`: the caller's servers.
+async fn my_servers(app: &TestApp, token: &str, unread: bool) -> (StatusCode, Value) {
+    let path = format!("/api/server/select/?by_user=true&with_unread={unread}");
+    send(app.http.get(app.url(&path)).bearer_auth(token)).await
+}
+
+#[tokio::test]
+async fn the_catalogue_of_my_servers_carries_my_counts_on_request_only() {
+    let room = room().await;
+    let app = &room.app;
+    let (alice_id, alice) = room.member("alice").await;
+    let second = app.channel(room.server, room.owner, "second").await.id;
+    let general = format!("/api/channels/{}/messages/", room.channel.0);
+    for content in ["one", "two", &format!("hey <@{}>", alice_id.0)] {
+        post_message(app, &room.owner_token, &general, content).await;
+    }
+    let other = format!("/api/channels/{}/messages/", second.0);
+    post_message(app, &room.owner_token, &other, "elsewhere").await;
+    // Alice's own message is nothing new to her.
+    post_message(app, &alice, &other, "mine").await;
+
+    let (status, servers) = my_servers(app, &alice, true).await;
+    assert_eq!(status, StatusCode::OK, "{servers}");
+    let server = &servers[0];
+    assert_eq!(server["id"], room.server.0);
+    assert_eq!(
+        server["unread"],
+        json!({"unread_count": 4, "mention_count": 1})
+    );
+    let channel = |id: i64| {
+        server["channel_server"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["id"] == id)
+            .map(|c| c["unread"].clone())
+    };
+    assert_eq!(
+        channel(room.channel.0),
+        Some(json!({"unread_count": 3, "mention_count": 1}))
+    );
+    assert_eq!(
+        channel(second.0),
+        Some(json!({"unread_count": 1, "mention_count": 0}))
+    );
+
+    let (status, _) = ack(
+        app,
+        &alice,
+        &format!("/api/channels/{}/ack/", room.channel.0),
+        json!({"seq": 3}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, servers) = my_servers(app, &alice, true).await;
+    assert_eq!(
+        servers[0]["unread"],
+        json!({"unread_count": 1, "mention_count": 0})
+    );
+
+    // Not asked for: the reference's shape, no counts.
+    let (status, servers) = my_servers(app, &alice, false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(servers[0].get("unread"), None, "{servers}");
+    assert_eq!(servers[0]["channel_server"][0].get("unread"), None);
+    // Counts are one's own: not on the public catalogue.
+    let (status, body) = send(
+        app.http
+            .get(app.url("/api/server/select/?with_unread=true"))
+            .bearer_auth(&alice),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "unread_needs_by_user");
+}
+
+#[tokio::test]
+async fn counts_in_the_catalogue_share_the_unread_lists_rate_limit() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.unread_lists = hearth_api::limits::Rate::parse("1/60").ok().flatten();
+    })
+    .await;
+    let (_, token) = app.user_with_token("reader").await;
+    assert_eq!(my_servers(&app, &token, true).await.0, StatusCode::OK);
+    let (status, _) = my_servers(&app, &token, true).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // The listing without counts is not limited.
+    assert_eq!(my_servers(&app, &token, false).await.0, StatusCode::OK);
+}

@@ -1081,6 +1081,8 @@ export interface components {
              * @description The id of its server.
              */
             server: number;
+            /** @description What is new in it for the caller; only with `by_user=true&with_unread=true`. */
+            unread?: components["schemas"]["UnreadCounts"];
         };
         /**
          * Format: int64
@@ -1732,6 +1734,11 @@ export interface components {
              * @description Only present with `with_num_members=true`.
              */
             num_members?: number | null;
+            /**
+             * @description What is new for the caller in all its channels; only with
+             *     `by_user=true&with_unread=true`.
+             */
+            unread?: components["schemas"]["UnreadCounts"];
         };
         /** @description Frames only the gateway sends (domain events are sent as they serialize). */
         ServerFrame: {
@@ -1873,6 +1880,16 @@ export interface components {
          * @example Anything goes
          */
         Topic: string;
+        /**
+         * @description What is new for the caller in a channel, or in all the channels of a server (the sums):
+         *     as `GET /api/me/unread/` counts them (unread messages up to 100 per channel).
+         */
+        UnreadCounts: {
+            /** Format: int64 */
+            unread_count: number;
+            /** Format: int64 */
+            mention_count: number;
+        };
         /** @description Where the caller stands in one channel or conversation. */
         UnreadDto: {
             /** Format: int64 */
@@ -4931,6 +4948,12 @@ export interface operations {
                 by_serverid?: number;
                 /** @description `true`: include `num_members` in each server. */
                 with_num_members?: string;
+                /**
+                 * @description `true` (with `by_user=true` only): include the caller's `unread` counts in each server
+                 *     and each of its channels, as `GET /api/me/unread/` counts them (and rate-limited with
+                 *     it).
+                 */
+                with_unread?: string;
             };
             header?: never;
             path?: never;
@@ -4947,7 +4970,7 @@ export interface operations {
                     "application/json": components["schemas"]["ServerDto"][];
                 };
             };
-            /** @description Malformed parameter, or no server with `by_serverid` */
+            /** @description Malformed parameter, no server with `by_serverid`, or `with_unread` without `by_user=true` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4958,6 +4981,15 @@ export interface operations {
             };
             /** @description `by_user=true` without authentication */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many unread counts asked for (`with_unread`) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

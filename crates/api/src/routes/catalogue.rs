@@ -2,12 +2,14 @@
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ErrorBody};
+use crate::limits::Allowance;
 use crate::startup::AppState;
 use actix_web::dev::Payload;
-use actix_web::{get, web, FromRequest, HttpRequest};
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use hearth_domain::model::{Category, Channel, Server, ServerFilter};
 use hearth_domain::ServerId;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -58,6 +60,18 @@ pub struct ChannelDto {
     pub owner: i64,
     /// The id of its server.
     pub server: i64,
+    /// What is new in it for the caller; only with `by_user=true&with_unread=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub unread: Option<UnreadCounts>,
+}
+
+/// What is new for the caller in a channel, or in all the channels of a server (the sums):
+/// as `GET /api/me/unread/` counts them (unread messages up to 100 per channel).
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct UnreadCounts {
+    pub unread_count: i64,
+    pub mention_count: i64,
 }
 
 impl From<Channel> for ChannelDto {
@@ -68,6 +82,7 @@ impl From<Channel> for ChannelDto {
             topic: channel.topic,
             owner: channel.owner_id.0,
             server: channel.server_id.0,
+            unread: None,
         }
     }
 }
@@ -91,6 +106,11 @@ pub struct ServerDto {
     /// Only present with `with_num_members=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_members: Option<i64>,
+    /// What is new for the caller in all its channels; only with
+    /// `by_user=true&with_unread=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub unread: Option<UnreadCounts>,
 }
 
 impl From<Server> for ServerDto {
@@ -105,6 +125,7 @@ impl From<Server> for ServerDto {
             banner: server.banner,
             channel_server: server.channels.into_iter().map(Into::into).collect(),
             num_members: server.num_members,
+            unread: None,
         }
     }
 }
@@ -127,6 +148,34 @@ pub struct ServerListQuery {
     pub by_serverid: Option<i64>,
     /// `true`: include `num_members` in each server.
     pub with_num_members: Option<String>,
+    /// `true` (with `by_user=true` only): include the caller's `unread` counts in each server
+    /// and each of its channels, as `GET /api/me/unread/` counts them (and rate-limited with
+    /// it).
+    pub with_unread: Option<String>,
+}
+
+/// Each server and channel of `servers` with the caller's counts from `unread`.
+fn with_unread(servers: &mut [ServerDto], unread: &[hearth_db::read_states::Unread]) {
+    let by_channel: HashMap<i64, UnreadCounts> = unread
+        .iter()
+        .map(|u| {
+            let counts = UnreadCounts {
+                unread_count: u.unread_count,
+                mention_count: u.mention_count,
+            };
+            (u.channel_id.0, counts)
+        })
+        .collect();
+    for server in servers {
+        let mut total = UnreadCounts::default();
+        for channel in &mut server.channel_server {
+            let counts = by_channel.get(&channel.id).copied().unwrap_or_default();
+            total.unread_count += counts.unread_count;
+            total.mention_count += counts.mention_count;
+            channel.unread = Some(counts);
+        }
+        server.unread = Some(total);
+    }
 }
 
 /// Lists servers, optionally filtered.
@@ -136,8 +185,9 @@ pub struct ServerListQuery {
     security((), ("cookie" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "Matching servers", body = Vec<ServerDto>),
-        (status = 400, description = "Malformed parameter, or no server with `by_serverid`", body = ErrorBody),
+        (status = 400, description = "Malformed parameter, no server with `by_serverid`, or `with_unread` without `by_user=true`", body = ErrorBody),
         (status = 401, description = "`by_user=true` without authentication", body = ErrorBody),
+        (status = 429, description = "Too many unread counts asked for (`with_unread`)", body = ErrorBody),
     )
 )]
 #[get("/api/server/select/")]
@@ -146,8 +196,15 @@ pub async fn list_servers(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<ServerListQuery>,
-) -> Result<web::Json<Vec<ServerDto>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
+    let unread_wanted = query.with_unread.as_deref() == Some("true");
+    if unread_wanted && query.by_user.as_deref() != Some("true") {
+        return Err(ApiError::bad_request(
+            "unread_needs_by_user",
+            "with_unread=true needs by_user=true: counts are the caller's own.",
+        ));
+    }
     // Only `by_user` needs to know who asks: the public catalogue reads nothing about the
     // caller, so a token (valid or not) costs it nothing.
     let member = if query.by_user.as_deref() == Some("true") {
@@ -164,6 +221,10 @@ pub async fn list_servers(
         limit: query.qty.map(i64::from),
         with_num_members: query.with_num_members.as_deref() == Some("true"),
     };
+    let allowance = match (unread_wanted, member) {
+        (true, Some(user)) => state.limits.unread_lists.check(&user)?,
+        _ => None,
+    };
     let servers = hearth_db::servers::list(&state.db, &filter).await?;
     if let (Some(id), true) = (query.by_serverid, servers.is_empty()) {
         // The reference answers 400 rather than an empty list for an unknown id. Whether no
@@ -173,7 +234,14 @@ pub async fn list_servers(
             format!("Server with id {id} not found"),
         ));
     }
-    Ok(web::Json(servers.into_iter().map(Into::into).collect()))
+    let mut servers: Vec<ServerDto> = servers.into_iter().map(Into::into).collect();
+    if let (true, Some(user)) = (unread_wanted, member) {
+        let unread = hearth_db::read_states::unread(&state.db, user).await?;
+        with_unread(&mut servers, &unread);
+    }
+    let mut response = HttpResponse::Ok();
+    Allowance::apply(allowance, &mut response);
+    Ok(response.json(servers))
 }
 
 /// Which page of the catalogue to list.
