@@ -227,7 +227,8 @@ async fn run(args: &Args, database_url: &str) -> anyhow::Result<()> {
             grown_at.elapsed().as_secs_f64()
         ));
     }
-    if args.soak.is_none() && (args.only.is_empty() || args.only.iter().any(|o| o == "conversation"))
+    if args.soak.is_none()
+        && (args.only.is_empty() || args.only.iter().any(|o| o == "conversation"))
     {
         let sizes = if args.quick {
             hearth_bench::library::LibrarySizes::toy()

@@ -50,12 +50,10 @@ pub fn judge(row: &Row, plan: &Plan) -> Option<Goal> {
         }
         "unread" => goal("≥ 3,000 req/s, all correct", t >= 3_000.0 && clean),
         "ack" => goal("≥ 5,000 req/s, all correct", t >= 5_000.0 && clean),
-        "history_rich" => row.figures.get("vs_plain").and_then(|ratio| {
-            goal(
-                "≥ 80 % of the plain history's rate",
-                *ratio >= 0.8 && clean,
-            )
-        }),
+        "history_rich" => row
+            .figures
+            .get("vs_plain")
+            .and_then(|ratio| goal("≥ 80 % of the plain history's rate", *ratio >= 0.8 && clean)),
         "search" => row.figures.get("messages_stored").and_then(|stored| {
             goal(
                 "p99 ≤ 50 ms over ≥ 1,000,000 messages, all correct",

@@ -50,7 +50,12 @@ impl Script for Pages {
 }
 
 /// Requests for `count` random points of `range` (inclusive), made by `path`.
-pub(super) fn spread(range: (i64, i64), count: usize, seed: u64, path: impl Fn(i64) -> String) -> Vec<String> {
+pub(super) fn spread(
+    range: (i64, i64),
+    count: usize,
+    seed: u64,
+    path: impl Fn(i64) -> String,
+) -> Vec<String> {
     let mut rng = Rng(seed);
     let width = usize::try_from(range.1 - range.0 + 1).unwrap_or(1);
     (0..count)

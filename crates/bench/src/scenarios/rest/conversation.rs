@@ -137,10 +137,8 @@ pub async fn run(target: &Target, load: HttpLoad) -> anyhow::Result<Vec<Row>> {
         1,
     )
     .await;
-    row.figures.insert(
-        "messages_stored".to_owned(),
-        library.stored_messages as f64,
-    );
+    row.figures
+        .insert("messages_stored".to_owned(), library.stored_messages as f64);
     row.figures.insert(
         "index_mib".to_owned(),
         library.index_bytes as f64 / (1024.0 * 1024.0),
