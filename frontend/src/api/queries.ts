@@ -29,6 +29,8 @@ export const keys = {
   messages: (channelId: number) => ['messages', channelId] as const,
   /** A channel's or a conversation's pinned messages, the latest pinned first (chat/pins.ts). */
   pins: (channelId: number) => ['pins', channelId] as const,
+  /** Message search pages (InfiniteData of SearchPage): words, and the server searched (null: everywhere). */
+  search: (q: string, serverId: number | null) => ['search', q, serverId ?? '*'] as const,
   members: (serverId: number) => ['members', serverId] as const,
   /** The first page of a server's members only: the people the viewer knows. */
   memberSample: (serverId: number) => ['members', serverId, 'sample'] as const,

@@ -30,3 +30,6 @@ export type Member = Schemas['MemberDto'];
 export type Conversation = Schemas['ConversationDto'];
 /** Where I stand in one channel or conversation: read up to, unread and mention counts. */
 export type Unread = Schemas['UnreadDto'];
+export type SearchPage = Schemas['SearchPage'];
+export type SearchHit = Schemas['SearchHitDto'];
+export type ExcerptPart = Schemas['ExcerptPartDto'];

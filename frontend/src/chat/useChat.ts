@@ -9,9 +9,19 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '../api/context';
 import { keys } from '../api/queries';
 import { conversationsQuery } from '../dms/queries';
-import type { CurrentUser, IncomingFrame, UserRef } from '../api/types';
+import type { ClientFrame, CurrentUser, IncomingFrame, ReplyPreview, UserRef } from '../api/types';
 import { ACCOUNT_DELETED_NOTICE, useEndSession } from '../auth/session';
-import { emptyMessages, lastSeq, messagesReducer, newNonce, type MessagesAction, type MessagesState } from './messages';
+import {
+  emptyMessages,
+  frameAction,
+  lastSeq,
+  messagesReducer,
+  newNonce,
+  type MessagesAction,
+  type MessagesState,
+  type PendingMessage,
+} from './messages';
+import { applyPinsFrame } from './pins';
 import { ChatSocket, type ConnectionState, type SocketFactory } from './socket';
 import type { ChatSource } from './sources';
 import { createThrottle, TypingTracker } from './typing';
@@ -69,13 +79,23 @@ export interface Chat {
   error: string | null;
   dismissError: () => void;
   refusal: Refusal | null;
+  /** Sends a message; while `replyTo` is set, as an answer to that message (`reply_to`). */
   send: (content: string) => boolean;
+  /** The message the next one sent answers, as the composer shows it. */
+  replyTo: ReplyPreview | null;
+  setReplyTo: (reply: ReplyPreview | null) => void;
   retry: (nonce: string) => void;
   discard: (nonce: string) => void;
   notifyTyping: () => void;
   /** What became of the `/pm`s sent here, newest last; they go away after PM_NOTICE_MS. */
   notices: PrivateNotice[];
   dismissNotice: (id: string) => void;
+}
+
+/** The socket frame that posts a pending message (again, after a reconnect: the same nonce). */
+function messageFrame(pending: Pick<PendingMessage, 'content' | 'nonce' | 'reply'>): ClientFrame {
+  const replyTo = pending.reply && !pending.reply.deleted ? { reply_to: pending.reply.id } : {};
+  return { type: 'message', message: pending.content, nonce: pending.nonce, ...replyTo };
 }
 
 /** Error codes that refuse every message we send here, not only the one they name. */
@@ -93,6 +113,7 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
   const [typing, setTyping] = useState<UserRef[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [replyTo, setReplyTo] = useState<ReplyPreview | null>(null);
   const socketRef = useRef<ChatSocket | null>(null);
   const trackerRef = useRef<TypingTracker | null>(null);
   const throttle = useRef(createThrottle()).current;
@@ -139,7 +160,7 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
   const flush = useCallback(() => {
     for (const pending of pendingOf()) {
       if (pending.status !== 'sending') continue;
-      if (!socketRef.current?.send({ type: 'message', message: pending.content, nonce: pending.nonce })) return;
+      if (!socketRef.current?.send(messageFrame(pending))) return;
     }
   }, [pendingOf]);
 
@@ -165,7 +186,7 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
   }, [source, update]);
 
   const failSending = useCallback(
-    (message: string, nonce: string | null | undefined, onlyFirst: boolean) => {
+    (message: string, nonce: string | null | undefined, onlyFirst: boolean, dropReply = false) => {
       const sending = pendingOf().filter((p) => p.status === 'sending');
       // The server names the refused message by its nonce; without one, guess.
       const refused = nonce
@@ -174,7 +195,7 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
           ? sending.slice(0, 1)
           : sending;
       for (const pending of refused) {
-        update({ type: 'failed', nonce: pending.nonce, error: message });
+        update({ type: 'failed', nonce: pending.nonce, error: message, ...(dropReply ? { dropReply } : {}) });
       }
     },
     [pendingOf, update],
@@ -194,11 +215,16 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
         if (frame.new_message.sender_id === me.user_id) setRefusal(null);
         break;
       case 'message.updated':
-        update({ type: 'updated', message: frame.message });
-        break;
       case 'message.deleted':
-        update({ type: 'deleted', id: frame.id });
+      case 'message.pinned':
+      case 'message.unpinned':
+      case 'reaction.added':
+      case 'reaction.removed': {
+        const action = frameAction(frame, me.user_id);
+        if (action) update(action);
+        applyPinsFrame(queryClient, channelId, frame);
         break;
+      }
       case 'presence.list':
         setOnline(frame.users);
         setCrowd({ count: frame.count ?? frame.users.length, complete: frame.complete ?? true });
@@ -257,6 +283,10 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
             break;
           case 'invalid_message':
             failSending(frame.error, frame.nonce, true);
+            break;
+          case 'invalid_reply':
+            // The message it answers is gone (or not of this chat): a retry sends it plainly.
+            failSending(frame.error, frame.nonce, true, true);
             break;
           default:
             setError(frame.error);
@@ -334,19 +364,21 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
         throttle.reset();
         return true;
       }
-      update({ type: 'queued', nonce, content: text });
-      socketRef.current?.send({ type: 'message', message: text, nonce });
+      const reply = replyTo ?? undefined;
+      update({ type: 'queued', nonce, content: text, ...(reply ? { reply } : {}) });
+      socketRef.current?.send(messageFrame({ content: text, nonce, reply }));
+      setReplyTo(null);
       throttle.reset();
       return true;
     },
-    [update, throttle],
+    [update, throttle, replyTo],
   );
 
   const retry = useCallback(
     (nonce: string) => {
       update({ type: 'retrying', nonce });
       const pending = pendingOf().find((p) => p.nonce === nonce);
-      if (pending) socketRef.current?.send({ type: 'message', message: pending.content, nonce });
+      if (pending) socketRef.current?.send(messageFrame(pending));
     },
     [pendingOf, update],
   );
@@ -368,6 +400,8 @@ export function useChat({ source, me, enabled, onFrame, onGone, createSocket }: 
     dismissError,
     refusal,
     send,
+    replyTo,
+    setReplyTo,
     retry,
     discard,
     notifyTyping,

@@ -1,14 +1,22 @@
 import { skipToken, useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
-import { Link } from 'react-router';
+import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
+import { Link, useLocation, useNavigate } from 'react-router';
 import { keys } from '../api/queries';
-import type { Conversation } from '../api/types';
+import type { ChatMessage, Conversation } from '../api/types';
 import type { CurrentUser } from '../api/types';
+import { MessageToolsContext, type MessageTools } from '../chat/messageTools';
+import { previewOf } from '../chat/replies';
 import type { ConnectionState } from '../chat/socket';
+import type { ChatSource } from '../chat/sources';
 import { typingText } from '../chat/typing';
 import type { Chat, PrivateNotice } from '../chat/useChat';
 import type { ChatHistory } from '../chat/useHistory';
+import { useJump } from '../chat/useJump';
+import { PinIcon, SearchIcon } from './Icons';
 import { MessageList } from './MessageList';
+import { PinsPanel } from './Pins';
+import { ReplyBar } from './ReplyQuote';
+import { SearchPanel } from './SearchPanel';
 import { MembersToggle } from './Shell';
 
 function connectionText(state: ConnectionState, goneText: string): string {
@@ -32,6 +40,13 @@ export interface ChatPaneProps {
   notice?: ReactNode;
   chat: Chat;
   history: ChatHistory;
+  /** Where its messages and pins are read from. */
+  source: ChatSource;
+  /**
+   * A server channel's: its server (searched by default) and owner (who may pin anyone's
+   * message). A conversation has none: any participant may pin there.
+   */
+  server?: { id: number; name: string; owner: number };
   me: CurrentUser;
   /** The composer, or what stands in its place (join the server, you blocked them, …). */
   composer: ReactNode;
@@ -52,6 +67,8 @@ export function ChatPane({
   notice,
   chat,
   history,
+  source,
+  server,
   me,
   composer,
   goneText,
@@ -59,6 +76,26 @@ export function ChatPane({
   onSeen,
 }: ChatPaneProps) {
   const Heading = headingLevel === 1 ? 'h1' : 'h2';
+  const panelId = useId();
+  const [panel, setPanel] = useState<'pins' | 'search' | null>(null);
+  const composerArea = useRef<HTMLDivElement>(null);
+  const { jumpTo, highlighted, notice: jumpNotice, dismissNotice: dismissJumpNotice } = useJump(source.channelId, history);
+  const { setReplyTo } = chat;
+  const ownerId = server?.owner;
+  const tools = useMemo<MessageTools>(
+    () => ({
+      canPin: (message: ChatMessage) => ownerId === undefined || message.sender_id === me.user_id || ownerId === me.user_id,
+      reply: (message: ChatMessage) => {
+        setReplyTo(previewOf(message));
+        composerArea.current?.querySelector<HTMLElement>('textarea')?.focus();
+      },
+      jumpTo: (id: number) => void jumpTo(id),
+      highlighted,
+    }),
+    [ownerId, me.user_id, setReplyTo, jumpTo, highlighted],
+  );
+  useJumpFromRoute(history.history.isSuccess, tools.jumpTo);
+  const toggle = (which: 'pins' | 'search') => setPanel((open) => (open === which ? null : which));
   return (
     <section className="chat" aria-labelledby={titleId}>
       <div className="chat-head">
@@ -72,11 +109,45 @@ export function ChatPane({
             <span className="connection-label">{connectionText(chat.connection, goneText)}</span>
           </p>
           {actions}
+          <button
+            type="button"
+            className="button secondary tool-button"
+            aria-label="Pinned messages"
+            aria-expanded={panel === 'pins'}
+            aria-controls={panel === 'pins' ? panelId : undefined}
+            onClick={() => toggle('pins')}
+          >
+            <PinIcon />
+            <span className="tool-label">Pins</span>
+          </button>
+          <button
+            type="button"
+            className="button secondary tool-button"
+            aria-label="Search messages"
+            aria-expanded={panel === 'search'}
+            aria-controls={panel === 'search' ? panelId : undefined}
+            onClick={() => toggle('search')}
+          >
+            <SearchIcon />
+            <span className="tool-label">Search</span>
+          </button>
           <MembersToggle />
         </div>
       </div>
       {notice}
-      <MessageList history={history} me={me} onRetry={chat.retry} onDiscard={chat.discard} emptyText={emptyText} onSeen={onSeen} />
+      {panel === 'pins' && <PinsPanel id={panelId} source={source} onJump={tools.jumpTo} />}
+      {panel === 'search' && <SearchPanel id={panelId} serverId={server?.id} serverName={server?.name} />}
+      {jumpNotice && (
+        <div className="notice chat-notice jump-notice" role="status">
+          <p>{jumpNotice}</p>
+          <button type="button" className="icon-button pm-dismiss" aria-label="Dismiss" onClick={dismissJumpNotice}>
+            ×
+          </button>
+        </div>
+      )}
+      <MessageToolsContext.Provider value={tools}>
+        <MessageList history={history} me={me} onRetry={chat.retry} onDiscard={chat.discard} emptyText={emptyText} onSeen={onSeen} />
+      </MessageToolsContext.Provider>
       <p className="typing" aria-live="polite">
         {typingText(chat.typing)}
       </p>
@@ -89,9 +160,34 @@ export function ChatPane({
           </button>
         </div>
       )}
-      <div className="composer-area">{composer}</div>
+      <div ref={composerArea} className="composer-area">
+        {chat.replyTo && composer && <ReplyBar reply={chat.replyTo} onCancel={() => setReplyTo(null)} />}
+        {composer}
+      </div>
     </section>
   );
+}
+
+/**
+ * A jump asked for by the route (a search hit opened this chat: `state.jumpTo`), once the
+ * history is in; the state is then dropped, so going back or reloading does not jump again.
+ */
+function useJumpFromRoute(ready: boolean, jumpTo: (id: number) => void) {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const state = location.state as { jumpTo?: number } | null;
+  const wanted = state?.jumpTo;
+  const latest = useRef({ jumpTo, state, to: `${location.pathname}${location.search}` });
+  useEffect(() => {
+    latest.current = { jumpTo, state, to: `${location.pathname}${location.search}` };
+  });
+  useEffect(() => {
+    if (!ready || typeof wanted !== 'number') return;
+    const { jumpTo: jump, state: current, to } = latest.current;
+    jump(wanted);
+    const { jumpTo: _, ...rest } = current ?? {};
+    void navigate(to, { replace: true, state: Object.keys(rest).length > 0 ? rest : null });
+  }, [ready, wanted, navigate]);
 }
 
 /** The 1:1 conversation with `username`, if the cached list has it (never fetched from here). */

@@ -106,3 +106,31 @@ export const MoreIcon = () => (
     <circle cx="19" cy="12" r="1.2" fill="currentColor" />
   </Icon>
 );
+
+export const ReplyIcon = () => (
+  <Icon>
+    <path d="M10 8L4 13l6 5" />
+    <path d="M4 13h10a6 6 0 0 1 6 6" />
+  </Icon>
+);
+
+export const SmileIcon = () => (
+  <Icon>
+    <circle cx="12" cy="12" r="9" />
+    <path d="M8.5 14.5a4.5 4.5 0 0 0 7 0M9 9.5h.01M15 9.5h.01" />
+  </Icon>
+);
+
+export const PinIcon = () => (
+  <Icon>
+    <path d="M9 4h6l-1 6 3 3H7l3-3-1-6z" />
+    <path d="M12 13v7" />
+  </Icon>
+);
+
+export const SearchIcon = () => (
+  <Icon>
+    <circle cx="11" cy="11" r="6.5" />
+    <path d="M16 16l4.5 4.5" />
+  </Icon>
+);

@@ -1,8 +1,8 @@
-// What one can do with one's own message. With a mouse: Edit and Delete appear on hover (and
-// when focus is inside the message, for keyboards). On a phone: a "⋯" button, or a long press
-// on the message, opens the same actions as a menu.
+// What one can do with a message (Reply, React, Pin; Edit and Delete one's own). With a mouse:
+// buttons appear on hover (and when focus is inside the message, for keyboards). On a phone:
+// a "⋯" button, or a long press on the message, opens the same actions as a menu.
 import { useEffect, useRef, type KeyboardEvent, type PointerEvent, type ReactNode, type RefObject } from 'react';
-import { EditIcon, MoreIcon, TrashIcon } from './Icons';
+import { MoreIcon } from './Icons';
 
 export const LONG_PRESS_MS = 500;
 const MOVE_TOLERANCE_PX = 10;
@@ -44,24 +44,41 @@ export function useLongPress(onLongPress: () => void, enabled: boolean) {
   };
 }
 
+/** One thing to do with a message: a hover button (named `name`) and an item of the "⋯" menu. */
+export interface MessageAction {
+  label: string;
+  /** The hover button's accessible name ("Edit message"). */
+  name: string;
+  icon: ReactNode;
+  onSelect: () => void;
+  danger?: boolean;
+  /** For the first action's button: where focus goes back to. */
+  buttonRef?: RefObject<HTMLButtonElement | null>;
+}
+
 export interface MessageActionsProps {
   menuOpen: boolean;
   setMenuOpen: (open: boolean) => void;
-  onEdit: () => void;
-  onDelete: () => void;
-  editButton: RefObject<HTMLButtonElement | null>;
+  actions: MessageAction[];
   moreButton: RefObject<HTMLButtonElement | null>;
 }
 
-export function MessageActions({ menuOpen, setMenuOpen, onEdit, onDelete, editButton, moreButton }: MessageActionsProps) {
+export function MessageActions({ menuOpen, setMenuOpen, actions, moreButton }: MessageActionsProps) {
   return (
     <div className="message-actions">
-      <button ref={editButton} type="button" className="icon-button hover-action" aria-label="Edit message" title="Edit" onClick={onEdit}>
-        <EditIcon />
-      </button>
-      <button type="button" className="icon-button hover-action" aria-label="Delete message" title="Delete" onClick={onDelete}>
-        <TrashIcon />
-      </button>
+      {actions.map((action) => (
+        <button
+          key={action.label}
+          ref={action.buttonRef}
+          type="button"
+          className="icon-button hover-action"
+          aria-label={action.name}
+          title={action.label}
+          onClick={action.onSelect}
+        >
+          {action.icon}
+        </button>
+      ))}
       <button
         ref={moreButton}
         type="button"
@@ -80,10 +97,7 @@ export function MessageActions({ menuOpen, setMenuOpen, onEdit, onDelete, editBu
             if (returnFocus) moreButton.current?.focus();
           }}
           anchor={moreButton}
-          items={[
-            { label: 'Edit', icon: <EditIcon />, onSelect: onEdit },
-            { label: 'Delete', icon: <TrashIcon />, onSelect: onDelete, danger: true },
-          ]}
+          items={actions}
         />
       )}
     </div>

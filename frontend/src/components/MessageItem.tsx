@@ -1,14 +1,18 @@
 import { useMutation } from '@tanstack/react-query';
-import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
 import { useApi } from '../api/context';
 import { errorMessage, unwrap } from '../api/errors';
-import type { ChatMessage } from '../api/types';
 import { mentionsUser } from '../chat/mentions';
-import type { PendingMessage } from '../chat/messages';
+import type { PendingMessage, StoredMessage } from '../chat/messages';
+import { messageElementId, useMessageTools, type MessageTools } from '../chat/messageTools';
 import { Avatar } from './Avatar';
 import { ConfirmDialog } from './ConfirmDialog';
-import { MessageActions, useLongPress } from './MessageActions';
+import { EditIcon, PinIcon, ReplyIcon, SmileIcon, TrashIcon } from './Icons';
+import { MessageActions, useLongPress, type MessageAction } from './MessageActions';
 import { MessageContent } from './MessageContent';
+import { pinError, useTogglePin } from './Pins';
+import { EmojiPicker, ReactionBar, reactionError, useToggleReaction } from './Reactions';
+import { ReplyQuote } from './ReplyQuote';
 
 const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
 const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
@@ -32,7 +36,7 @@ function focusOneOf(...elements: (HTMLElement | null | undefined)[]) {
 }
 
 export interface MessageItemProps {
-  message: ChatMessage;
+  message: StoredMessage;
   own: boolean;
   /** The first message of an author's group: shows their avatar, name and the time. */
   head?: boolean;
@@ -47,11 +51,24 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
   const [draft, setDraft] = useState(message.content);
   const [confirming, setConfirming] = useState(false);
   const [menuOpen, setMenuOpen] = useState(false);
-  const editButton = useRef<HTMLButtonElement>(null);
+  const [picking, setPicking] = useState(false);
+  const tools = useMessageTools();
+  const firstButton = useRef<HTMLButtonElement>(null);
   const moreButton = useRef<HTMLButtonElement>(null);
   const article = useRef<HTMLElement>(null);
   const path = { params: { path: { message_id: message.id } } };
-  const backToActions = () => requestAnimationFrame(() => focusOneOf(editButton.current, moreButton.current, article.current));
+  const backToActions = () => requestAnimationFrame(() => focusOneOf(firstButton.current, moreButton.current, article.current));
+  const react = useToggleReaction(message);
+  const pin = useTogglePin(message);
+  const toggleReaction = (emoji: string, on: boolean) => {
+    pin.reset();
+    react.mutate({ emoji, on });
+  };
+  const togglePin = () => {
+    react.reset();
+    pin.mutate(!message.pinned_at);
+  };
+  const problem = react.error ? reactionError(react.error) : pin.error ? pinError(pin.error) : null;
 
   const edit = useMutation({
     mutationFn: (content: string) => unwrap(client.PATCH('/api/messages/{message_id}/', { ...path, body: { content } })),
@@ -68,7 +85,17 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
       article.current?.closest<HTMLElement>('[role="log"]')?.focus();
     },
   });
-  const longPress = useLongPress(() => setMenuOpen(true), own && !editing);
+  const actions = messageActions({
+    message,
+    own,
+    tools,
+    firstButton,
+    onReact: () => setPicking(true),
+    onPin: togglePin,
+    onEdit: () => startEditing(),
+    onDelete: () => askToDelete(),
+  });
+  const longPress = useLongPress(() => setMenuOpen(true), actions.length > 0 && !editing);
   const mentionsMe = meId !== undefined && mentionsUser(message.mentions, meId);
 
   const startEditing = () => {
@@ -105,7 +132,9 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
   return (
     <article
       ref={article}
-      className={`message ${head ? 'head' : 'continued'}${own ? ' own' : ''}${mentionsMe ? ' mentioned' : ''}${menuOpen ? ' menu-open' : ''}`}
+      id={messageElementId(message.id)}
+      tabIndex={-1}
+      className={`message ${head ? 'head' : 'continued'}${own ? ' own' : ''}${mentionsMe ? ' mentioned' : ''}${menuOpen ? ' menu-open' : ''}${tools?.highlighted === message.id ? ' jumped' : ''}`}
       {...longPress}
     >
       <div className="message-gutter">
@@ -116,10 +145,15 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
           <div className="message-meta">
             <span className="message-sender">{message.sender}</span>
             <Time iso={message.timestamp} />
+            {message.pinned_at && <PinMark />}
           </div>
         ) : (
-          <span className="visually-hidden">{message.sender}</span>
+          <>
+            <span className="visually-hidden">{message.sender}</span>
+            {message.pinned_at && <PinMark />}
+          </>
         )}
+        {message.reply && <ReplyQuote reply={message.reply} onJump={tools?.jumpTo} />}
         {editing ? (
           <form className="message-edit" onSubmit={save}>
             <textarea
@@ -153,16 +187,28 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
             {message.edited_at && <span className="message-edited">(edited)</span>}
           </div>
         )}
+        {tools && <ReactionBar reactions={message.reactions ?? []} onToggle={toggleReaction} busy={react.isPending} />}
+        {picking && (
+          <EmojiPicker
+            onPick={(emoji) => {
+              setPicking(false);
+              toggleReaction(emoji, true);
+              backToActions();
+            }}
+            onClose={() => {
+              setPicking(false);
+              backToActions();
+            }}
+          />
+        )}
+        {problem && (
+          <p className="message-problem" role="status">
+            {problem}
+          </p>
+        )}
       </div>
-      {own && !editing && (
-        <MessageActions
-          menuOpen={menuOpen}
-          setMenuOpen={setMenuOpen}
-          onEdit={startEditing}
-          onDelete={askToDelete}
-          editButton={editButton}
-          moreButton={moreButton}
-        />
+      {actions.length > 0 && !editing && (
+        <MessageActions menuOpen={menuOpen} setMenuOpen={setMenuOpen} actions={actions} moreButton={moreButton} />
       )}
       {confirming && (
         <ConfirmDialog
@@ -180,6 +226,57 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
       )}
     </article>
   );
+}
+
+function PinMark() {
+  return (
+    <span className="pin-mark" title="Pinned">
+      <PinIcon />
+      <span className="visually-hidden">(pinned)</span>
+    </span>
+  );
+}
+
+/** What this message offers: the chat's tools (when it is shown in one), its author's edits. */
+function messageActions({
+  message,
+  own,
+  tools,
+  firstButton,
+  onReact,
+  onPin,
+  onEdit,
+  onDelete,
+}: {
+  message: StoredMessage;
+  own: boolean;
+  tools: MessageTools | null;
+  firstButton: RefObject<HTMLButtonElement | null>;
+  onReact: () => void;
+  onPin: () => void;
+  onEdit: () => void;
+  onDelete: () => void;
+}): MessageAction[] {
+  const actions: MessageAction[] = [];
+  if (tools) {
+    actions.push(
+      { label: 'Reply', name: 'Reply to this message', icon: <ReplyIcon />, onSelect: () => tools.reply(message) },
+      { label: 'React', name: 'Add a reaction', icon: <SmileIcon />, onSelect: onReact },
+    );
+    if (tools.canPin(message)) {
+      const pinned = Boolean(message.pinned_at);
+      actions.push({ label: pinned ? 'Unpin' : 'Pin', name: pinned ? 'Unpin message' : 'Pin message', icon: <PinIcon />, onSelect: onPin });
+    }
+  }
+  if (own) {
+    actions.push(
+      { label: 'Edit', name: 'Edit message', icon: <EditIcon />, onSelect: onEdit },
+      { label: 'Delete', name: 'Delete message', icon: <TrashIcon />, onSelect: onDelete, danger: true },
+    );
+  }
+  const first = actions[0];
+  if (first) first.buttonRef = firstButton;
+  return actions;
 }
 
 /** One of our messages that the server has not confirmed (yet). */
@@ -211,6 +308,7 @@ export function PendingItem({
         ) : (
           <span className="visually-hidden">{username}</span>
         )}
+        {pending.reply && <ReplyQuote reply={pending.reply} />}
         <div className="message-text">
           <p className="message-content">{pending.content}</p>
           {!head && state}

@@ -84,6 +84,8 @@ function Channel({ channelId, name, topic }: { channelId: number; name: string; 
         }
         chat={chat}
         history={history}
+        source={source}
+        server={{ id: server.id, name: server.name, owner: server.owner }}
         me={me}
         goneText="Channel unavailable"
         onSeen={onSeen}

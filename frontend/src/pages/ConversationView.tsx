@@ -198,6 +198,7 @@ function ConversationChat({ conversation, me }: { conversation: Conversation; me
         }
         chat={chat}
         history={history}
+        source={source}
         me={me}
         goneText="Conversation unavailable"
         emptyText={

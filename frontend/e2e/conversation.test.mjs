@@ -1,0 +1,148 @@
+// The conversation features in real browsers, two people in one server: a reaction counted
+// live for the other, a reply quoting its original (and jumping to it), a pin listed live in
+// the other's pins panel, and a search hit that opens its channel on the message.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  account,
+  api,
+  launchBrowser,
+  logInViaUi,
+  newPage,
+  registerViaApi,
+  screenshot,
+  startBackend,
+  uniqueName,
+} from './harness.mjs';
+
+/** Without polling, only the channel's socket can bring a change this fast. */
+const LIVE_MS = 5_000;
+
+describe('reactions, replies, pins and search in the browser', { timeout: 240_000 }, () => {
+  let backend;
+  let browser;
+  const pages = [];
+
+  before(async () => {
+    backend = await startBackend({ name: 'conversation-backend' });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const page of pages) {
+      assert.deepEqual(page.errors.map(String), [], 'the page threw uncaught errors');
+    }
+    await browser?.close();
+    await backend?.stop();
+  });
+
+  async function page(options) {
+    const created = await newPage(browser, options);
+    pages.push(created);
+    return created;
+  }
+
+  const log = (p) => p.getByRole('log', { name: 'Messages' });
+  const composer = (p) => p.getByRole('textbox', { name: 'Message', exact: true });
+  const connected = (p) => p.getByRole('status', { name: 'Connection' }).getByText('Connected').waitFor();
+  const article = (p, id) => p.locator(`article#message-${id}`);
+  /** Hover actions appear over a message only while the pointer (or focus) is on it. */
+  async function act(p, id, name) {
+    await article(p, id).hover();
+    await article(p, id).getByRole('button', { name }).click();
+  }
+
+  it('reacts, replies, pins and finds, live for the other', async () => {
+    const ana = uniqueName('ana');
+    const ben = uniqueName('ben');
+    await registerViaApi(backend.url, ana);
+    await registerViaApi(backend.url, ben);
+    const a = await account(backend.url, ana);
+    const b = await account(backend.url, ben);
+    const created = await api(backend.url, a.token, 'POST', '/api/servers/', {
+      name: `Brunch ${ana.slice(-4)}`,
+      category: 'music',
+      description: 'Weekend plans',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const serverId = created.body.id;
+    const general = created.body.channel_server[0].id;
+    const second = await api(backend.url, a.token, 'POST', `/api/servers/${serverId}/channels/`, { name: 'random' });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const random = second.body.id;
+    const joined = await api(backend.url, b.token, 'POST', `/api/membership/${serverId}/membership/`);
+    assert.equal(joined.status, 200, JSON.stringify(joined.body));
+    const posted = await api(backend.url, a.token, 'POST', `/api/channels/${general}/messages/`, {
+      content: 'Pancakes by the lake on Sunday?',
+    });
+    assert.equal(posted.status, 201, JSON.stringify(posted.body));
+    const original = posted.body.id;
+
+    const pa = await page();
+    await logInViaUi(pa, backend.url, ana);
+    await pa.goto(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await connected(pa);
+    const pb = await page();
+    await logInViaUi(pb, backend.url, ben);
+    await pb.goto(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await connected(pb);
+    await article(pb, original).waitFor();
+
+    // Ben reacts with the picker; Ana sees the count live, not as hers.
+    await act(pb, original, 'Add a reaction');
+    await pb.getByRole('group', { name: 'Pick a reaction' }).getByRole('button', { name: 'thumbs up' }).click();
+    const bensThumb = article(pb, original).getByRole('button', { name: 'thumbs up: 1 reaction, including you' });
+    await bensThumb.waitFor();
+    assert.equal(await bensThumb.getAttribute('aria-pressed'), 'true');
+    const anasThumb = article(pa, original).getByRole('button', { name: 'thumbs up: 1 reaction' });
+    await anasThumb.waitFor({ timeout: LIVE_MS });
+    assert.equal(await anasThumb.getAttribute('aria-pressed'), 'false');
+    // She adds hers by pressing it: two for both of them.
+    await anasThumb.click();
+    await article(pa, original).getByRole('button', { name: 'thumbs up: 2 reactions, including you' }).waitFor();
+    await article(pb, original).getByRole('button', { name: 'thumbs up: 2 reactions, including you' }).waitFor({ timeout: LIVE_MS });
+    await screenshot(pb, 'reactions-1280');
+
+    // Ben answers her message: the composer says what he answers, the reply quotes it.
+    await act(pb, original, 'Reply to this message');
+    await pb.getByRole('status').filter({ hasText: `Replying to ${ana}` }).waitFor();
+    await composer(pb).fill('Count me in');
+    await composer(pb).press('Enter');
+    const quoteName = new RegExp(`^Replying to ${ana}: Pancakes by the lake on Sunday\\?\\. Go to that message$`);
+    await log(pb).getByRole('button', { name: quoteName }).waitFor();
+    assert.equal(await pb.getByText(`Replying to ${ana}`, { exact: false }).count(), 0, 'the reply bar is gone once sent');
+    const quote = log(pa).getByRole('button', { name: quoteName });
+    await quote.waitFor({ timeout: LIVE_MS });
+    await screenshot(pa, 'reply-1280');
+    // Clicking the quote jumps to the original: highlighted, and focused.
+    await quote.click();
+    await pa.locator(`article#message-${original}.jumped`).waitFor();
+    assert.equal(await pa.evaluate(() => document.activeElement?.id), `message-${original}`);
+
+    // Ben watches the pins; Ana (the owner) pins her message; his panel lists it live.
+    await pb.getByRole('button', { name: 'Pinned messages' }).click();
+    const bensPins = pb.getByRole('region', { name: 'Pinned messages' });
+    await bensPins.getByText('Nothing is pinned here yet.').waitFor();
+    await act(pa, original, 'Pin message');
+    await bensPins.getByRole('button', { name: /Pancakes by the lake on Sunday\?/ }).waitFor({ timeout: LIVE_MS });
+    await article(pb, original).getByText('(pinned)').waitFor({ state: 'attached' });
+    await screenshot(pb, 'pins-1280');
+
+    // Ana, in #random, searches; the hit opens #general on the message.
+    await pa.goto(`${backend.url}/servers/${serverId}/channels/${random}`);
+    await connected(pa);
+    await pa.getByRole('button', { name: 'Search messages' }).click();
+    const search = pa.getByRole('region', { name: 'Search messages' });
+    await search.getByRole('searchbox', { name: 'Search messages' }).fill('lake');
+    await search.getByRole('searchbox', { name: 'Search messages' }).press('Enter');
+    const hit = search.getByRole('list', { name: 'Search results' }).getByRole('button').first();
+    await hit.waitFor();
+    assert.equal(await hit.locator('mark').first().textContent(), 'lake');
+    assert.match(await hit.textContent(), /#general/);
+    await screenshot(pa, 'search-1280');
+    await hit.click();
+    await pa.waitForURL(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await pa.locator(`article#message-${original}.jumped`).waitFor();
+    assert.ok(await article(pa, original).isVisible());
+  });
+});
