@@ -226,4 +226,47 @@ describe('useChannelChat', () => {
     await waitFor(() => expect(queryClient.getQueryState(keys.membership(3))?.isInvalidated).toBe(true));
     expect(calls).toEqual([]);
   });
+  it('sends a reply with reply_to, and shows invalid_reply on the pending message (a retry sends it plainly)', () => {
+    const { hook, messages } = setup();
+    act(() => FakeWebSocket.last.open());
+    const original = { id: 77, sender: 'bob', sender_id: 2, content: 'Pancakes?', deleted: false };
+    act(() => hook.result.current.setReplyTo(original));
+    expect(hook.result.current.replyTo).toEqual(original);
+    act(() => {
+      hook.result.current.send('yes');
+    });
+    // Sent once: the next message answers nothing unless asked again.
+    expect(hook.result.current.replyTo).toBeNull();
+    const nonce = messages().pending[0]?.nonce ?? '';
+    expect(FakeWebSocket.last.sent).toEqual([{ type: 'message', message: 'yes', nonce, reply_to: 77 }]);
+    expect(messages().pending[0]?.reply).toEqual(original);
+
+    act(() =>
+      FakeWebSocket.last.receive({ type: 'error', code: 'invalid_reply', error: 'That message cannot be answered', nonce }),
+    );
+    expect(messages().pending).toMatchObject([{ nonce, status: 'failed', error: 'That message cannot be answered' }]);
+    act(() => hook.result.current.retry(nonce));
+    expect(FakeWebSocket.last.sent.at(-1)).toEqual({ type: 'message', message: 'yes', nonce });
+  });
+
+  it('applies reaction and pin frames to the messages and to the loaded pins', () => {
+    const { queryClient, messages } = setup();
+    act(() => FakeWebSocket.last.open());
+    act(() => FakeWebSocket.last.receive({ type: 'chat.message', new_message: echo(1, 'pin me') }));
+    queryClient.setQueryData(keys.pins(9), []);
+    act(() =>
+      FakeWebSocket.last.receive({ type: 'reaction.added', channel_id: 9, message_id: 501, emoji: '🎉', count: 1, user_id: 2 }),
+    );
+    act(() =>
+      FakeWebSocket.last.receive({ type: 'reaction.added', channel_id: 9, message_id: 501, emoji: '🎉', count: 2, user_id: 1 }),
+    );
+    expect(messages().messages[0]?.reactions).toEqual([{ emoji: '🎉', count: 2, me: true }]);
+    const pinned = { ...echo(1, 'pin me'), pinned_at: '2025-01-02T00:00:00Z' };
+    act(() => FakeWebSocket.last.receive({ type: 'message.pinned', message: pinned, pinned_by: 2 }));
+    expect(messages().messages[0]?.pinned_at).toBe('2025-01-02T00:00:00Z');
+    expect(queryClient.getQueryData<ChatMessage[]>(keys.pins(9))?.map((m) => m.id)).toEqual([501]);
+    act(() => FakeWebSocket.last.receive({ type: 'message.unpinned', id: 501, channel_id: 9 }));
+    expect(messages().messages[0]?.pinned_at).toBeUndefined();
+    expect(queryClient.getQueryData<ChatMessage[]>(keys.pins(9))).toEqual([]);
+  });
 });
