@@ -104,8 +104,14 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     await screenshot(pb, 'reactions-1280');
 
     // Ben answers her message: the composer says what he answers, the reply quotes it.
+    const replyBar = pb.getByRole('status').filter({ hasText: `Replying to ${ana}` });
     await act(pb, original, 'Reply to this message');
-    await pb.getByRole('status').filter({ hasText: `Replying to ${ana}` }).waitFor();
+    await replyBar.waitFor();
+    // Focus is in the composer; Escape changes his mind, Reply again brings it back.
+    await composer(pb).press('Escape');
+    await replyBar.waitFor({ state: 'detached' });
+    await act(pb, original, 'Reply to this message');
+    await replyBar.waitFor();
     await composer(pb).fill('Count me in');
     await composer(pb).press('Enter');
     const quoteName = new RegExp(`^Replying to ${ana}: Pancakes by the lake on Sunday\\?\\. Go to that message$`);

@@ -95,6 +95,9 @@ export function ChatPane({
     [ownerId, me.user_id, setReplyTo, jumpTo, highlighted],
   );
   useJumpFromRoute(history.history.isSuccess, tools.jumpTo);
+  // The message being answered was deleted meanwhile: say so before the server does.
+  const replyTo =
+    chat.replyTo && history.history.data?.deleted.includes(chat.replyTo.id) ? { id: chat.replyTo.id, deleted: true } : chat.replyTo;
   const toggle = (which: 'pins' | 'search') => setPanel((open) => (open === which ? null : which));
   return (
     <section className="chat" aria-labelledby={titleId}>
@@ -160,8 +163,18 @@ export function ChatPane({
           </button>
         </div>
       )}
-      <div ref={composerArea} className="composer-area">
-        {chat.replyTo && composer && <ReplyBar reply={chat.replyTo} onCancel={() => setReplyTo(null)} />}
+      <div
+        ref={composerArea}
+        className="composer-area"
+        onKeyDown={(event) => {
+          // Escape in the composer stops answering (the @ list, when open, takes it first).
+          if (event.key === 'Escape' && chat.replyTo && !event.defaultPrevented) {
+            event.stopPropagation();
+            setReplyTo(null);
+          }
+        }}
+      >
+        {replyTo && composer && <ReplyBar reply={replyTo} onCancel={() => setReplyTo(null)} />}
         {composer}
       </div>
     </section>

@@ -134,7 +134,7 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
       ref={article}
       id={messageElementId(message.id)}
       tabIndex={-1}
-      className={`message ${head ? 'head' : 'continued'}${own ? ' own' : ''}${mentionsMe ? ' mentioned' : ''}${menuOpen ? ' menu-open' : ''}${tools?.highlighted === message.id ? ' jumped' : ''}`}
+      className={`message ${head ? 'head' : 'continued'}${own ? ' own' : ''}${mentionsMe ? ' mentioned' : ''}${menuOpen ? ' menu-open' : ''}${actions.length > 0 ? ' has-actions' : ''}${tools?.highlighted === message.id ? ' jumped' : ''}`}
       {...longPress}
     >
       <div className="message-gutter">
