@@ -133,6 +133,15 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     await bensPins.getByRole('button', { name: /Pancakes by the lake on Sunday\?/ }).waitFor({ timeout: LIVE_MS });
     await article(pb, original).getByText('(pinned)').waitFor({ state: 'attached' });
     await screenshot(pb, 'pins-1280');
+    // A pin jumps to its message; Escape closes the panel, focus back on its button.
+    await bensPins.getByRole('button', { name: /Pancakes by the lake on Sunday\?/ }).click();
+    await pb.locator(`article#message-${original}.jumped`).waitFor();
+    await bensPins.getByRole('button', { name: /Pancakes by the lake on Sunday\?/ }).focus();
+    await pb.keyboard.press('Escape');
+    await bensPins.waitFor({ state: 'detached' });
+    const pinsToggle = pb.getByRole('button', { name: 'Pinned messages' });
+    assert.equal(await pinsToggle.evaluate((button) => button === document.activeElement), true);
+    assert.equal(await pinsToggle.getAttribute('aria-expanded'), 'false');
 
     // Ana, in #random, searches; the hit opens #general on the message.
     await pa.goto(`${backend.url}/servers/${serverId}/channels/${random}`);

@@ -11,6 +11,15 @@ import { loadUntil } from './replies';
 import type { ChatHistory } from './useHistory';
 
 export const HIGHLIGHT_MS = 2_500;
+/** How many frames a message just loaded may take to be on screen. */
+const SHOWN_FRAMES = 60;
+
+/** Calls `then` with the message's element once the page that holds it is rendered. */
+function whenShown(id: number, then: (element: HTMLElement) => void, frames = SHOWN_FRAMES) {
+  const element = document.getElementById(messageElementId(id));
+  if (element) then(element);
+  else if (frames > 0) requestAnimationFrame(() => whenShown(id, then, frames - 1));
+}
 
 export function useJump(channelId: number, { older }: ChatHistory) {
   const queryClient = useQueryClient();
@@ -52,11 +61,9 @@ export function useJump(channelId: number, { older }: ChatHistory) {
       setHighlighted(id);
       if (timer.current !== null) clearTimeout(timer.current);
       timer.current = setTimeout(() => setHighlighted(null), HIGHLIGHT_MS);
-      // Once the page that holds it is on screen.
-      requestAnimationFrame(() => {
-        const element = document.getElementById(messageElementId(id));
-        element?.scrollIntoView?.({ block: 'center' });
-        element?.focus({ preventScroll: true });
+      whenShown(id, (element) => {
+        element.scrollIntoView?.({ block: 'center' });
+        element.focus({ preventScroll: true });
       });
     },
     [queryClient, channelId, loadOlder],

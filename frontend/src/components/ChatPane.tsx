@@ -1,5 +1,5 @@
 import { skipToken, useQuery } from '@tanstack/react-query';
-import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { keys } from '../api/queries';
 import type { ChatMessage, Conversation } from '../api/types';
@@ -99,6 +99,14 @@ export function ChatPane({
   const replyTo =
     chat.replyTo && history.history.data?.deleted.includes(chat.replyTo.id) ? { id: chat.replyTo.id, deleted: true } : chat.replyTo;
   const toggle = (which: 'pins' | 'search') => setPanel((open) => (open === which ? null : which));
+  const toggles = { pins: useRef<HTMLButtonElement>(null), search: useRef<HTMLButtonElement>(null) };
+  /** Escape in a panel closes it; focus goes back to the button that opened it. */
+  const closePanelOnEscape = (event: KeyboardEvent) => {
+    if (event.key !== 'Escape' || !panel || event.defaultPrevented) return;
+    event.stopPropagation();
+    toggles[panel].current?.focus();
+    setPanel(null);
+  };
   return (
     <section className="chat" aria-labelledby={titleId}>
       <div className="chat-head">
@@ -115,6 +123,7 @@ export function ChatPane({
           <button
             type="button"
             className="button secondary tool-button"
+            ref={toggles.pins}
             aria-label="Pinned messages"
             aria-expanded={panel === 'pins'}
             aria-controls={panel === 'pins' ? panelId : undefined}
@@ -126,6 +135,7 @@ export function ChatPane({
           <button
             type="button"
             className="button secondary tool-button"
+            ref={toggles.search}
             aria-label="Search messages"
             aria-expanded={panel === 'search'}
             aria-controls={panel === 'search' ? panelId : undefined}
@@ -138,8 +148,12 @@ export function ChatPane({
         </div>
       </div>
       {notice}
-      {panel === 'pins' && <PinsPanel id={panelId} source={source} onJump={tools.jumpTo} />}
-      {panel === 'search' && <SearchPanel id={panelId} serverId={server?.id} serverName={server?.name} />}
+      {panel && (
+        <div className="chat-panel-frame" onKeyDown={closePanelOnEscape}>
+          {panel === 'pins' && <PinsPanel id={panelId} source={source} onJump={tools.jumpTo} />}
+          {panel === 'search' && <SearchPanel id={panelId} serverId={server?.id} serverName={server?.name} />}
+        </div>
+      )}
       {jumpNotice && (
         <div className="notice chat-notice jump-notice" role="status">
           <p>{jumpNotice}</p>

@@ -61,6 +61,8 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
   const react = useToggleReaction(message);
   const pin = useTogglePin(message);
   const toggleReaction = (emoji: string, on: boolean) => {
+    // One change at a time (a button stays enabled, so focus stays on it while it is asked).
+    if (react.isPending) return;
     pin.reset();
     react.mutate({ emoji, on });
   };
@@ -187,7 +189,7 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
             {message.edited_at && <span className="message-edited">(edited)</span>}
           </div>
         )}
-        {tools && <ReactionBar reactions={message.reactions ?? []} onToggle={toggleReaction} busy={react.isPending} />}
+        {tools && <ReactionBar reactions={message.reactions ?? []} onToggle={toggleReaction} />}
         {picking && (
           <EmojiPicker
             onPick={(emoji) => {

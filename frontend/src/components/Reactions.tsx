@@ -50,11 +50,9 @@ function label(reaction: Reaction): string {
 export function ReactionBar({
   reactions,
   onToggle,
-  busy,
 }: {
   reactions: readonly Reaction[];
   onToggle: (emoji: string, on: boolean) => void;
-  busy: boolean;
 }) {
   if (reactions.length === 0) return null;
   return (
@@ -66,7 +64,6 @@ export function ReactionBar({
           className={`reaction${reaction.me ? ' mine' : ''}`}
           aria-pressed={reaction.me ?? false}
           aria-label={label(reaction)}
-          disabled={busy}
           onClick={() => onToggle(reaction.emoji, !reaction.me)}
         >
           <span aria-hidden="true">{reaction.emoji}</span>
