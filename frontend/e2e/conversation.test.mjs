@@ -3,6 +3,7 @@
 // the other's pins panel, and a search hit that opens its channel on the message.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   account,
   api,
@@ -46,6 +47,17 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
   const composer = (p) => p.getByRole('textbox', { name: 'Message', exact: true });
   const connected = (p) => p.getByRole('status', { name: 'Connection' }).getByText('Connected').waitFor();
   const article = (p, id) => p.locator(`article#message-${id}`);
+  /** A message posted over REST, at the pace the server's rate limit allows. */
+  async function post(token, channelId, content) {
+    for (;;) {
+      const sent = await api(backend.url, token, 'POST', `/api/channels/${channelId}/messages/`, { content });
+      if (sent.status !== 429) {
+        assert.equal(sent.status, 201, JSON.stringify(sent.body));
+        return sent.body;
+      }
+      await sleep(sent.body.retry_after ?? 100);
+    }
+  }
   /** Hover actions appear over a message only while the pointer (or focus) is on it. */
   async function act(p, id, name) {
     await article(p, id).hover();
@@ -143,8 +155,11 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     assert.equal(await pinsToggle.evaluate((button) => button === document.activeElement), true);
     assert.equal(await pinsToggle.getAttribute('aria-expanded'), 'false');
 
-    // Ana, in #random, searches; the hit opens #general on the message.
+    // Ana goes to #random while #general moves on: her message falls out of its newest page.
     await pa.goto(`${backend.url}/servers/${serverId}/channels/${random}`);
+    for (let n = 1; n <= 55; n += 1) await post(b.token, general, `later news ${n}`);
+
+    // She searches; the hit opens #general, older history is read until the message is there.
     await connected(pa);
     await pa.getByRole('button', { name: 'Search messages' }).click();
     const search = pa.getByRole('region', { name: 'Search messages' });
@@ -155,9 +170,12 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     assert.equal(await hit.locator('mark').first().textContent(), 'lake');
     assert.match(await hit.textContent(), /#general/);
     await screenshot(pa, 'search-1280');
+    const older = pa.waitForResponse((r) => r.url().includes(`/api/channels/${general}/messages/?`) && r.url().includes('before='));
     await hit.click();
     await pa.waitForURL(`${backend.url}/servers/${serverId}/channels/${general}`);
+    assert.equal((await older).status(), 200);
     await pa.locator(`article#message-${original}.jumped`).waitFor();
     assert.ok(await article(pa, original).isVisible());
+    await screenshot(pa, 'search-jump-1280');
   });
 });
