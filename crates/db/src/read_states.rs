@@ -4,6 +4,8 @@
 //! A read state is the `seq` of the last message the user saw; no row is 0 (nothing read). An
 //! ack only moves it forward, in one statement that also checks who may read the channel, so
 //! concurrent acks from two devices settle on the furthest and an older one changes nothing.
+//! An ack behind the read state writes nothing at all (no row lock, no WAL, no commit to wait
+//! for): only one that may move it tries to.
 
 use crate::error::{foreign_key_violation, from_diesel};
 use crate::{Db, DbResult};
@@ -75,6 +77,8 @@ pub async fn ack(
          ), up AS ( \
              INSERT INTO read_states (user_id, channel_id, read_seq) \
              SELECT $1, id, seq FROM target WHERE allowed AND seq > 0 \
+                 AND seq > COALESCE((SELECT r.read_seq FROM read_states r \
+                                     WHERE r.user_id = $1 AND r.channel_id = $2), 0) \
              ON CONFLICT (user_id, channel_id) DO UPDATE \
                  SET read_seq = EXCLUDED.read_seq, updated_at = now() \
                  WHERE read_states.read_seq < EXCLUDED.read_seq \
