@@ -5,6 +5,8 @@ import { createContext, useContext } from 'react';
 import type { ChatMessage } from '../api/types';
 
 export interface MessageTools {
+  /** Whether I may write here: Reply and reactions (not for a server's visitors, nor where I blocked them). */
+  canPost: boolean;
   /** Whether I may pin or unpin this message (its author, the server's owner; anyone in a conversation). */
   canPin: (message: ChatMessage) => boolean;
   /** Makes this message the one the composer answers. */

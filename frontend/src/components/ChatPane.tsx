@@ -52,6 +52,8 @@ export interface ChatPaneProps {
   composer: ReactNode;
   goneText: string;
   emptyText?: string;
+  /** Whether I may write here (reply, react); a server's visitor may not. Default: yes. */
+  canPost?: boolean;
   /** The newest message is on screen (its seq): ack it as read. */
   onSeen?: (seq: number) => void;
 }
@@ -73,6 +75,7 @@ export function ChatPane({
   composer,
   goneText,
   emptyText,
+  canPost = true,
   onSeen,
 }: ChatPaneProps) {
   const Heading = headingLevel === 1 ? 'h1' : 'h2';
@@ -84,6 +87,7 @@ export function ChatPane({
   const ownerId = server?.owner;
   const tools = useMemo<MessageTools>(
     () => ({
+      canPost,
       canPin: (message: ChatMessage) => ownerId === undefined || message.sender_id === me.user_id || ownerId === me.user_id,
       reply: (message: ChatMessage) => {
         setReplyTo(previewOf(message));
@@ -92,7 +96,7 @@ export function ChatPane({
       jumpTo: (id: number) => void jumpTo(id),
       highlighted,
     }),
-    [ownerId, me.user_id, setReplyTo, jumpTo, highlighted],
+    [canPost, ownerId, me.user_id, setReplyTo, jumpTo, highlighted],
   );
   useJumpFromRoute(history.history.isSuccess, tools.jumpTo);
   // The message being answered was deleted meanwhile: say so before the server does.
@@ -188,7 +192,7 @@ export function ChatPane({
           }
         }}
       >
-        {replyTo && composer && <ReplyBar reply={replyTo} onCancel={() => setReplyTo(null)} />}
+        {replyTo && canPost && <ReplyBar reply={replyTo} onCancel={() => setReplyTo(null)} />}
         {composer}
       </div>
     </section>

@@ -189,7 +189,7 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
             {message.edited_at && <span className="message-edited">(edited)</span>}
           </div>
         )}
-        {tools && <ReactionBar reactions={message.reactions ?? []} onToggle={toggleReaction} />}
+        {tools && <ReactionBar reactions={message.reactions ?? []} onToggle={tools.canPost ? toggleReaction : undefined} />}
         {picking && (
           <EmojiPicker
             onPick={(emoji) => {
@@ -260,11 +260,13 @@ function messageActions({
   onDelete: () => void;
 }): MessageAction[] {
   const actions: MessageAction[] = [];
-  if (tools) {
+  if (tools?.canPost) {
     actions.push(
       { label: 'Reply', name: 'Reply to this message', icon: <ReplyIcon />, onSelect: () => tools.reply(message) },
       { label: 'React', name: 'Add a reaction', icon: <SmileIcon />, onSelect: onReact },
     );
+  }
+  if (tools) {
     if (tools.canPin(message)) {
       const pinned = Boolean(message.pinned_at);
       actions.push({ label: pinned ? 'Unpin' : 'Pin', name: pinned ? 'Unpin message' : 'Pin message', icon: <PinIcon />, onSelect: onPin });

@@ -47,31 +47,46 @@ function label(reaction: Reaction): string {
   return `${emojiName(reaction.emoji)}: ${people}${reaction.me ? ', including you' : ''}`;
 }
 
+function ReactionFace({ reaction }: { reaction: Reaction }) {
+  return (
+    <>
+      <span aria-hidden="true">{reaction.emoji}</span>
+      <span className="reaction-count" aria-hidden="true">
+        {reaction.count}
+      </span>
+    </>
+  );
+}
+
 export function ReactionBar({
   reactions,
   onToggle,
 }: {
   reactions: readonly Reaction[];
-  onToggle: (emoji: string, on: boolean) => void;
+  /** None: the reactions are only shown (a visitor of a server cannot react). */
+  onToggle?: (emoji: string, on: boolean) => void;
 }) {
   if (reactions.length === 0) return null;
   return (
     <div className="reactions" role="group" aria-label="Reactions">
-      {reactions.map((reaction) => (
-        <button
-          key={reaction.emoji}
-          type="button"
-          className={`reaction${reaction.me ? ' mine' : ''}`}
-          aria-pressed={reaction.me ?? false}
-          aria-label={label(reaction)}
-          onClick={() => onToggle(reaction.emoji, !reaction.me)}
-        >
-          <span aria-hidden="true">{reaction.emoji}</span>
-          <span className="reaction-count" aria-hidden="true">
-            {reaction.count}
+      {reactions.map((reaction) =>
+        onToggle ? (
+          <button
+            key={reaction.emoji}
+            type="button"
+            className={`reaction${reaction.me ? ' mine' : ''}`}
+            aria-pressed={reaction.me ?? false}
+            aria-label={label(reaction)}
+            onClick={() => onToggle(reaction.emoji, !reaction.me)}
+          >
+            <ReactionFace reaction={reaction} />
+          </button>
+        ) : (
+          <span key={reaction.emoji} className="reaction read-only" role="img" aria-label={label(reaction)}>
+            <ReactionFace reaction={reaction} />
           </span>
-        </button>
-      ))}
+        ),
+      )}
     </div>
   );
 }

@@ -21,7 +21,7 @@ const message: StoredMessage = {
 };
 
 function tools(extra: Partial<MessageTools> = {}): MessageTools {
-  return { canPin: () => false, reply: vi.fn(), jumpTo: vi.fn(), highlighted: null, ...extra };
+  return { canPost: true, canPin: () => false, reply: vi.fn(), jumpTo: vi.fn(), highlighted: null, ...extra };
 }
 
 /** The held copy of the message, as the chat's list shows it (re-rendered on every change). */
@@ -130,6 +130,14 @@ describe('replies and pins on a message', () => {
     await user.click(screen.getByRole('button', { name: 'Pin message' }));
     expect(await screen.findByRole('button', { name: 'Unpin message' })).toBeInTheDocument();
     expect(screen.getByText('(pinned)')).toBeInTheDocument();
+  });
+
+  it('only shows the reactions, with no Reply nor React, to whom may not write here', () => {
+    renderHeld({}, tools({ canPost: false }));
+    expect(screen.getByRole('img', { name: 'thumbs up: 2 reactions' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /thumbs up/ })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Reply to this message' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Add a reaction' })).not.toBeInTheDocument();
   });
 
   it('has no Pin for whom may not pin', () => {

@@ -88,6 +88,7 @@ function Channel({ channelId, name, topic }: { channelId: number; name: string; 
         server={{ id: server.id, name: server.name, owner: server.owner }}
         me={me}
         goneText="Channel unavailable"
+        canPost={isMember === true}
         onSeen={onSeen}
         composer={
           isMember === false ? (

@@ -201,6 +201,7 @@ function ConversationChat({ conversation, me }: { conversation: Conversation; me
         source={source}
         me={me}
         goneText="Conversation unavailable"
+        canPost={!iBlocked}
         emptyText={
           conversation.kind === 'dm'
             ? `This is the beginning of your conversation with ${title}.`
