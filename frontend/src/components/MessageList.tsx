@@ -3,7 +3,8 @@ import type { ChatMessage, CurrentUser } from '../api/types';
 import { dayLabel, groupByAuthor, type Placed } from '../chat/grouping';
 import { emptyMessages, type PendingMessage } from '../chat/messages';
 import type { ChatHistory } from '../chat/useHistory';
-import { MessageItem, PendingItem } from './MessageItem';
+import { MessageItem } from './MessageItem';
+import { PendingItem } from './PendingItem';
 import { ErrorNotice, Loading } from './Status';
 
 type Entry = { kind: 'stored'; message: ChatMessage } | { kind: 'pending'; pending: PendingMessage };

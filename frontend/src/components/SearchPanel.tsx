@@ -12,7 +12,7 @@ import type { ExcerptPart, SearchHit } from '../api/types';
 export const SEARCH_PAGE = 20;
 
 /** Where a hit's chat is in the app. */
-export function hitRoute(hit: SearchHit): string {
+export function hitRoute(hit: Pick<SearchHit, 'channel'>): string {
   const { channel } = hit;
   return channel.server_id == null ? `/dms/${channel.id}` : `/servers/${channel.server_id}/channels/${channel.id}`;
 }

@@ -7,7 +7,7 @@ import { emptyMessages, messagesReducer, type MessagesState, type StoredMessage 
 import { MessageToolsContext, type MessageTools } from '../chat/messageTools';
 import { createTestClient, json, mockFetch, renderWithProviders, type Route } from '../test/render';
 import { MessageItem } from './MessageItem';
-import { Excerpt, SearchPanel } from './SearchPanel';
+import { Excerpt, hitRoute, SearchPanel } from './SearchPanel';
 
 const message: StoredMessage = {
   id: 5,
@@ -147,6 +147,12 @@ describe('replies and pins on a message', () => {
 });
 
 describe('search', () => {
+  it('opens a hit in its server channel, or in its conversation', () => {
+    const hit = (serverId: number | null) => ({ channel: { id: 9, name: 'x', server_id: serverId } });
+    expect(hitRoute(hit(3))).toBe('/servers/3/channels/9');
+    expect(hitRoute(hit(null))).toBe('/dms/9');
+  });
+
   it('renders an excerpt as text with its hits marked, never as markup', () => {
     const { fetch } = mockFetch({});
     const { container } = renderWithProviders(
