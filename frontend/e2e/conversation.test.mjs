@@ -1,6 +1,7 @@
 // The conversation features in real browsers, two people in one server: a reaction counted
 // live for the other, a reply quoting its original (and jumping to it), a pin listed live in
-// the other's pins panel, and a search hit that opens its channel on the message.
+// the other's pins panel, and a search hit that opens its channel on the message; then the
+// same two in a conversation, where either may pin and search looks everywhere.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -177,5 +178,36 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     await pa.locator(`article#message-${original}.jumped`).waitFor();
     assert.ok(await article(pa, original).isVisible());
     await screenshot(pa, 'search-jump-1280');
+
+    // In their conversation, anyone may pin: Ben pins Ana's message, her panel lists it live.
+    const opened = await api(backend.url, a.token, 'POST', '/api/dms/', { user_id: b.id });
+    assert.equal(opened.status, 201, JSON.stringify(opened.body));
+    const dm = opened.body.id;
+    await pa.goto(`${backend.url}/dms/${dm}`);
+    await connected(pa);
+    await pb.goto(`${backend.url}/dms/${dm}`);
+    await connected(pb);
+    const waffles = await api(backend.url, a.token, 'POST', `/api/dms/${dm}/messages/`, { content: 'Or waffles at home?' });
+    assert.equal(waffles.status, 201, JSON.stringify(waffles.body));
+    await article(pb, waffles.body.id).waitFor({ timeout: LIVE_MS });
+    await pa.getByRole('button', { name: 'Pinned messages' }).click();
+    const anasPins = pa.getByRole('region', { name: 'Pinned messages' });
+    await anasPins.getByText('Nothing is pinned here yet.').waitFor();
+    await act(pb, waffles.body.id, 'Pin message');
+    await anasPins.getByRole('button', { name: /Or waffles at home\?/ }).waitFor({ timeout: LIVE_MS });
+    await article(pb, waffles.body.id).getByText('(pinned)').waitFor({ state: 'attached' });
+
+    // From the conversation, search looks everywhere; the hit stays in it and lands on the message.
+    await pb.getByRole('button', { name: 'Search messages' }).click();
+    const dmSearch = pb.getByRole('region', { name: 'Search messages' });
+    const box = dmSearch.getByRole('searchbox', { name: 'Search messages' });
+    assert.equal(await box.getAttribute('placeholder'), 'Search all your chats');
+    await box.fill('waffles');
+    await box.press('Enter');
+    const dmHit = dmSearch.getByRole('list', { name: 'Search results' }).getByRole('button').first();
+    await dmHit.waitFor();
+    await dmHit.click();
+    await pb.locator(`article#message-${waffles.body.id}.jumped`).waitFor();
+    assert.equal(new URL(pb.url()).pathname, `/dms/${dm}`);
   });
 });
