@@ -578,6 +578,7 @@ pub async fn delete_message(
     state.hub.publish(Event::MessageDeleted {
         id,
         channel_id: message.channel_id,
+        message_seq: message.seq,
     });
     Ok(())
 }
@@ -656,6 +657,7 @@ pub async fn unpin_message(
         state.hub.publish(Event::MessageUnpinned {
             id,
             channel_id: message.channel_id,
+            message_seq: message.seq,
         });
     }
     Ok(message)
@@ -679,6 +681,7 @@ pub async fn react(
         ReactOutcome::Reacted {
             count,
             channel,
+            seq: message_seq,
             changed: true,
         } => {
             let (message_id, channel_id, emoji, user_id) = (id, channel, emoji.to_owned(), user);
@@ -686,6 +689,7 @@ pub async fn react(
                 Event::ReactionAdded {
                     message_id,
                     channel_id,
+                    message_seq,
                     emoji,
                     user_id,
                     count,
@@ -694,6 +698,7 @@ pub async fn react(
                 Event::ReactionRemoved {
                     message_id,
                     channel_id,
+                    message_seq,
                     emoji,
                     user_id,
                     count,

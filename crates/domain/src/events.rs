@@ -181,6 +181,8 @@ pub enum Event {
     ReactionAdded {
         message_id: MessageId,
         channel_id: ChannelId,
+        /// The message's `seq`: the frame comes after that message's `chat.message`.
+        message_seq: i64,
         emoji: String,
         user_id: UserId,
         count: i64,
@@ -190,6 +192,8 @@ pub enum Event {
     ReactionRemoved {
         message_id: MessageId,
         channel_id: ChannelId,
+        /// The message's `seq`: the frame comes after that message's `chat.message`.
+        message_seq: i64,
         emoji: String,
         user_id: UserId,
         count: i64,
@@ -205,12 +209,16 @@ pub enum Event {
     MessageUnpinned {
         id: MessageId,
         channel_id: ChannelId,
+        /// The message's `seq`: the frame comes after that message's `chat.message`.
+        message_seq: i64,
     },
     /// A message was deleted.
     #[serde(rename = "message.deleted")]
     MessageDeleted {
         id: MessageId,
         channel_id: ChannelId,
+        /// The message's `seq`: the frame comes after that message's `chat.message`.
+        message_seq: i64,
     },
     /// A server's name, description, category, icon or banner changed.
     #[serde(rename = "server.updated")]
@@ -402,6 +410,21 @@ impl Event {
             | Event::ParticipantAdded { .. }
             | Event::ParticipantLeft { .. }
             | Event::AccountDeleted { .. } => false,
+        }
+    }
+
+    /// For an event about a message of a channel (an edit, a deletion, a reaction, a pin),
+    /// the message's `seq`: a socket must hear of the message before it hears of this.
+    pub fn message_seq(&self) -> Option<i64> {
+        match self {
+            Event::MessageUpdated { message: m } | Event::MessagePinned { message: m, .. } => {
+                Some(m.seq)
+            }
+            Event::MessageDeleted { message_seq, .. }
+            | Event::MessageUnpinned { message_seq, .. }
+            | Event::ReactionAdded { message_seq, .. }
+            | Event::ReactionRemoved { message_seq, .. } => Some(*message_seq),
+            _ => None,
         }
     }
 

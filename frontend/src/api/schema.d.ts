@@ -1321,6 +1321,11 @@ export interface components {
         } | {
             message_id: components["schemas"]["MessageId"];
             channel_id: components["schemas"]["ChannelId"];
+            /**
+             * Format: int64
+             * @description The message's `seq`: the frame comes after that message's `chat.message`.
+             */
+            message_seq: number;
             emoji: string;
             user_id: components["schemas"]["UserId"];
             /** Format: int64 */
@@ -1330,6 +1335,11 @@ export interface components {
         } | {
             message_id: components["schemas"]["MessageId"];
             channel_id: components["schemas"]["ChannelId"];
+            /**
+             * Format: int64
+             * @description The message's `seq`: the frame comes after that message's `chat.message`.
+             */
+            message_seq: number;
             emoji: string;
             user_id: components["schemas"]["UserId"];
             /** Format: int64 */
@@ -1344,11 +1354,21 @@ export interface components {
         } | {
             id: components["schemas"]["MessageId"];
             channel_id: components["schemas"]["ChannelId"];
+            /**
+             * Format: int64
+             * @description The message's `seq`: the frame comes after that message's `chat.message`.
+             */
+            message_seq: number;
             /** @enum {string} */
             type: "message.unpinned";
         } | {
             id: components["schemas"]["MessageId"];
             channel_id: components["schemas"]["ChannelId"];
+            /**
+             * Format: int64
+             * @description The message's `seq`: the frame comes after that message's `chat.message`.
+             */
+            message_seq: number;
             /** @enum {string} */
             type: "message.deleted";
         } | {

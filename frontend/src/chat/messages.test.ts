@@ -272,7 +272,7 @@ describe('messagesReducer: pins', () => {
 
 describe('frameAction', () => {
   it('turns reaction frames into reaction actions, mine only when the user is me', () => {
-    const frame = { type: 'reaction.added', channel_id: 7, message_id: 101, emoji: '👍', count: 1, user_id: 5 } as const;
+    const frame = { type: 'reaction.added', channel_id: 7, message_id: 101, message_seq: 3, emoji: '👍', count: 1, user_id: 5 } as const;
     expect(frameChannelId(frame)).toBe(7);
     expect(frameAction(frame, 5)).toEqual({ type: 'reaction', messageId: 101, emoji: '👍', count: 1, added: true, mine: true });
     expect(frameAction({ ...frame, type: 'reaction.removed', count: 0 }, 6)).toEqual({

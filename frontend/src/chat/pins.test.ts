@@ -33,9 +33,9 @@ describe('pins', () => {
 
   it('an unpin or a deletion takes it off; other frames change nothing', () => {
     const pins = [msg(2, '2025-01-01T11:00:00Z'), msg(1, '2025-01-01T10:00:00Z')];
-    expect(ids(pinsAfterFrame(pins, { type: 'message.unpinned', id: 2, channel_id: 7 }))).toEqual([1]);
-    expect(ids(pinsAfterFrame(pins, { type: 'message.deleted', id: 1, channel_id: 7 }))).toEqual([2]);
-    expect(pinsAfterFrame(pins, { type: 'message.unpinned', id: 9, channel_id: 7 })).toBe(pins);
+    expect(ids(pinsAfterFrame(pins, { type: 'message.unpinned', id: 2, channel_id: 7, message_seq: 2 }))).toEqual([1]);
+    expect(ids(pinsAfterFrame(pins, { type: 'message.deleted', id: 1, channel_id: 7, message_seq: 1 }))).toEqual([2]);
+    expect(pinsAfterFrame(pins, { type: 'message.unpinned', id: 9, channel_id: 7, message_seq: 9 })).toBe(pins);
     expect(pinsAfterFrame(pins, { type: 'typing', channel_id: 7, user: { id: 1, username: 'alice' } })).toBe(pins);
     expect(ids(withoutPin(pins, 9))).toEqual([2, 1]);
   });

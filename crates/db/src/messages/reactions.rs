@@ -20,6 +20,8 @@ pub enum ReactOutcome {
     Reacted {
         count: i64,
         channel: ChannelId,
+        /// The message's `seq` in its channel.
+        seq: i64,
         changed: bool,
     },
     /// A new emoji on a message with [`REACTIONS_MAX`] already.
@@ -34,6 +36,8 @@ pub enum ReactOutcome {
 struct Locked {
     #[diesel(sql_type = BigInt)]
     channel_id: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
     #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
     server_id: Option<i64>,
     /// A member of the server, or a participant of the conversation.
@@ -70,7 +74,7 @@ pub async fn react(
             // read after it, by a statement of its own (so it sees every change committed
             // while this one waited).
             let locked: Option<Locked> = diesel::sql_query(
-                "SELECT m.channel_id, c.server_id, \
+                "SELECT m.channel_id, m.seq, c.server_id, \
                         CASE WHEN c.server_id IS NULL \
                              THEN EXISTS (SELECT FROM conversation_participants p \
                                           WHERE p.channel_id = c.id AND p.user_id = $2) \
@@ -85,7 +89,7 @@ pub async fn react(
             .get_result(conn)
             .await
             .optional()?;
-            let channel_id = match locked {
+            let (channel_id, seq) = match locked {
                 None => return Ok(ReactOutcome::NotFound),
                 Some(Locked {
                     allowed: false,
@@ -93,7 +97,9 @@ pub async fn react(
                     ..
                 }) => return Ok(ReactOutcome::NotFound),
                 Some(Locked { allowed: false, .. }) => return Ok(ReactOutcome::NotMember),
-                Some(Locked { channel_id, .. }) => channel_id,
+                Some(Locked {
+                    channel_id, seq, ..
+                }) => (channel_id, seq),
             };
             let before: Counts = diesel::sql_query(
                 "SELECT count(DISTINCT emoji) AS emoji, \
@@ -132,6 +138,7 @@ pub async fn react(
             Ok(ReactOutcome::Reacted {
                 count,
                 channel: ChannelId(channel_id),
+                seq,
                 changed,
             })
         }

@@ -5,7 +5,7 @@ use crate::gateway::protocol::close;
 use bytestring::ByteString;
 use hearth_domain::{Audience, ChannelId, Event, ServerId, UserId, UserRef};
 use metrics::Counter;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -238,9 +238,58 @@ pub(super) struct ChannelState {
     pub(super) crowd: super::crowd::Crowd,
     /// Sockets closed for being too slow (the hub's metrics handle).
     pub(super) too_slow: Counter,
+    /// Frames about messages not delivered here yet (an edit, a deletion, a reaction or a pin
+    /// of a message whose `chat.message` waits for a gap, or is still on its way from another
+    /// instance), in arrival order: each goes out once its message has, so that no socket
+    /// hears of a reaction before the message. With the message's `seq` and who is not to
+    /// get it.
+    pub(super) held: VecDeque<(i64, Frame, Option<UserId>)>,
 }
 
 impl ChannelState {
+    /// A new channel state whose messages up to `last` are delivered.
+    pub(super) fn new(server: Option<ServerId>, last: i64, too_slow: Counter) -> Self {
+        Self {
+            server,
+            sequence: Sequencer::new(last),
+            subscribers: Vec::new(),
+            online: HashMap::new(),
+            crowd: Default::default(),
+            too_slow,
+            held: VecDeque::new(),
+        }
+    }
+
+    /// Sends a frame about the message numbered `message_seq` once that message went out:
+    /// now, or after it (and after the frames held before this one). `true` when the caller
+    /// is to start a read of the channel's messages (the message may never be announced
+    /// here: a lost Redis message).
+    pub(super) fn about_message(
+        &mut self,
+        message_seq: i64,
+        frame: Frame,
+        except: Option<UserId>,
+    ) -> bool {
+        if self.held.is_empty() && message_seq <= self.sequence.last() {
+            self.broadcast(&frame, except);
+            return false;
+        }
+        self.held.push_back((message_seq, frame, except));
+        self.sequence.request_read()
+    }
+
+    /// Sends the held frames about messages numbered up to `up_to`, in order.
+    fn release(&mut self, up_to: i64) {
+        while let Some((seq, _, _)) = self.held.front() {
+            if *seq > up_to {
+                break;
+            }
+            if let Some((_, frame, except)) = self.held.pop_front() {
+                self.broadcast(&frame, except);
+            }
+        }
+    }
+
     pub(super) fn close_all(&mut self, code: u16) {
         for subscriber in &mut self.subscribers {
             subscriber.close(code);
@@ -293,17 +342,34 @@ impl ChannelState {
             ..
         } = self;
         sequence.offer(seq, frame, &mut deliver_to(subscribers, too_slow), ask);
+        let last = self.sequence.last();
+        self.release(last);
     }
 
     /// Applies a read of the channel's gap from the database.
     pub(super) fn filled(&mut self, read: Read<Frame>) -> AfterRead {
+        let committed = read.committed;
         let Self {
             sequence,
             subscribers,
             too_slow,
             ..
         } = self;
-        sequence.filled(read, &mut deliver_to(subscribers, too_slow))
+        let after = sequence.filled(read, &mut deliver_to(subscribers, too_slow));
+        // Nothing held back any more: every message up to the counter read is delivered or
+        // was deleted, so what is about them may go.
+        let done = if after == AfterRead::Closed {
+            committed.max(self.sequence.last())
+        } else {
+            self.sequence.last()
+        };
+        self.release(done);
+        if after == AfterRead::Closed && !self.held.is_empty() {
+            // About a message committed after the read: read again.
+            self.sequence.request_read();
+            return AfterRead::Wait { progressed: false };
+        }
+        after
     }
 
     /// Gives up on the channel's gap; the skipped range, if any.
@@ -314,7 +380,10 @@ impl ChannelState {
             too_slow,
             ..
         } = self;
-        sequence.skip_gap(&mut deliver_to(subscribers, too_slow))
+        let skipped = sequence.skip_gap(&mut deliver_to(subscribers, too_slow));
+        // Given up on: what waits for a message goes out rather than never.
+        self.release(i64::MAX);
+        skipped
     }
 }
 
@@ -356,22 +425,34 @@ mod tests {
     ) {
         let (tx, rx) = mpsc::channel(capacity);
         let (kick, kicked) = oneshot::channel();
-        let state = ChannelState {
-            server: Some(ServerId(1)),
-            sequence: Sequencer::new(0),
-            subscribers: vec![Subscriber {
-                id: 1,
-                user: UserId(1),
-                tx,
-                kick: Some(Closer::Once(kick)),
-                personal: false,
-                delivered: None,
-            }],
-            online: HashMap::new(),
-            crowd: Default::default(),
-            too_slow: Counter::noop(),
-        };
+        let mut state = ChannelState::new(Some(ServerId(1)), 0, Counter::noop());
+        state.subscribers.push(Subscriber {
+            id: 1,
+            user: UserId(1),
+            tx,
+            kick: Some(Closer::Once(kick)),
+            personal: false,
+            delivered: None,
+        });
         (state, rx, kicked)
+    }
+
+    /// A frame about a message (not sequenced itself), told apart by its text.
+    fn about(text: &'static str) -> Frame {
+        Frame {
+            text: ByteString::from_static(text),
+            ..frame(None)
+        }
+    }
+
+    /// What was queued, as the frames' texts (a message's as `#seq`).
+    fn queued(rx: &mut mpsc::Receiver<Arc<Frame>>) -> Vec<String> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|f| match f.seq {
+                Some(seq) => format!("#{seq}"),
+                None => f.text.to_string(),
+            })
+            .collect()
     }
 
     #[test]
@@ -455,5 +536,83 @@ mod tests {
         assert_eq!(delivered, vec![Some(1), Some(2), Some(3)]);
         assert_eq!(state.sequence.last(), 3);
         assert_eq!(asked, [0]);
+    }
+
+    #[test]
+    fn news_of_a_message_not_delivered_yet_waits_for_it_and_keeps_its_order() {
+        let (mut state, mut rx, _kicked) = state_with(16);
+        let mut asked = Vec::new();
+        state.sequence(1, frame(Some(1)), |after| asked.push(after));
+        // About a message delivered: at once, nothing read.
+        assert!(!state.about_message(1, about("edit of 1"), None));
+        assert_eq!(queued(&mut rx), ["#1", "edit of 1"]);
+        // Message 3 waits for 2; a reaction to 3 waits for 3, and what comes after it (even
+        // about message 1) waits behind it. One read is asked for, by the gap.
+        state.sequence(3, frame(Some(3)), |after| asked.push(after));
+        assert_eq!(asked, [1]);
+        assert!(!state.about_message(3, about("reaction to 3"), None));
+        assert!(!state.about_message(1, about("pin of 1"), None));
+        assert!(queued(&mut rx).is_empty());
+        state.sequence(2, frame(Some(2)), |after| asked.push(after));
+        assert_eq!(queued(&mut rx), ["#2", "#3", "reaction to 3", "pin of 1"]);
+        assert!(state.held.is_empty());
+    }
+
+    #[test]
+    fn news_of_a_message_never_announced_here_asks_for_a_read_once() {
+        let (mut state, mut rx, _kicked) = state_with(16);
+        // A reaction to message 1, whose own announcement was lost: read the channel.
+        assert!(state.about_message(1, about("reaction to 1"), None));
+        assert!(!state.about_message(1, about("another"), None), "one read");
+        assert!(queued(&mut rx).is_empty());
+        let read = Read {
+            committed: 1,
+            items: vec![(1, frame(Some(1)))],
+            truncated: false,
+        };
+        assert_eq!(state.filled(read), AfterRead::Closed);
+        assert_eq!(queued(&mut rx), ["#1", "reaction to 1", "another"]);
+    }
+
+    #[test]
+    fn news_of_a_message_deleted_before_it_was_delivered_goes_out_after_the_read() {
+        let (mut state, mut rx, _kicked) = state_with(16);
+        assert!(state.about_message(1, about("deletion of 1"), None));
+        // The read finds no message 1, committed: it was deleted.
+        let read = Read {
+            committed: 1,
+            items: Vec::new(),
+            truncated: false,
+        };
+        assert_eq!(state.filled(read), AfterRead::Closed);
+        assert_eq!(queued(&mut rx), ["deletion of 1"]);
+    }
+
+    #[test]
+    fn news_of_a_message_committed_after_the_read_asks_for_another() {
+        let (mut state, mut rx, _kicked) = state_with(16);
+        assert!(state.about_message(2, about("reaction to 2"), None));
+        let read = Read {
+            committed: 1,
+            items: vec![(1, frame(Some(1)))],
+            truncated: false,
+        };
+        assert_eq!(
+            state.filled(read),
+            AfterRead::Wait { progressed: false },
+            "2 is still to come: read again"
+        );
+        assert_eq!(queued(&mut rx), ["#1"]);
+        // Given up on at last: it goes out rather than never.
+        state.skip_gap();
+        assert_eq!(queued(&mut rx), ["reaction to 2"]);
+    }
+
+    #[test]
+    fn news_held_keeps_its_echo_exception() {
+        let (mut state, mut rx, _kicked) = state_with(16);
+        state.about_message(1, about("not for user 1"), Some(UserId(1)));
+        state.sequence(1, frame(Some(1)), |_| {});
+        assert_eq!(queued(&mut rx), ["#1"]);
     }
 }

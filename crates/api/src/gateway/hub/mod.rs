@@ -40,7 +40,7 @@ use people::People;
 pub use people::{Watched, Watching};
 use presence::RemoteInstance;
 pub use presence::{RemotePresence, PRESENCE_TICK};
-use sequence::{AfterRead, Sequencer};
+use sequence::AfterRead;
 
 /// A socket's registration with a channel; unregisters when dropped. Its frames go to the
 /// queue it was registered with.
@@ -351,9 +351,15 @@ impl Hub {
             match event.audience() {
                 Audience::Channel(channel) => {
                     if let Some(state) = channels.get_mut(&channel) {
-                        match frame.seq {
-                            Some(seq) => state.sequence(seq, frame, |_| gap = Some(channel)),
-                            None => state.broadcast(&frame, echo_exception(event)),
+                        match (frame.seq, event.message_seq()) {
+                            (Some(seq), _) => state.sequence(seq, frame, |_| gap = Some(channel)),
+                            // About a message: after it, on every socket.
+                            (None, Some(message)) => {
+                                if state.about_message(message, frame, echo_exception(event)) {
+                                    gap = Some(channel);
+                                }
+                            }
+                            (None, None) => state.broadcast(&frame, echo_exception(event)),
                         }
                     }
                 }
@@ -470,16 +476,9 @@ impl Hub {
                 let mut channels = self.channels();
                 let state = match (channels.get_mut(&channel), database_seq) {
                     (Some(_), _) => channels.get_mut(&channel),
-                    (None, Some(last_seq)) => {
-                        Some(channels.entry(channel).or_insert(ChannelState {
-                            server,
-                            sequence: Sequencer::new(last_seq),
-                            subscribers: Vec::new(),
-                            online: HashMap::new(),
-                            crowd: Default::default(),
-                            too_slow: self.inner.metrics.too_slow.clone(),
-                        }))
-                    }
+                    (None, Some(last_seq)) => Some(channels.entry(channel).or_insert(
+                        ChannelState::new(server, last_seq, self.inner.metrics.too_slow.clone()),
+                    )),
                     (None, None) => None,
                 };
                 if let Some(state) = state {

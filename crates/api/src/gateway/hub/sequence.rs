@@ -64,6 +64,13 @@ impl<T> Sequencer<T> {
         self.filling
     }
 
+    /// Asks for a read after the last delivered number although nothing is held (something
+    /// about a message not delivered yet waits for it): `true` when the caller is to start
+    /// one, `false` when one is under way already.
+    pub fn request_read(&mut self) -> bool {
+        !std::mem::replace(&mut self.filling, true)
+    }
+
     /// Offers item `seq`: it, and whatever it unblocks, go to `deliver` in order; one already
     /// delivered is dropped. When it must wait for predecessors and no read is under way yet,
     /// `ask` is called with the number to read after.
