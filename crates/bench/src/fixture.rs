@@ -123,13 +123,15 @@ pub struct Grown {
 /// Messages inserted per statement while growing the big channel.
 const MESSAGE_CHUNK: usize = 1_000_000;
 
-/// Seeds the data at size (see [`Grown`]) into the bench database, already seeded by [`seed`].
-pub async fn grow(
+/// A connection to the seeded bench database (with the task that drives it) and the seeded
+/// users' password hash, for loads that add users of their own.
+pub(crate) async fn open_seeded(
     database_url: &str,
-    sizes: GrowthSizes,
-    jwt_secret: &[u8],
-    token_ttl: Duration,
-) -> anyhow::Result<Grown> {
+) -> anyhow::Result<(
+    tokio_postgres::Client,
+    tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+    String,
+)> {
     let (client, connection) = tokio_postgres::connect(database_url, NoTls)
         .await
         .context("cannot connect to the bench database")?;
@@ -138,6 +140,17 @@ pub async fn grow(
         .query_one("SELECT password_hash FROM users ORDER BY id LIMIT 1", &[])
         .await?
         .get(0);
+    Ok((client, connection, hash))
+}
+
+/// Seeds the data at size (see [`Grown`]) into the bench database, already seeded by [`seed`].
+pub async fn grow(
+    database_url: &str,
+    sizes: GrowthSizes,
+    jwt_secret: &[u8],
+    token_ttl: Duration,
+) -> anyhow::Result<Grown> {
+    let (client, connection, hash) = open_seeded(database_url).await?;
     let owner: i64 = client
         .query_one(
             "INSERT INTO users (username, password_hash) VALUES ('bench_big_owner', $1) \

@@ -11,7 +11,6 @@ use crate::fixture::{mint_token, User};
 use anyhow::{ensure, Context as _};
 use serde::Serialize;
 use std::time::Duration;
-use tokio_postgres::NoTls;
 
 /// How big.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -274,14 +273,7 @@ pub async fn grow(
     jwt_secret: &[u8],
     token_ttl: Duration,
 ) -> anyhow::Result<Library> {
-    let (client, connection) = tokio_postgres::connect(database_url, NoTls)
-        .await
-        .context("cannot connect to the bench database")?;
-    let connection = tokio::spawn(connection);
-    let hash: String = client
-        .query_one("SELECT password_hash FROM users ORDER BY id LIMIT 1", &[])
-        .await?
-        .get(0);
+    let (client, connection, hash) = crate::fixture::open_seeded(database_url).await?;
     let user = async |name: &str| -> anyhow::Result<i64> {
         Ok(client
             .query_one(
