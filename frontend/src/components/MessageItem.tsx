@@ -189,7 +189,13 @@ export function MessageItem({ message, own, head = true, meId }: MessageItemProp
             {message.edited_at && <span className="message-edited">(edited)</span>}
           </div>
         )}
-        {tools && <ReactionBar reactions={message.reactions ?? []} onToggle={tools.canPost ? toggleReaction : undefined} />}
+        {tools && (
+          <ReactionBar
+            reactions={message.reactions ?? []}
+            onToggle={tools.canPost ? toggleReaction : undefined}
+            onAdd={() => setPicking(true)}
+          />
+        )}
         {picking && (
           <EmojiPicker
             onPick={(emoji) => {

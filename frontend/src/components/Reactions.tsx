@@ -9,6 +9,7 @@ import { keys } from '../api/queries';
 import type { Reaction } from '../api/types';
 import { emptyMessages, messagesReducer, reactionFramesOf, type MessagesState, type StoredMessage } from '../chat/messages';
 import { COMMON_EMOJI, emojiName, reactionErrorText } from '../chat/reactions';
+import { SmileIcon } from './Icons';
 
 /** Adds or takes back my reaction; the answer goes into the chat's messages. */
 export function useToggleReaction(message: StoredMessage) {
@@ -61,10 +62,13 @@ function ReactionFace({ reaction }: { reaction: Reaction }) {
 export function ReactionBar({
   reactions,
   onToggle,
+  onAdd,
 }: {
   reactions: readonly Reaction[];
   /** None: the reactions are only shown (a visitor of a server cannot react). */
   onToggle?: (emoji: string, on: boolean) => void;
+  /** Opens the picker, from the end of the bar. */
+  onAdd?: () => void;
 }) {
   if (reactions.length === 0) return null;
   return (
@@ -86,6 +90,12 @@ export function ReactionBar({
             <ReactionFace reaction={reaction} />
           </span>
         ),
+      )}
+      {onToggle && onAdd && (
+        <button type="button" className="reaction reaction-add" aria-label="Add another reaction" title="Add a reaction" onClick={onAdd}>
+          <SmileIcon />
+          <span aria-hidden="true">+</span>
+        </button>
       )}
     </div>
   );

@@ -82,10 +82,11 @@ describe('reactions on a message', () => {
     expect(screen.queryByRole('group', { name: 'Pick a reaction' })).not.toBeInTheDocument();
   });
 
-  it('closes the picker with Escape', async () => {
+  it('opens the picker from the end of the bar too, and closes it with Escape', async () => {
     const user = userEvent.setup();
     renderHeld({}, tools());
-    await user.click(screen.getByRole('button', { name: 'Add a reaction' }));
+    await user.click(screen.getByRole('button', { name: 'Add another reaction' }));
+    expect(screen.getByRole('group', { name: 'Pick a reaction' })).toBeInTheDocument();
     await user.keyboard('{Escape}');
     expect(screen.queryByRole('group', { name: 'Pick a reaction' })).not.toBeInTheDocument();
   });
