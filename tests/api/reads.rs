@@ -399,3 +399,29 @@ async fn counts_in_the_catalogue_share_the_unread_lists_rate_limit() {
     // The listing without counts is not limited.
     assert_eq!(my_servers(&app, &token, false).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_ack_with_the_token_of_a_deleted_account_is_a_401_and_stores_nothing() {
+    let room = room().await;
+    let app = &room.app;
+    let (_, alice) = room.member("alice").await;
+    let messages = format!("/api/channels/{}/messages/", room.channel.0);
+    post_message(app, &room.owner_token, &messages, "hello").await;
+    let (status, body) = send(
+        app.http
+            .delete(app.url("/api/me/"))
+            .bearer_auth(&alice)
+            .json(&json!({"password": hearth_tests::PASSWORD})),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {body}");
+    let path = format!("/api/channels/{}/ack/", room.channel.0);
+    for channel_path in [
+        path.as_str(),
+        "/api/channels/999999/ack/",
+        "/api/dms/999999/ack/",
+    ] {
+        let (status, body) = ack(app, &alice, channel_path, json!({"seq": 1})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{channel_path}: {body}");
+    }
+}

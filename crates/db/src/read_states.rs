@@ -37,10 +37,16 @@ struct AckRow {
     server_id: Option<i64>,
     #[diesel(sql_type = Bool)]
     allowed: bool,
+    /// Whether the channel exists (of the kind asked for).
+    #[diesel(sql_type = Bool)]
+    found: bool,
     #[diesel(sql_type = Nullable<BigInt>)]
     moved: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     before: Option<i64>,
+    /// Whether the account still exists (the caller's token may outlive it).
+    #[diesel(sql_type = Bool)]
+    account: bool,
 }
 
 /// Which kind of channel an ack is for (each has its own route).
@@ -54,7 +60,8 @@ pub enum Kind {
 
 /// Records that `user` has read `channel` (of `kind`) up to `seq` (past the channel's last
 /// message: up to that one). Members of the channel's server and participants of a
-/// conversation may.
+/// conversation may. The statement also checks that the account exists
+/// (`DomainError::AccountGone` when its token outlived it), so no lookup precedes it.
 #[tracing::instrument(skip(db))]
 pub async fn ack(
     db: &Db,
@@ -84,10 +91,12 @@ pub async fn ack(
                  WHERE read_states.read_seq < EXCLUDED.read_seq \
              RETURNING read_seq \
          ) \
-         SELECT t.server_id, t.allowed, (SELECT read_seq FROM up) AS moved, \
+         SELECT t.server_id, COALESCE(t.allowed, false) AS allowed, \
+                t.id IS NOT NULL AS found, (SELECT read_seq FROM up) AS moved, \
                 (SELECT r.read_seq FROM read_states r \
-                 WHERE r.user_id = $1 AND r.channel_id = $2) AS before \
-         FROM target t",
+                 WHERE r.user_id = $1 AND r.channel_id = $2) AS before, \
+                EXISTS (SELECT FROM users u WHERE u.id = $1) AS account \
+         FROM (SELECT) AS one LEFT JOIN target t ON true",
     )
     .bind::<BigInt, _>(user.0)
     .bind::<BigInt, _>(channel.0)
@@ -104,6 +113,12 @@ pub async fn ack(
     let Some(row) = rows.into_iter().next() else {
         return Ok(AckOutcome::NotFound);
     };
+    if !row.account {
+        return Err(DomainError::AccountGone);
+    }
+    if !row.found {
+        return Ok(AckOutcome::NotFound);
+    }
     Ok(match (row.allowed, row.moved) {
         (true, Some(seq)) => AckOutcome::Moved(seq),
         (true, None) => AckOutcome::Unchanged(row.before.unwrap_or(0)),

@@ -2,7 +2,7 @@
 //! them. An ack only moves forward; the user's other clients hear of it (`read.updated` on
 //! their personal sockets, from the user's event log, so a client that reconnects does too).
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, TokenUser};
 use crate::error::{ApiError, ErrorBody, JsonBodyErrors, RateLimitedErrors};
 use crate::json::JsonObject;
 use crate::limits::Allowance;
@@ -36,7 +36,7 @@ pub struct ReadStateDto {
 
 async fn ack(
     state: &AppState,
-    user: &AuthUser,
+    user: &TokenUser,
     kind: Kind,
     channel: ChannelId,
     body: &AckRequest,
@@ -99,7 +99,7 @@ async fn ack(
 #[tracing::instrument(skip_all, fields(channel_id = %channel_id, user_id = %user.id))]
 pub async fn ack_channel(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: TokenUser,
     channel_id: web::Path<i64>,
     body: JsonObject<AckRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -127,7 +127,7 @@ pub async fn ack_channel(
 #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, user_id = %user.id))]
 pub async fn ack_conversation(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: TokenUser,
     conversation_id: web::Path<i64>,
     body: JsonObject<AckRequest>,
 ) -> Result<HttpResponse, ApiError> {
