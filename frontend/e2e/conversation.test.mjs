@@ -3,17 +3,16 @@
 // the other's pins panel, and a search hit that opens its channel on the message; then the
 // same two in a conversation, where either may pin and search looks everywhere.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   account,
   api,
-  launchBrowser,
+  browserSuite,
+  chatScreen,
   logInViaUi,
-  newPage,
   registerViaApi,
   screenshot,
-  startBackend,
   uniqueName,
 } from './harness.mjs';
 
@@ -21,37 +20,15 @@ import {
 const LIVE_MS = 5_000;
 
 describe('reactions, replies, pins and search in the browser', { timeout: 240_000 }, () => {
-  let backend;
-  let browser;
-  const pages = [];
+  const suite = browserSuite('conversation-backend');
+  const page = (options) => suite.page(options);
+  const { log, composer, connected } = chatScreen;
 
-  before(async () => {
-    backend = await startBackend({ name: 'conversation-backend' });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const page of pages) {
-      assert.deepEqual(page.errors.map(String), [], 'the page threw uncaught errors');
-    }
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function page(options) {
-    const created = await newPage(browser, options);
-    pages.push(created);
-    return created;
-  }
-
-  const log = (p) => p.getByRole('log', { name: 'Messages' });
-  const composer = (p) => p.getByRole('textbox', { name: 'Message', exact: true });
-  const connected = (p) => p.getByRole('status', { name: 'Connection' }).getByText('Connected').waitFor();
   const article = (p, id) => p.locator(`article#message-${id}`);
   /** A message posted over REST, at the pace the server's rate limit allows. */
   async function post(token, channelId, content) {
     for (;;) {
-      const sent = await api(backend.url, token, 'POST', `/api/channels/${channelId}/messages/`, { content });
+      const sent = await api(suite.backend.url, token, 'POST', `/api/channels/${channelId}/messages/`, { content });
       if (sent.status !== 429) {
         assert.equal(sent.status, 201, JSON.stringify(sent.body));
         return sent.body;
@@ -68,11 +45,11 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
   it('reacts, replies, pins and finds, live for the other', async () => {
     const ana = uniqueName('ana');
     const ben = uniqueName('ben');
-    await registerViaApi(backend.url, ana);
-    await registerViaApi(backend.url, ben);
-    const a = await account(backend.url, ana);
-    const b = await account(backend.url, ben);
-    const created = await api(backend.url, a.token, 'POST', '/api/servers/', {
+    await registerViaApi(suite.backend.url, ana);
+    await registerViaApi(suite.backend.url, ben);
+    const a = await account(suite.backend.url, ana);
+    const b = await account(suite.backend.url, ben);
+    const created = await api(suite.backend.url, a.token, 'POST', '/api/servers/', {
       name: `Brunch ${ana.slice(-4)}`,
       category: 'music',
       description: 'Weekend plans',
@@ -80,24 +57,24 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const serverId = created.body.id;
     const general = created.body.channel_server[0].id;
-    const second = await api(backend.url, a.token, 'POST', `/api/servers/${serverId}/channels/`, { name: 'random' });
+    const second = await api(suite.backend.url, a.token, 'POST', `/api/servers/${serverId}/channels/`, { name: 'random' });
     assert.equal(second.status, 201, JSON.stringify(second.body));
     const random = second.body.id;
-    const joined = await api(backend.url, b.token, 'POST', `/api/membership/${serverId}/membership/`);
+    const joined = await api(suite.backend.url, b.token, 'POST', `/api/membership/${serverId}/membership/`);
     assert.equal(joined.status, 200, JSON.stringify(joined.body));
-    const posted = await api(backend.url, a.token, 'POST', `/api/channels/${general}/messages/`, {
+    const posted = await api(suite.backend.url, a.token, 'POST', `/api/channels/${general}/messages/`, {
       content: 'Pancakes by the lake on Sunday?',
     });
     assert.equal(posted.status, 201, JSON.stringify(posted.body));
     const original = posted.body.id;
 
     const pa = await page();
-    await logInViaUi(pa, backend.url, ana);
-    await pa.goto(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await logInViaUi(pa, suite.backend.url, ana);
+    await pa.goto(`${suite.backend.url}/servers/${serverId}/channels/${general}`);
     await connected(pa);
     const pb = await page();
-    await logInViaUi(pb, backend.url, ben);
-    await pb.goto(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await logInViaUi(pb, suite.backend.url, ben);
+    await pb.goto(`${suite.backend.url}/servers/${serverId}/channels/${general}`);
     await connected(pb);
     await article(pb, original).waitFor();
 
@@ -157,7 +134,7 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     assert.equal(await pinsToggle.getAttribute('aria-expanded'), 'false');
 
     // Ana goes to #random while #general moves on: her message falls out of its newest page.
-    await pa.goto(`${backend.url}/servers/${serverId}/channels/${random}`);
+    await pa.goto(`${suite.backend.url}/servers/${serverId}/channels/${random}`);
     for (let n = 1; n <= 55; n += 1) await post(b.token, general, `later news ${n}`);
 
     // She searches; the hit opens #general, older history is read until the message is there.
@@ -173,21 +150,21 @@ describe('reactions, replies, pins and search in the browser', { timeout: 240_00
     await screenshot(pa, 'search-1280');
     const older = pa.waitForResponse((r) => r.url().includes(`/api/channels/${general}/messages/?`) && r.url().includes('before='));
     await hit.click();
-    await pa.waitForURL(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await pa.waitForURL(`${suite.backend.url}/servers/${serverId}/channels/${general}`);
     assert.equal((await older).status(), 200);
     await pa.locator(`article#message-${original}.jumped`).waitFor();
     assert.ok(await article(pa, original).isVisible());
     await screenshot(pa, 'search-jump-1280');
 
     // In their conversation, anyone may pin: Ben pins Ana's message, her panel lists it live.
-    const opened = await api(backend.url, a.token, 'POST', '/api/dms/', { user_id: b.id });
+    const opened = await api(suite.backend.url, a.token, 'POST', '/api/dms/', { user_id: b.id });
     assert.equal(opened.status, 201, JSON.stringify(opened.body));
     const dm = opened.body.id;
-    await pa.goto(`${backend.url}/dms/${dm}`);
+    await pa.goto(`${suite.backend.url}/dms/${dm}`);
     await connected(pa);
-    await pb.goto(`${backend.url}/dms/${dm}`);
+    await pb.goto(`${suite.backend.url}/dms/${dm}`);
     await connected(pb);
-    const waffles = await api(backend.url, a.token, 'POST', `/api/dms/${dm}/messages/`, { content: 'Or waffles at home?' });
+    const waffles = await api(suite.backend.url, a.token, 'POST', `/api/dms/${dm}/messages/`, { content: 'Or waffles at home?' });
     assert.equal(waffles.status, 201, JSON.stringify(waffles.body));
     await article(pb, waffles.body.id).waitFor({ timeout: LIVE_MS });
     await pa.getByRole('button', { name: 'Pinned messages' }).click();

@@ -2,16 +2,15 @@
 // ways; a group of three (created, written to, left); a block refusing messages until it is
 // lifted; and the phone layout's drawers.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   account,
   api,
-  launchBrowser,
+  browserSuite,
+  chatScreen,
   logInViaUi,
-  newPage,
   registerViaApi,
   screenshot,
-  startBackend,
   uniqueName,
   waitForCount,
 } from './harness.mjs';
@@ -19,55 +18,33 @@ import {
 const REFUSED = 'You cannot send messages in this conversation';
 
 describe('direct messages in the browser', { timeout: 240_000 }, () => {
-  let backend;
-  let browser;
-  const pages = [];
-
-  before(async () => {
-    backend = await startBackend({ name: 'dms-backend' });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const page of pages) {
-      assert.deepEqual(page.errors.map(String), [], 'the page threw uncaught errors');
-    }
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function page(options) {
-    const created = await newPage(browser, options);
-    pages.push(created);
-    return created;
-  }
+  const suite = browserSuite('dms-backend');
+  const page = (options) => suite.page(options);
+  const { log, composer, connected } = chatScreen;
 
   /** Registers people and puts them in one new server, so that they know each other. */
   async function people(...prefixes) {
     const accounts = [];
     for (const prefix of prefixes) {
       const name = uniqueName(prefix);
-      await registerViaApi(backend.url, name);
-      accounts.push(await account(backend.url, name));
+      await registerViaApi(suite.backend.url, name);
+      accounts.push(await account(suite.backend.url, name));
     }
     const [owner, ...rest] = accounts;
-    const created = await api(backend.url, owner.token, 'POST', '/api/servers/', {
+    const created = await api(suite.backend.url, owner.token, 'POST', '/api/servers/', {
       name: `Meeting place ${owner.username.slice(-4)}`,
       category: 'music',
       description: 'Where people meet',
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     for (const person of rest) {
-      const joined = await api(backend.url, person.token, 'POST', `/api/membership/${created.body.id}/membership/`);
+      const joined = await api(suite.backend.url, person.token, 'POST', `/api/membership/${created.body.id}/membership/`);
       assert.equal(joined.status, 200, JSON.stringify(joined.body));
     }
     return { accounts, serverId: created.body.id, channelId: created.body.channel_server[0].id };
   }
 
-  const log = (p) => p.getByRole('log', { name: 'Messages' });
   const message = (p, text) => log(p).getByText(text, { exact: true });
-  const composer = (p) => p.getByRole('textbox', { name: 'Message', exact: true });
-  const connected = (p) => p.getByRole('status', { name: 'Connection' }).getByText('Connected').waitFor();
   const dmList = (p) => p.getByRole('navigation', { name: 'Direct messages' });
   const dmLink = (p, name) => dmList(p).getByRole('link', { name: new RegExp(name) });
   const participants = (p) => p.getByRole('complementary', { name: 'Participants' });
@@ -82,8 +59,8 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
     const [al, bo] = accounts;
 
     const a = await page();
-    await logInViaUi(a, backend.url, al.username);
-    await a.goto(`${backend.url}/servers/${serverId}/channels/${channelId}`);
+    await logInViaUi(a, suite.backend.url, al.username);
+    await a.goto(`${suite.backend.url}/servers/${serverId}/channels/${channelId}`);
     const members = a.getByRole('complementary', { name: 'Members' });
     const entry = members.getByRole('listitem').filter({ hasText: bo.username });
     await entry.hover();
@@ -96,7 +73,7 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
 
     // Bo's Home lists the conversation, with its last message.
     const b = await page();
-    await logInViaUi(b, backend.url, bo.username);
+    await logInViaUi(b, suite.backend.url, bo.username);
     await b.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Home' }).click();
     await b.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
     await dmLink(b, al.username).filter({ hasText: 'Hi bo, a DM from al' }).waitFor();
@@ -132,8 +109,8 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
     const name = `Trio ${gia.username.slice(-4)}`;
 
     const g = await page();
-    await logInViaUi(g, backend.url, gia.username);
-    await g.goto(`${backend.url}/dms`);
+    await logInViaUi(g, suite.backend.url, gia.username);
+    await g.goto(`${suite.backend.url}/dms`);
     await g.getByRole('button', { name: 'New group', exact: true }).click();
     const dialog = g.getByRole('dialog', { name: 'New group' });
     await dialog.getByLabel('Group name').fill(name);
@@ -148,15 +125,15 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
     await message(g, 'Hello trio').waitFor();
 
     const h = await page();
-    await logInViaUi(h, backend.url, hal.username);
-    await h.goto(`${backend.url}/dms`);
+    await logInViaUi(h, suite.backend.url, hal.username);
+    await h.goto(`${suite.backend.url}/dms`);
     await dmLink(h, name).click();
     await message(h, 'Hello trio').waitFor();
     await connected(h);
 
     const i = await page();
-    await logInViaUi(i, backend.url, ivy.username);
-    await i.goto(`${backend.url}/dms/${groupId}`);
+    await logInViaUi(i, suite.backend.url, ivy.username);
+    await i.goto(`${suite.backend.url}/dms/${groupId}`);
     await message(i, 'Hello trio').waitFor();
     await connected(i);
     await send(i, 'ivy here');
@@ -171,7 +148,7 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
     await waitForCount(dmLink(i, name), 0);
     await waitForCount(participants(g).getByText(ivy.username), 0);
     await waitForCount(participants(h).getByText(ivy.username), 0);
-    const left = await api(backend.url, ivy.token, 'GET', `/api/dms/${groupId}/`);
+    const left = await api(suite.backend.url, ivy.token, 'GET', `/api/dms/${groupId}/`);
     assert.equal(left.status, 404);
 
     await send(h, 'just us two now');
@@ -181,16 +158,16 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
   it('a block refuses messages with the reason shown, until it is lifted', async () => {
     const { accounts } = await people('dee', 'ed');
     const [dee, ed] = accounts;
-    const opened = await api(backend.url, dee.token, 'POST', '/api/dms/', { user_id: ed.id });
+    const opened = await api(suite.backend.url, dee.token, 'POST', '/api/dms/', { user_id: ed.id });
     assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    const conversation = `${backend.url}/dms/${opened.body.id}`;
+    const conversation = `${suite.backend.url}/dms/${opened.body.id}`;
 
     const d = await page();
-    await logInViaUi(d, backend.url, dee.username);
+    await logInViaUi(d, suite.backend.url, dee.username);
     await d.goto(conversation);
     await connected(d);
     const e = await page();
-    await logInViaUi(e, backend.url, ed.username);
+    await logInViaUi(e, suite.backend.url, ed.username);
     await e.goto(conversation);
     await connected(e);
 
@@ -229,12 +206,12 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
   it('on a phone (390 px) the drawers open and close, and chatting works', async () => {
     const { accounts, serverId, channelId } = await people('pia', 'quin');
     const [pia, quin] = accounts;
-    const opened = await api(backend.url, quin.token, 'POST', '/api/dms/', { user_id: pia.id });
+    const opened = await api(suite.backend.url, quin.token, 'POST', '/api/dms/', { user_id: pia.id });
     assert.equal(opened.status, 201, JSON.stringify(opened.body));
-    await api(backend.url, quin.token, 'POST', `/api/dms/${opened.body.id}/messages/`, { content: 'Ping from quin' });
+    await api(suite.backend.url, quin.token, 'POST', `/api/dms/${opened.body.id}/messages/`, { content: 'Ping from quin' });
 
     const p = await page({ viewport: { width: 390, height: 844 }, hasTouch: true });
-    await logInViaUi(p, backend.url, pia.username);
+    await logInViaUi(p, suite.backend.url, pia.username);
     const header = p.getByRole('banner');
     const nav = header.getByRole('button', { name: 'Navigation' });
     const rail = p.getByRole('navigation', { name: 'Servers' });
@@ -266,8 +243,8 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
 
     // Chatting with someone on a desktop.
     const q = await page();
-    await logInViaUi(q, backend.url, quin.username);
-    await q.goto(`${backend.url}/dms/${opened.body.id}`);
+    await logInViaUi(q, suite.backend.url, quin.username);
+    await q.goto(`${suite.backend.url}/dms/${opened.body.id}`);
     await connected(q);
     await send(p, 'Typed on a phone');
     await message(q, 'Typed on a phone').waitFor();
@@ -291,7 +268,7 @@ describe('direct messages in the browser', { timeout: 240_000 }, () => {
     await message(q, 'Typed on a phone, edited').waitFor();
 
     // A channel on the phone too: chat works, and its member list is a drawer as well.
-    await p.goto(`${backend.url}/servers/${serverId}/channels/${channelId}`);
+    await p.goto(`${suite.backend.url}/servers/${serverId}/channels/${channelId}`);
     await connected(p);
     await send(p, 'Hello channel from a phone');
     await message(p, 'Hello channel from a phone').waitFor();

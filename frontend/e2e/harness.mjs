@@ -1,5 +1,6 @@
 // End-to-end harness: a real Hearth backend on a fresh database, a TCP proxy in front of it
 // (so a test can cut the network), and Debian's Chromium driven by playwright-core.
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -7,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -210,6 +212,44 @@ export async function newPage(browser, options = {}) {
   });
   return page;
 }
+
+/**
+ * The set-up of a browser suite (call it inside its `describe`): a backend called `name` and a
+ * browser before the tests; after them, every page the suite opened with `page()` is checked
+ * for uncaught errors, and both are stopped. `suite.backend` is the running backend.
+ */
+export function browserSuite(name) {
+  let browser;
+  const pages = [];
+  const suite = {
+    backend: undefined,
+    /** A new page (see `newPage`), checked for uncaught errors when the suite ends. */
+    async page(options) {
+      const created = await newPage(browser, options);
+      pages.push(created);
+      return created;
+    },
+  };
+  before(async () => {
+    suite.backend = await startBackend({ name });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const page of pages) {
+      assert.deepEqual(page.errors.map(String), [], 'the page threw uncaught errors');
+    }
+    await browser?.close();
+    await suite.backend?.stop();
+  });
+  return suite;
+}
+
+/** What every chat journey looks at: the message log, the composer, the connection. */
+export const chatScreen = {
+  log: (p) => p.getByRole('log', { name: 'Messages' }),
+  composer: (p) => p.getByRole('textbox', { name: 'Message', exact: true }),
+  connected: (p) => p.getByRole('status', { name: 'Connection' }).getByText('Connected').waitFor(),
+};
 
 export async function screenshot(page, name) {
   mkdirSync(path.join(artifacts, 'screenshots'), { recursive: true });

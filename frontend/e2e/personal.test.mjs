@@ -2,17 +2,16 @@
 // their messages live (no polling, no reload, no focus change), and /pm typed in a server's
 // channel: private for everyone, with a notice for the sender and for the recipient.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   PASSWORD,
   account,
   api,
-  launchBrowser,
+  browserSuite,
+  chatScreen,
   logInViaUi,
-  newPage,
   registerViaApi,
   screenshot,
-  startBackend,
   uniqueName,
   waitForCount,
 } from './harness.mjs';
@@ -21,55 +20,33 @@ import {
 const LIVE_MS = 3_000;
 
 describe('the personal socket in the browser', { timeout: 240_000 }, () => {
-  let backend;
-  let browser;
-  const pages = [];
-
-  before(async () => {
-    backend = await startBackend({ name: 'personal-backend' });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const page of pages) {
-      assert.deepEqual(page.errors.map(String), [], 'the page threw uncaught errors');
-    }
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function page(options) {
-    const created = await newPage(browser, options);
-    pages.push(created);
-    return created;
-  }
+  const suite = browserSuite('personal-backend');
+  const page = (options) => suite.page(options);
+  const { log, composer, connected } = chatScreen;
 
   /** Registers people and puts them in one new server, so that they know each other. */
   async function people(...prefixes) {
     const accounts = [];
     for (const prefix of prefixes) {
       const name = uniqueName(prefix);
-      await registerViaApi(backend.url, name);
-      accounts.push(await account(backend.url, name));
+      await registerViaApi(suite.backend.url, name);
+      accounts.push(await account(suite.backend.url, name));
     }
     const [owner, ...rest] = accounts;
-    const created = await api(backend.url, owner.token, 'POST', '/api/servers/', {
+    const created = await api(suite.backend.url, owner.token, 'POST', '/api/servers/', {
       name: `Commons ${owner.username.slice(-4)}`,
       category: 'music',
       description: 'Where people meet',
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     for (const person of rest) {
-      const joined = await api(backend.url, person.token, 'POST', `/api/membership/${created.body.id}/membership/`);
+      const joined = await api(suite.backend.url, person.token, 'POST', `/api/membership/${created.body.id}/membership/`);
       assert.equal(joined.status, 200, JSON.stringify(joined.body));
     }
     return { accounts, serverId: created.body.id, channelId: created.body.channel_server[0].id };
   }
 
-  const log = (p) => p.getByRole('log', { name: 'Messages' });
   const message = (p, text) => log(p).getByText(text, { exact: true });
-  const composer = (p) => p.getByRole('textbox', { name: 'Message', exact: true });
-  const connected = (p) => p.getByRole('status', { name: 'Connection' }).getByText('Connected').waitFor();
   const dmList = (p) => p.getByRole('navigation', { name: 'Direct messages' });
   const dmLink = (p, name) => dmList(p).getByRole('link', { name: new RegExp(name) });
   const toasts = (p) => p.getByRole('region', { name: 'Private messages' });
@@ -89,8 +66,8 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
 
     // Ben sits in Home with no conversations, and does nothing.
     const b = await page();
-    await logInViaUi(b, backend.url, ben.username);
-    await b.goto(`${backend.url}/dms`);
+    await logInViaUi(b, suite.backend.url, ben.username);
+    await b.goto(`${suite.backend.url}/dms`);
     await b.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
     await dmList(b).getByText(/No conversations/).waitFor();
     await mark(b);
@@ -98,8 +75,8 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
 
     // Ana opens a DM with him from the channel's member list and writes.
     const a = await page();
-    await logInViaUi(a, backend.url, ana.username);
-    await a.goto(`${backend.url}/servers/${serverId}/channels/${channelId}`);
+    await logInViaUi(a, suite.backend.url, ana.username);
+    await a.goto(`${suite.backend.url}/servers/${serverId}/channels/${channelId}`);
     const members = a.getByRole('complementary', { name: 'Members' });
     await members.getByRole('listitem').filter({ hasText: ben.username }).hover();
     await members.getByRole('button', { name: `Message ${ben.username}` }).click();
@@ -129,13 +106,13 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
   it('/pm in a channel reaches only the recipient, with a notice on both sides', async () => {
     const { accounts, serverId, channelId } = await people('cy', 'di', 'eve');
     const [cy, di, eve] = accounts;
-    const channel = `${backend.url}/servers/${serverId}/channels/${channelId}`;
+    const channel = `${suite.backend.url}/servers/${serverId}/channels/${channelId}`;
 
     const pagesIn = async (viewport) => {
       const opened = [];
       for (const person of [cy, di, eve]) {
         const p = await page(viewport ? { viewport } : undefined);
-        await logInViaUi(p, backend.url, person.username);
+        await logInViaUi(p, suite.backend.url, person.username);
         await p.goto(channel);
         await connected(p);
         opened.push(p);
@@ -184,11 +161,11 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
     // The same on phones (390 px), for the screenshots.
     const phone = { width: 390, height: 844 };
     const cp = await page({ viewport: phone, hasTouch: true });
-    await logInViaUi(cp, backend.url, cy.username);
+    await logInViaUi(cp, suite.backend.url, cy.username);
     await cp.goto(channel);
     await connected(cp);
     const dp = await page({ viewport: phone, hasTouch: true });
-    await logInViaUi(dp, backend.url, di.username);
+    await logInViaUi(dp, suite.backend.url, di.username);
     await dp.goto(channel);
     await connected(dp);
     await dp.waitForTimeout(500); // the personal socket connects
@@ -202,14 +179,14 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
   it("shows a DM partner's online state live, and deleting an account signs out each of its devices", async () => {
     const { accounts } = await people('fay', 'gus');
     const [fay, gus] = accounts;
-    const opened = await api(backend.url, fay.token, 'POST', '/api/dms/', { user_id: gus.id });
+    const opened = await api(suite.backend.url, fay.token, 'POST', '/api/dms/', { user_id: gus.id });
     assert.ok(opened.status === 200 || opened.status === 201, JSON.stringify(opened.body));
     const online = (p, name) => dmLink(p, name).getByRole('img', { name: 'online' });
 
     // Fay's Home: Gus has no socket open, so no dot.
     const f = await page();
-    await logInViaUi(f, backend.url, fay.username);
-    await f.goto(`${backend.url}/dms`);
+    await logInViaUi(f, suite.backend.url, fay.username);
+    await f.goto(`${suite.backend.url}/dms`);
     await dmLink(f, gus.username).waitFor();
     await f.waitForTimeout(500); // the personal socket connects
     assert.equal(await online(f, gus.username).count(), 0, 'Gus shown online before he came');
@@ -217,13 +194,13 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
 
     // Gus signs in on two devices: the dot appears at once, and one device more changes nothing.
     const g1 = await page();
-    await logInViaUi(g1, backend.url, gus.username);
-    await g1.goto(`${backend.url}/dms`);
+    await logInViaUi(g1, suite.backend.url, gus.username);
+    await g1.goto(`${suite.backend.url}/dms`);
     await online(f, gus.username).waitFor({ timeout: LIVE_MS });
     await online(g1, fay.username).waitFor({ timeout: LIVE_MS });
     const g2 = await page({ viewport: { width: 390, height: 844 }, hasTouch: true });
-    await logInViaUi(g2, backend.url, gus.username);
-    await g2.goto(`${backend.url}/dms`);
+    await logInViaUi(g2, suite.backend.url, gus.username);
+    await g2.goto(`${suite.backend.url}/dms`);
     // On a phone the DM list is a drawer.
     await g2.getByRole('banner').getByRole('button', { name: 'Navigation' }).click();
     await online(g2, fay.username).waitFor({ timeout: LIVE_MS });
@@ -251,7 +228,7 @@ describe('the personal socket in the browser', { timeout: 240_000 }, () => {
     await f.waitForTimeout(1_000);
     assert.equal(await online(f, gus.username).count(), 0, 'a deleted account came back online');
     await stillSamePage(f);
-    const login = await fetch(`${backend.url}/api/auth/token/`, {
+    const login = await fetch(`${suite.backend.url}/api/auth/token/`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: gus.username, password: PASSWORD }),

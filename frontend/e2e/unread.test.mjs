@@ -3,16 +3,15 @@
 // the channel and on its server in the rail, live; opening the channel acks it and clears
 // both, and a reload keeps them cleared (the read state is the server's).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   account,
   api,
-  launchBrowser,
+  browserSuite,
+  chatScreen,
   logInViaUi,
-  newPage,
   registerViaApi,
   screenshot,
-  startBackend,
   uniqueName,
   waitForCount,
 } from './harness.mjs';
@@ -21,32 +20,10 @@ import {
 const LIVE_MS = 5_000;
 
 describe('unread and mention badges in the browser', { timeout: 240_000 }, () => {
-  let backend;
-  let browser;
-  const pages = [];
+  const suite = browserSuite('unread-backend');
+  const page = (options) => suite.page(options);
+  const { log, composer, connected } = chatScreen;
 
-  before(async () => {
-    backend = await startBackend({ name: 'unread-backend' });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const page of pages) {
-      assert.deepEqual(page.errors.map(String), [], 'the page threw uncaught errors');
-    }
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function page(options) {
-    const created = await newPage(browser, options);
-    pages.push(created);
-    return created;
-  }
-
-  const log = (p) => p.getByRole('log', { name: 'Messages' });
-  const composer = (p) => p.getByRole('textbox', { name: 'Message', exact: true });
-  const connected = (p) => p.getByRole('status', { name: 'Connection' }).getByText('Connected').waitFor();
   const channels = (p) => p.getByRole('navigation', { name: 'Channels' });
   const channelLink = (p, name) => channels(p).getByRole('link', { name: new RegExp(`^# ${name}`) });
   const rail = (p) => p.getByRole('navigation', { name: 'Servers' });
@@ -54,12 +31,12 @@ describe('unread and mention badges in the browser', { timeout: 240_000 }, () =>
   it('a mention in another channel shows on the channel and the server, and clears once read', async () => {
     const ana = uniqueName('ana');
     const ben = uniqueName('ben');
-    await registerViaApi(backend.url, ana);
-    await registerViaApi(backend.url, ben);
-    const a = await account(backend.url, ana);
-    const b = await account(backend.url, ben);
+    await registerViaApi(suite.backend.url, ana);
+    await registerViaApi(suite.backend.url, ben);
+    const a = await account(suite.backend.url, ana);
+    const b = await account(suite.backend.url, ben);
     const serverName = `Readers ${ana.slice(-4)}`;
-    const created = await api(backend.url, a.token, 'POST', '/api/servers/', {
+    const created = await api(suite.backend.url, a.token, 'POST', '/api/servers/', {
       name: serverName,
       category: 'music',
       description: 'Reading together',
@@ -67,16 +44,16 @@ describe('unread and mention badges in the browser', { timeout: 240_000 }, () =>
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const serverId = created.body.id;
     const general = created.body.channel_server[0].id;
-    const second = await api(backend.url, a.token, 'POST', `/api/servers/${serverId}/channels/`, { name: 'random' });
+    const second = await api(suite.backend.url, a.token, 'POST', `/api/servers/${serverId}/channels/`, { name: 'random' });
     assert.equal(second.status, 201, JSON.stringify(second.body));
     const random = second.body.id;
-    const joined = await api(backend.url, b.token, 'POST', `/api/membership/${serverId}/membership/`);
+    const joined = await api(suite.backend.url, b.token, 'POST', `/api/membership/${serverId}/membership/`);
     assert.equal(joined.status, 200, JSON.stringify(joined.body));
 
     // Ana reads #general; nothing is unread.
     const pa = await page();
-    await logInViaUi(pa, backend.url, ana);
-    await pa.goto(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await logInViaUi(pa, suite.backend.url, ana);
+    await pa.goto(`${suite.backend.url}/servers/${serverId}/channels/${general}`);
     await connected(pa);
     await channelLink(pa, 'random').waitFor();
     await waitForCount(channels(pa).getByRole('img'), 0);
@@ -84,8 +61,8 @@ describe('unread and mention badges in the browser', { timeout: 240_000 }, () =>
 
     // Ben writes in #random and mentions her, picking her from the @ list.
     const pb = await page();
-    await logInViaUi(pb, backend.url, ben);
-    await pb.goto(`${backend.url}/servers/${serverId}/channels/${random}`);
+    await logInViaUi(pb, suite.backend.url, ben);
+    await pb.goto(`${suite.backend.url}/servers/${serverId}/channels/${random}`);
     await connected(pb);
     await composer(pb).pressSequentially(`hey @${ana.slice(0, 6)}`);
     const option = pb.getByRole('listbox', { name: 'People to mention' }).getByRole('option', { name: ana });
@@ -125,7 +102,7 @@ describe('unread and mention badges in the browser', { timeout: 240_000 }, () =>
 
     // A reload (back in #general) keeps them cleared: the server holds the read state.
     const loaded = pa.waitForResponse((r) => r.url().endsWith('/api/me/unread/') && r.status() === 200);
-    await pa.goto(`${backend.url}/servers/${serverId}/channels/${general}`);
+    await pa.goto(`${suite.backend.url}/servers/${serverId}/channels/${general}`);
     const counts = await (await loaded).json();
     const entry = counts.channels.find((c) => c.channel_id === random);
     assert.deepEqual(
