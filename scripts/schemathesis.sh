@@ -205,6 +205,13 @@ include-name = [
 ]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
+# A search's `q` is any string of 1–200 characters to the spec; whether it holds 1–8 terms
+# (not only spaces or quotes) and no control character is decided by parsing it (400
+# `invalid_query`).
+[[operations]]
+include-name = "GET /api/search/messages/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
 # An upload is "binary" to the spec; whether the bytes are a PNG, JPEG, GIF or WebP image
 # within the size bounds is decided by decoding them (400 `unsupported_image`,
 # `invalid_image`, `image_too_large`, `invalid_multipart`), and random bytes never are one.
