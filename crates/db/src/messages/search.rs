@@ -9,6 +9,37 @@ use diesel_async::RunQueryDsl;
 use hearth_domain::model::Message;
 use hearth_domain::{ChannelId, MessageId, ServerId, UserId};
 
+/// `TRUE`, and a mark that keeps the statement out of the prepared statement cache: a cached
+/// statement is soon planned once for any terms (a generic plan, PostgreSQL's choice after five
+/// runs), which picked the trigram index for every query and took seconds for common words that
+/// the newest-first scan answers in milliseconds. Planned anew, each query's plan is made for
+/// its own terms (how common they are), which costs far less than a wrong plan.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct PlannedForItsTerms;
+
+impl diesel::Expression for PlannedForItsTerms {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for PlannedForItsTerms {}
+
+impl<QS> diesel::SelectableExpression<QS> for PlannedForItsTerms {}
+
+impl diesel::expression::ValidGrouping<()> for PlannedForItsTerms {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PlannedForItsTerms {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        out.push_sql("TRUE");
+        Ok(())
+    }
+}
+
 /// What to look for, and where.
 #[derive(Debug, Clone)]
 pub struct Search {
@@ -57,6 +88,7 @@ pub async fn search(db: &Db, search: &Search) -> DbResult<Vec<Hit>> {
         .order(messages::id.desc())
         .limit(search.limit)
         .into_boxed::<diesel::pg::Pg>()
+        .filter(PlannedForItsTerms)
         .filter(messages::deleted_at.is_null())
         .filter(
             channels::server_id
